@@ -1,0 +1,77 @@
+# Consilium's front door: `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+VENV := .venv
+VPY := $(VENV)/bin/python
+PYENV_ROOT ?= $(HOME)/.pyenv
+
+# The newest Python >= 3.11 that actually runs: pyenv shims on PATH may exist
+# without working, so every candidate is asked for its version.
+define FIND_PYTHON
+for p in python3.13 python3.12 python3.11 python3 $(PYENV_ROOT)/versions/3.*/bin/python3; do \
+  v=$$("$$p" -c 'import sys; print("%d.%02d" % sys.version_info[:2] if sys.version_info >= (3, 11) else "")' 2>/dev/null) \
+  && [ -n "$$v" ] && echo "$$v $$p"; \
+done | sort -r -k1,1 | head -n1 | cut -d' ' -f2
+endef
+ifeq ($(origin PYTHON), undefined)
+PYTHON := $(shell $(FIND_PYTHON))
+endif
+
+# $(call ensure_venv,EXTRAS): (re)create .venv for $(PYTHON) and install the
+# project with EXTRAS whenever pyproject.toml is newer than the last install.
+define ensure_venv
+@test -n "$(PYTHON)" || { echo "No Python >= 3.11 found; set PYTHON=/path/to/python3.11+" >&2; exit 1; }
+@want=$$("$(PYTHON)" -c 'import sys; print(sys.version)'); \
+have=$$("$(VPY)" -c 'import sys; print(sys.version)' 2>/dev/null || true); \
+if [ "$$want" != "$$have" ]; then \
+  echo "Creating $(VENV) with $(PYTHON) ($$want)"; rm -rf $(VENV); "$(PYTHON)" -m venv $(VENV); \
+fi
+@stamp=$(VENV)/.installed-$(1); \
+if [ ! -f $$stamp ] || [ pyproject.toml -nt $$stamp ]; then \
+  $(VPY) -m pip install --quiet --disable-pip-version-check --upgrade pip && \
+  $(VPY) -m pip install --quiet --disable-pip-version-check -e ".$(if $(filter-out base,$(1)),[$(1)])" && touch $$stamp; \
+fi
+endef
+
+.PHONY: help run test lint fmt migrations python venv
+help:
+	@echo "make run    install, migrate, load demo data and serve on http://$(HOST):$(PORT)"
+	@echo "make test   ruff and the whole pytest suite"
+	@echo "make fmt    format and autofix with ruff"
+	@echo "Python: $(PYTHON)"
+
+python:
+	@echo $(PYTHON)
+
+venv:
+	$(call ensure_venv,base)
+
+run:
+	$(call ensure_venv,base)
+	$(VPY) manage.py migrate --noinput
+	$(VPY) manage.py seed_demo
+	@echo "Consilium is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) board.asgi:application
+
+test:
+	$(call ensure_venv,test)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint:
+	$(call ensure_venv,test)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt:
+	$(call ensure_venv,test)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations:
+	$(call ensure_venv,base)
+	$(VPY) manage.py makemigrations

@@ -1,0 +1,54 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from board.models import Board, Membership, QuorumRequirement, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (_("Consilium"), {"fields": ("kind", "specialty", "institution", "time_zone")}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        (_("Consilium"), {"fields": ("kind", "specialty", "institution")}),
+    )
+    list_display = ("username", "display_name", "kind", "specialty", "institution", "is_active")
+    list_filter = ("kind", "specialty", "is_active", "is_staff")
+    search_fields = ("username", "first_name", "last_name", "email", "institution")
+
+
+class QuorumRequirementInline(admin.TabularInline):
+    model = QuorumRequirement
+    extra = 0
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Board)
+class BoardAdmin(admin.ModelAdmin):
+    list_display = ("name", "disease_focus", "created_at")
+    list_filter = ("disease_focus",)
+    search_fields = ("name",)
+    readonly_fields = ("uuid", "created_at")
+    inlines = [QuorumRequirementInline, MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "board", "role", "specialty")
+    list_filter = ("board", "role", "specialty")
+    search_fields = ("user__username", "user__last_name", "board__name")
+    autocomplete_fields = ("user", "board")
+
+
+@admin.register(QuorumRequirement)
+class QuorumRequirementAdmin(admin.ModelAdmin):
+    list_display = ("board", "specialty", "minimum")
+    list_filter = ("board",)

@@ -1,0 +1,22 @@
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
+
+from board.models import Membership, User
+
+
+def _role_label(user: User) -> str:
+    """The one word the header shows next to the user's name."""
+    if user.kind == User.Kind.PATIENT:
+        return _("Patient")
+    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
+    for role in (Membership.Role.CHAIR, Membership.Role.COORDINATOR, Membership.Role.MEMBER):
+        if role in roles:
+            return role.label
+    return _("Referring clinician")
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"user_role_label": SimpleLazyObject(lambda: _role_label(user))}

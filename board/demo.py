@@ -1,0 +1,101 @@
+"""Demo data for a first look at Consilium. Fictional people only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from board.models import Board, Membership, QuorumRequirement, Specialty, User
+
+DEMO_PASSWORD = "consilium-demo"  # noqa: S105 - printed in README and by `make run`
+
+SARCOMA_BOARD = "Sarcoma Tumor Board"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first_name: str
+    last_name: str
+    kind: str
+    specialty: str
+    institution: str
+    role: str | None  # role on the sarcoma board, None for non-members
+    description: str
+
+
+DEMO_USERS = [
+    DemoUser("chair", "Elena", "Marchetti", "clinician", Specialty.MEDICAL_ONCOLOGY,
+             "Consilium Sarcoma Centre", Membership.Role.CHAIR, "board chair (medical oncology)"),
+    DemoUser("pathologist", "Jonas", "Lindqvist", "clinician", Specialty.PATHOLOGY,
+             "Consilium Sarcoma Centre", Membership.Role.MEMBER, "pathologist"),
+    DemoUser("radiologist", "Amara", "Okafor", "clinician", Specialty.RADIOLOGY,
+             "Consilium Sarcoma Centre", Membership.Role.MEMBER, "radiologist"),
+    DemoUser("oncologist", "Tomás", "Herrera", "clinician", Specialty.MEDICAL_ONCOLOGY,
+             "Consilium Sarcoma Centre", Membership.Role.MEMBER, "medical oncologist"),
+    DemoUser("surgeon", "Sophie", "Brandt", "clinician", Specialty.SURGICAL_ONCOLOGY,
+             "Consilium Sarcoma Centre", Membership.Role.MEMBER, "surgical oncologist"),
+    DemoUser("referrer", "Lukas", "Novak", "clinician", Specialty.OTHER,
+             "Riverside General Hospital", None, "referring doctor"),
+    DemoUser("patient", "Maria", "Santos", "patient", "",
+             "", None, "patient asking for a second opinion"),
+    DemoUser("outsider", "Peter", "Quinn", "clinician", Specialty.OTHER,
+             "Elsewhere Clinic", None, "clinician with no board"),
+]  # fmt: skip
+
+
+@transaction.atomic
+def seed_demo() -> list[DemoUser]:
+    """Create or reset the demo board and users. Running it twice changes nothing more."""
+    board, _ = Board.objects.update_or_create(
+        name=SARCOMA_BOARD,
+        defaults={
+            "disease_focus": Board.DiseaseFocus.SARCOMA,
+            "description": (
+                "Weekly multidisciplinary review of soft-tissue and bone sarcomas: "
+                "diagnosis, staging and first treatment plan, and second opinions."
+            ),
+        },
+    )
+    for specialty in (
+        Specialty.PATHOLOGY,
+        Specialty.RADIOLOGY,
+        Specialty.MEDICAL_ONCOLOGY,
+        Specialty.SURGICAL_ONCOLOGY,
+    ):
+        QuorumRequirement.objects.get_or_create(board=board, specialty=specialty)
+
+    password_hash = None
+    for demo in DEMO_USERS:
+        user, created = User.objects.update_or_create(
+            username=demo.username,
+            defaults={
+                "first_name": demo.first_name,
+                "last_name": demo.last_name,
+                "email": f"{demo.username}@demo.consilium.invalid",
+                "kind": demo.kind,
+                "specialty": demo.specialty,
+                "institution": demo.institution,
+                "is_active": True,
+            },
+        )
+        if created or not user.check_password(DEMO_PASSWORD):
+            # Hash once; the same salted hash serves every demo account.
+            if password_hash is None:
+                user.set_password(DEMO_PASSWORD)
+                password_hash = user.password
+            user.password = password_hash
+            user.save(update_fields=["password"])
+        if demo.role:
+            Membership.objects.update_or_create(
+                user=user, board=board, defaults={"role": demo.role, "specialty": demo.specialty}
+            )
+    admin, created = User.objects.get_or_create(
+        username="admin",
+        defaults={"first_name": "", "is_staff": True, "is_superuser": True, "kind": "clinician"},
+    )
+    if created or not admin.check_password(DEMO_PASSWORD):
+        admin.set_password(DEMO_PASSWORD)
+        admin.save(update_fields=["password"])
+    return DEMO_USERS

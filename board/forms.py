@@ -1,0 +1,35 @@
+import zoneinfo
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from board.models import Specialty, User
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class ProfileForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=_time_zone_choices)
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "email", "institution", "specialty", "time_zone"]
+        help_texts = {
+            "specialty": _("Shown next to your opinions and counted for the board's quorum."),
+            "time_zone": _("Meeting times are shown in this zone."),
+        }
+
+
+class BoardSettingsForm(forms.Form):
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    required_specialties = forms.MultipleChoiceField(
+        label=_("Specialties required for quorum"),
+        choices=Specialty.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("A decision needs at least one member of each of these specialties."),
+    )

@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from board.demo import DEMO_PASSWORD, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Create (or reset) the demo Sarcoma Tumor Board and its users. Idempotent."
+
+    def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            raise CommandError("seed_demo refuses to run under CONSILIUM_PRODUCTION=1")
+        users = seed_demo()
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all):"))
+        self.stdout.write(f"  password: {DEMO_PASSWORD}")
+        for demo in users:
+            self.stdout.write(f"  {demo.username:<12} {demo.description}")
+        self.stdout.write(f"  {'admin':<12} site administrator (Django admin at /admin/)")

@@ -1,0 +1,156 @@
+"""The committee: users and their specialties, boards, memberships and quorum."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from collections import Counter
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Specialty(models.TextChoices):
+    PATHOLOGY = "pathology", _("Pathology")
+    RADIOLOGY = "radiology", _("Radiology")
+    MEDICAL_ONCOLOGY = "medical_oncology", _("Medical oncology")
+    SURGICAL_ONCOLOGY = "surgical_oncology", _("Surgical oncology")
+    RADIATION_ONCOLOGY = "radiation_oncology", _("Radiation oncology")
+    OTHER = "other", _("Other")
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+class User(AbstractUser):
+    """A person who signs in: a clinician (board member, referrer, expert) or a patient."""
+
+    class Kind(models.TextChoices):
+        CLINICIAN = "clinician", _("Clinician")
+        PATIENT = "patient", _("Patient")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind, default=Kind.CLINICIAN)
+    specialty = models.CharField(_("specialty"), max_length=32, choices=Specialty, blank=True)
+    institution = models.CharField(_("institution"), max_length=200, blank=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["clinician", "patient"]), name="board_user_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        full = self.get_full_name()
+        if full and self.kind == self.Kind.CLINICIAN:
+            return f"Dr {full}"
+        return full or self.username
+
+
+class Board(models.Model):
+    """A multidisciplinary committee (tumor board) that reviews cases."""
+
+    class DiseaseFocus(models.TextChoices):
+        SARCOMA = "sarcoma", _("Sarcoma")
+        GIST = "gist", _("GIST")
+        BONE = "bone", _("Bone tumours")
+        HEAD_NECK = "head_neck", _("Head and neck")
+        THORACIC = "thoracic", _("Thoracic")
+        GASTROINTESTINAL = "gastrointestinal", _("Gastrointestinal")
+        NEURO = "neuro", _("Neuro-oncology")
+        GENERAL = "general", _("General oncology")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    disease_focus = models.CharField(
+        _("disease focus"), max_length=32, choices=DiseaseFocus, default=DiseaseFocus.SARCOMA
+    )
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def quorum_shortfall(self, present: Iterable[str]) -> dict[str, int]:
+        """How many of each required specialty are missing, given those present.
+
+        ``present`` holds one specialty per person (duplicates count).
+        An empty result means quorum is met.
+        """
+        have = Counter(present)
+        return {
+            req.specialty: req.minimum - have[req.specialty]
+            for req in self.quorum_requirements.all()
+            if have[req.specialty] < req.minimum
+        }
+
+
+class QuorumRequirement(models.Model):
+    """A specialty that must be present (and vote) for the board to decide."""
+
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="quorum_requirements")
+    specialty = models.CharField(_("specialty"), max_length=32, choices=Specialty)
+    minimum = models.PositiveSmallIntegerField(_("minimum present"), default=1)
+
+    class Meta:
+        ordering = ["specialty"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["board", "specialty"], name="board_quorum_one_per_specialty"
+            ),
+            models.CheckConstraint(condition=Q(minimum__gte=1), name="board_quorum_minimum_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_specialty_display()} ×{self.minimum}"  # noqa: RUF001
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        CHAIR = "chair", _("Chair")
+        COORDINATOR = "coordinator", _("Coordinator")
+        MEMBER = "member", _("Member")
+
+    MANAGING_ROLES = frozenset({Role.CHAIR, Role.COORDINATOR})
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.MEMBER)
+    # The capacity in which this person sits on this board (a surgeon may sit
+    # on one board as surgical oncologist and on another as "other").
+    specialty = models.CharField(_("specialty"), max_length=32, choices=Specialty)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["board__name", "role", "user__last_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "board"], name="board_membership_one_per_user"),
+            models.CheckConstraint(
+                condition=Q(role__in=["chair", "coordinator", "member"]),
+                name="board_membership_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()}, {self.board}"
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in self.MANAGING_ROLES

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from board.access import get_board_for_manager, get_board_for_user
+from board.forms import BoardSettingsForm, ProfileForm
+from board.models import Membership, Specialty
+from board.services import board_update_settings
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    memberships = (
+        Membership.objects.filter(user=request.user)
+        .select_related("board")
+        .annotate(member_count=Count("board__memberships"))
+        .order_by("board__name")
+    )
+    return render(request, "board/home.html", {"memberships": memberships})
+
+
+@require_GET
+def board_detail(request: HttpRequest, board_id: UUID) -> HttpResponse:
+    board, membership = get_board_for_user(request.user, board_id)
+    members = board.memberships.select_related("user").order_by("role", "specialty")
+    requirements = list(board.quorum_requirements.all())
+    shortfall = board.quorum_shortfall(m.specialty for m in members)
+    return render(
+        request,
+        "board/board_detail.html",
+        {
+            "board": board,
+            "membership": membership,
+            "members": members,
+            "requirements": requirements,
+            "shortfall": {Specialty(s).label: n for s, n in shortfall.items()},
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def board_settings(request: HttpRequest, board_id: UUID) -> HttpResponse:
+    board, membership = get_board_for_manager(request.user, board_id)
+    if request.method == "POST":
+        form = BoardSettingsForm(request.POST)
+        if form.is_valid():
+            board_update_settings(
+                board=board,
+                description=form.cleaned_data["description"],
+                required_specialties=form.cleaned_data["required_specialties"],
+            )
+            messages.success(request, _("Board settings saved."))
+            return redirect("board-detail", board_id=board.uuid)
+    else:
+        form = BoardSettingsForm(
+            initial={
+                "description": board.description,
+                "required_specialties": list(
+                    board.quorum_requirements.values_list("specialty", flat=True)
+                ),
+            }
+        )
+    return render(
+        request,
+        "board/board_settings.html",
+        {"board": board, "membership": membership, "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = ProfileForm(request.POST, instance=request.user)
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Your profile was saved."))
+            return redirect("account")
+    else:
+        form = ProfileForm(instance=request.user)
+    return render(request, "board/account.html", {"form": form})
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers: is the database reachable from this process?"""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return JsonResponse({"status": "ok"})
+    except Exception:
+        return JsonResponse({"status": "unavailable"}, status=503)

@@ -1,0 +1,66 @@
+"""Every event the server pushes to browsers, declared in one place.
+
+An event is a frozen dataclass with a ``type`` string. It is encoded to JSON
+once, when published; consumers forward the encoded text to their sockets
+without decoding it again. ``EVENT_TYPES`` maps each ``type`` to its class so
+``Event.from_json`` can rebuild any event (tests use it to prove the round
+trip: the in-memory channel layer does not serialize, Redis does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, ClassVar
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Event:
+    type: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        event_type = cls.__dict__.get("type")
+        if not isinstance(event_type, str):
+            raise TypeError(f"{cls.__name__} must declare a string `type`")
+        if event_type in EVENT_TYPES:
+            raise TypeError(f"event type {event_type!r} is declared twice")
+        EVENT_TYPES[event_type] = cls
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **dataclasses.asdict(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+
+    @staticmethod
+    def from_json(text: str) -> Event:
+        data = json.loads(text)
+        cls = EVENT_TYPES[data.pop("type")]
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SessionReady(Event):
+    """Sent on connect: the socket is authenticated and subscribed."""
+
+    type: ClassVar[str] = "session.ready"
+    user: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AccessRevoked(Event):
+    """The session ended (logout) or the account was deactivated: the socket closes."""
+
+    type: ClassVar[str] = "access.revoked"
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Notice(Event):
+    """A short message for the user (an operator broadcast, a test ping)."""
+
+    type: ClassVar[str] = "notice"
+    text: str

@@ -1,0 +1,13 @@
+"""Channel-layer group names. Only ASCII letters, digits, '.', '-' and '_' are allowed."""
+
+import hashlib
+from uuid import UUID
+
+
+def user_group(user_uuid: UUID) -> str:
+    return f"user.{user_uuid.hex}"
+
+
+def session_group(session_key: str) -> str:
+    # The session key is a credential: never put it on the wire as is.
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]

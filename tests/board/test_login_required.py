@@ -1,0 +1,73 @@
+"""Default deny: every URL needs a login unless it is on the public list."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+# Public by design, with the reason.
+PUBLIC = {
+    "login",  # the way in
+    "healthz",  # load balancers probe it without credentials; it reveals nothing
+}
+# The admin may send anonymous visitors to its own login page instead.
+ADMIN_LOGIN = "/admin/login/"
+
+
+def walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry
+
+
+def concrete(route: str) -> str:
+    """A URL for a route, with every converter filled by a plausible value."""
+    out = route.lstrip("^").rstrip("$")
+    for converter, value in (
+        ("<uuid:", str(uuid.uuid4())),
+        ("<int:", "1"),
+        ("<path:", "x/y"),
+        ("<slug:", "x"),
+        ("<str:", "x"),
+        ("<", "x"),
+    ):
+        while converter in out:
+            start = out.index(converter)
+            out = out[:start] + value + out[out.index(">", start) + 1 :]
+    # regex routes from the admin
+    for token in ("(?P<app_label>", "(?P<object_id>", "(?P<content_type_id>", "(?P<"):
+        while token in out:
+            start = out.index(token)
+            out = out[:start] + "x" + out[out.index(")", start) + 1 :]
+    return "/" + out.replace("\\", "")
+
+
+ROUTES = [
+    (route, pattern.name)
+    for route, pattern in walk(get_resolver().url_patterns)
+    if "(?" not in route
+]
+
+
+def test_the_walk_finds_the_app_routes():
+    names = {name for _, name in ROUTES}
+    assert {"home", "board-detail", "board-settings", "account", "login", "logout"} <= names
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("route", "name"), ROUTES, ids=[r for r, _ in ROUTES])
+def test_anonymous_visitors_are_sent_to_login(client, route, name):
+    url = concrete(route)
+    response = client.get(url)
+    if name in PUBLIC:
+        assert response.status_code in (200, 405), url
+        return
+    assert response.status_code == 302, url
+    location = response["Location"]
+    assert location.startswith("/accounts/login/?next=") or (
+        url.startswith("/admin/") and location.startswith(ADMIN_LOGIN)
+    ), url

@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from board.models import QuorumRequirement, Specialty
+from tests.cast import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- home ------------------------------------------------------------------------
+
+
+def test_home_lists_the_members_boards_with_role(cast):
+    response = signed_in(cast.chair).get(reverse("home"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert cast.board.name in html
+    assert cast.other_board.name not in html
+    assert "Chair" in html
+
+
+def test_home_for_a_user_without_board_says_so(cast):
+    response = signed_in(cast.outsider).get(reverse("home"))
+    assert response.status_code == 200
+    assert "not a member of any board" in response.content.decode()
+    assert cast.board.name not in response.content.decode()
+
+
+def test_home_refuses_post(cast):
+    assert signed_in(cast.chair).post(reverse("home")).status_code == 405
+
+
+def test_home_query_count_does_not_grow_with_boards(cast, django_assert_max_num_queries):
+    from tests.cast import add_member, make_board
+
+    client = signed_in(cast.pathologist)
+    with django_assert_max_num_queries(8) as few:
+        client.get(reverse("home"))
+    for i in range(15):
+        add_member(cast.pathologist, make_board(f"Board {i}"))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(reverse("home"))
+    assert response.content.decode().count('class="card board-card"') == 16
+
+
+# --- board page -----------------------------------------------------------------
+
+
+def board_url(board):
+    return reverse("board-detail", kwargs={"board_id": board.uuid})
+
+
+def test_member_sees_the_board_with_its_members_and_quorum(cast):
+    response = signed_in(cast.radiologist).get(board_url(cast.board))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert cast.pathologist.display_name in html
+    assert "The members cover every required specialty." in html
+    assert "Board settings" not in html  # members do not manage
+
+
+def test_quorum_gap_is_shown(cast):
+    QuorumRequirement.objects.create(board=cast.board, specialty=Specialty.RADIATION_ONCOLOGY)
+    html = signed_in(cast.chair).get(board_url(cast.board)).content.decode()
+    assert "cannot reach quorum yet" in html
+    assert "Radiation oncology" in html
+
+
+@pytest.mark.parametrize("who", ["outsider", "referrer", "patient", "expert", "other_member"])
+def test_non_members_get_404(cast, who):
+    assert signed_in(getattr(cast, who)).get(board_url(cast.board)).status_code == 404
+
+
+def test_unknown_board_is_404(cast):
+    url = reverse("board-detail", kwargs={"board_id": uuid.uuid4()})
+    assert signed_in(cast.chair).get(url).status_code == 404
+
+
+def test_deactivated_member_cannot_sign_in_and_sees_nothing(cast):
+    cast.surgeon.is_active = False
+    cast.surgeon.save()
+    client = Client()
+    assert not client.login(username="surgeon", password=PASSWORD)
+    assert client.get(board_url(cast.board)).status_code == 302
+
+
+# --- board settings ---------------------------------------------------------------
+
+
+def settings_url(board):
+    return reverse("board-settings", kwargs={"board_id": board.uuid})
+
+
+@pytest.mark.parametrize("who", ["chair", "coordinator"])
+def test_managers_open_board_settings(cast, who):
+    response = signed_in(getattr(cast, who)).get(settings_url(cast.board))
+    assert response.status_code == 200
+    checked = re.findall(r'<input[^>]*value="(\w+)"[^>]*checked', response.content.decode())
+    assert set(checked) == {"pathology", "radiology", "medical_oncology", "surgical_oncology"}
+
+
+def test_chair_saves_description_and_quorum(cast):
+    response = signed_in(cast.chair).post(
+        settings_url(cast.board),
+        {"description": "Fridays 8:00", "required_specialties": ["pathology", "radiology"]},
+    )
+    assert response.status_code == 302
+    cast.board.refresh_from_db()
+    assert cast.board.description == "Fridays 8:00"
+    assert set(cast.board.quorum_requirements.values_list("specialty", flat=True)) == {
+        "pathology",
+        "radiology",
+    }
+
+
+def test_bad_specialty_is_refused_with_a_message(cast):
+    response = signed_in(cast.chair).post(
+        settings_url(cast.board), {"description": "", "required_specialties": ["astrology"]}
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert cast.board.quorum_requirements.count() == 4
+
+
+@pytest.mark.parametrize("who", ["pathologist", "radiologist", "surgeon"])
+def test_plain_members_get_403_on_settings(cast, who):
+    client = signed_in(getattr(cast, who))
+    assert client.get(settings_url(cast.board)).status_code == 403
+    assert client.post(settings_url(cast.board), {"description": "x"}).status_code == 403
+    cast.board.refresh_from_db()
+    assert cast.board.description == ""
+
+
+@pytest.mark.parametrize("who", ["outsider", "other_member", "referrer"])
+def test_outsiders_get_404_on_settings(cast, who):
+    assert signed_in(getattr(cast, who)).get(settings_url(cast.board)).status_code == 404
+
+
+def test_settings_refuse_put(cast):
+    assert signed_in(cast.chair).put(settings_url(cast.board)).status_code == 405
+
+
+def test_settings_post_without_csrf_is_refused(cast):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.chair)
+    response = client.post(settings_url(cast.board), {"description": "sneaky"})
+    assert response.status_code == 403
+    cast.board.refresh_from_db()
+    assert cast.board.description == ""
+
+
+# --- account ----------------------------------------------------------------------
+
+
+def test_account_page_saves_profile(cast):
+    client = signed_in(cast.pathologist)
+    assert client.get(reverse("account")).status_code == 200
+    response = client.post(
+        reverse("account"),
+        {
+            "first_name": "Jonas",
+            "last_name": "Lindqvist",
+            "email": "jl@example.org",
+            "institution": "Karolinska",
+            "specialty": "pathology",
+            "time_zone": "Europe/Stockholm",
+        },
+    )
+    assert response.status_code == 302
+    cast.pathologist.refresh_from_db()
+    assert (cast.pathologist.institution, cast.pathologist.time_zone) == (
+        "Karolinska",
+        "Europe/Stockholm",
+    )
+
+
+def test_account_refuses_an_unknown_time_zone(cast):
+    response = signed_in(cast.pathologist).post(
+        reverse("account"),
+        {
+            "first_name": "J",
+            "last_name": "L",
+            "specialty": "pathology",
+            "time_zone": "Mars/Olympus",
+        },
+    )
+    assert response.status_code == 200
+    cast.pathologist.refresh_from_db()
+    assert cast.pathologist.time_zone == "UTC"
+
+
+# --- authentication pages ---------------------------------------------------------------
+
+
+def test_login_with_password_then_home(cast):
+    client = Client()
+    response = client.post(reverse("login"), {"username": "chair", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+    assert cast.board.name in client.get(reverse("home")).content.decode()
+
+
+def test_login_with_wrong_password_shows_an_error(cast):
+    response = Client().post(reverse("login"), {"username": "chair", "password": "nope"})
+    assert response.status_code == 200
+    assert "enter a correct username and password" in response.content.decode()
+
+
+def test_logout_is_post_only(cast):
+    client = signed_in(cast.chair)
+    assert client.get(reverse("logout")).status_code == 405
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_password_change(cast):
+    client = signed_in(cast.chair)
+    assert client.get(reverse("password_change")).status_code == 200
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-much-longer-pass-2026",
+            "new_password2": "a-much-longer-pass-2026",
+        },
+    )
+    assert response.status_code == 302
+    cast.chair.refresh_from_db()
+    assert cast.chair.check_password("a-much-longer-pass-2026")
+
+
+def test_healthz_is_public_and_reports_ok(db):
+    response = Client().get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_header_shows_user_and_role(cast):
+    html = signed_in(cast.coordinator).get(reverse("home")).content.decode()
+    assert cast.coordinator.display_name in html
+    assert '<span class="user-role">Coordinator' in html
+
+
+def test_times_are_shown_in_the_users_zone(cast):
+    cast.chair.time_zone = "America/Chicago"
+    cast.chair.save()
+    html = signed_in(cast.chair).get(reverse("home")).content.decode()
+    assert "Times are shown in America/Chicago." in html

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.cast import Cast, make_cast
+
+
+def required(variable: str) -> bool:
+    return os.environ.get(variable, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def skip_or_fail(variable: str, reason: str) -> None:
+    """Skip a test whose service is absent, unless CI requires the service."""
+    if required(variable):
+        pytest.fail(f"{variable}=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    return make_cast()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis to test against: REDIS_URL, reachable, or skip (fail under REQUIRE_SERVICES)."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        skip_or_fail("REQUIRE_SERVICES", "REDIS_URL is not set")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        skip_or_fail("REQUIRE_SERVICES", f"Redis at REDIS_URL is unreachable: {exc}")
+    return url
