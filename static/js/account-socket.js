@@ -16,12 +16,16 @@ let attempt = 0;
 
 function connect() {
   const ws = new WebSocket(socketUrl(path));
-  ws.addEventListener("open", () => { attempt = 0; });
+  ws.addEventListener("open", () => {
+    attempt = 0;
+    body.dataset.socketState = "open";
+  });
   ws.addEventListener("message", (msg) => {
     const event = JSON.parse(msg.data);
     body.dispatchEvent(new CustomEvent("consilium:event", { detail: event }));
   });
   ws.addEventListener("close", (ev) => {
+    body.dataset.socketState = "closed";
     if (ev.code === CLOSE_REVOKED || ev.code === CLOSE_FORBIDDEN) {
       window.location.assign(`${loginUrl}?next=${encodeURIComponent(window.location.pathname)}`);
       return;

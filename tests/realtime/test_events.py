@@ -1,0 +1,63 @@
+"""Every declared event survives a JSON round trip (Redis serializes; memory does not)."""
+
+import dataclasses
+import json
+
+import pytest
+from django.db import transaction
+
+from realtime import publish
+from realtime.events import EVENT_TYPES, AccessRevoked, Event, Notice, SessionReady
+
+SAMPLES = {
+    "session.ready": SessionReady(user="Dr A"),
+    "access.revoked": AccessRevoked(reason="logout"),
+    "notice": Notice(text='quotes " and <tags> and ünïcode'),
+}
+
+
+def test_every_declared_event_has_a_sample():
+    assert set(SAMPLES) == set(EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event", SAMPLES.values(), ids=list(SAMPLES))
+def test_round_trip(event):
+    text = event.to_json()
+    assert json.loads(text)["type"] == event.type
+    assert Event.from_json(text) == event
+
+
+def test_a_type_cannot_be_declared_twice():
+    with pytest.raises(TypeError, match="declared twice"):
+
+        @dataclasses.dataclass(frozen=True, kw_only=True)
+        class Again(Event):
+            type = "notice"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publish_waits_for_commit_and_skips_rollback(monkeypatch):
+    sent = []
+    monkeypatch.setattr(publish, "publish_now", lambda group, event: sent.append((group, event)))
+    with transaction.atomic():
+        publish.publish_on_commit("user.x", Notice(text="committed"))
+        assert sent == []
+    assert sent == [("user.x", Notice(text="committed"))]
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), transaction.atomic():
+        publish.publish_on_commit("user.x", Notice(text="rolled back"))
+        raise Boom
+    assert len(sent) == 1
+
+
+def test_publish_survives_an_unreachable_channel_layer(settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    assert publish.publish_now("user.x", Notice(text="lost")) is False
