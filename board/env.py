@@ -122,8 +122,9 @@ def sqlite_database(path: Path, *, var_dir: Path) -> dict[str, Any]:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
         # The test database is a file so a Daphne subprocess (browser tests)
-        # sees the same data as the test process.
-        "TEST": {"NAME": str(var_dir / "test-db.sqlite3")},
+        # sees the same data as the test process; one per process, so two
+        # test runs on one checkout do not trample each other.
+        "TEST": {"NAME": str(var_dir / f"test-db-{os.getpid()}.sqlite3")},
     }
 
 

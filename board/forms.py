@@ -23,6 +23,13 @@ class ProfileForm(forms.ModelForm):
 
 
 class BoardSettingsForm(forms.Form):
+    BOARD_FIELDS = (
+        "description",
+        "accepts_referrals",
+        "blinded_opinions",
+        "share_opinions_with_referrers",
+    )
+
     description = forms.CharField(
         label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False
     )
@@ -32,4 +39,20 @@ class BoardSettingsForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text=_("A decision needs at least one member of each of these specialties."),
+    )
+    accepts_referrals = forms.BooleanField(
+        label=_("Accept cases from doctors and patients outside the board"), required=False
+    )
+    blinded_opinions = forms.BooleanField(
+        label=_("Blinded opinions"),
+        required=False,
+        help_text=_(
+            "Panelists see the others' opinions on a case only after posting their own, "
+            "or once the case has been discussed."
+        ),
+    )
+    share_opinions_with_referrers = forms.BooleanField(
+        label=_("Share the panel's opinions with referring doctors"),
+        required=False,
+        help_text=_("Patients never see the panel's internal opinions."),
     )

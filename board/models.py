@@ -80,6 +80,26 @@ class Board(models.Model):
         _("disease focus"), max_length=32, choices=DiseaseFocus, default=DiseaseFocus.SARCOMA
     )
     description = models.TextField(_("description"), blank=True)
+    accepts_referrals = models.BooleanField(
+        _("accepts referrals"),
+        default=True,
+        help_text=_("Doctors and patients outside the board may submit cases to it."),
+    )
+    blinded_opinions = models.BooleanField(
+        _("blinded opinions"),
+        default=False,
+        help_text=_(
+            "A panelist sees the others' opinions on a case only after posting their own, "
+            "or once the case has been discussed."
+        ),
+    )
+    share_opinions_with_referrers = models.BooleanField(
+        _("share opinions with referring doctors"),
+        default=False,
+        help_text=_(
+            "Referring doctors see the panel's opinions on their cases. Patients never do."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -119,7 +139,7 @@ class QuorumRequirement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_specialty_display()} ×{self.minimum}"  # noqa: RUF001
+        return f"{self.get_specialty_display()} ×{self.minimum}"
 
 
 class Membership(models.Model):

@@ -11,10 +11,26 @@ from board.models import Board, QuorumRequirement
 
 @transaction.atomic
 def board_update_settings(
-    *, board: Board, description: str, required_specialties: Iterable[str]
+    *,
+    board: Board,
+    description: str,
+    required_specialties: Iterable[str],
+    accepts_referrals: bool = True,
+    blinded_opinions: bool = False,
+    share_opinions_with_referrers: bool = False,
 ) -> Board:
     board.description = description
-    board.save(update_fields=["description"])
+    board.accepts_referrals = accepts_referrals
+    board.blinded_opinions = blinded_opinions
+    board.share_opinions_with_referrers = share_opinions_with_referrers
+    board.save(
+        update_fields=[
+            "description",
+            "accepts_referrals",
+            "blinded_opinions",
+            "share_opinions_with_referrers",
+        ]
+    )
     wanted = set(required_specialties)
     board.quorum_requirements.exclude(specialty__in=wanted).delete()
     existing = set(board.quorum_requirements.values_list("specialty", flat=True))

@@ -94,6 +94,7 @@ MIDDLEWARE = [
     # Default deny: every view needs a login unless decorated @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "board.middleware.UserTimezoneMiddleware",
+    "cases.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -211,6 +212,8 @@ else:
     EMAIL_USE_TLS = _smtp["use_tls"]
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "Consilium <consilium@localhost>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address people use to reach Consilium, for links in emails.
+BASE_URL = env_str("BASE_URL") or "http://127.0.0.1:8000"
 
 # --- Security -------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -225,9 +228,11 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
-    if env_bool("CONSILIUM_BEHIND_PROXY", True):
-        # Only safe behind a proxy that overwrites X-Forwarded-Proto itself.
-        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a proxy (production default) trust the proxy's X-Forwarded-Proto and
+# the last X-Forwarded-For entry (audit IPs); only safe if the proxy sets both.
+CONSILIUM_BEHIND_PROXY = PRODUCTION and env_bool("CONSILIUM_BEHIND_PROXY", True)
+if CONSILIUM_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Logging --------------------------------------------------------------------
 LOG_LEVEL = (env_str("LOG_LEVEL") or "INFO").upper()
@@ -241,3 +246,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Cases ------------------------------------------------------------------------
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_MB", 50, minimum=1, maximum=2048) * 1024 * 1024
+ATTACHMENTS_PER_REQUEST = env_int("ATTACHMENTS_PER_REQUEST", 10, minimum=1, maximum=100)
+# Default length of an external expert's invitation.
+INVITE_DAYS = env_int("INVITE_DAYS", 30, minimum=1, maximum=365)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from board import views
 
@@ -22,5 +22,6 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("cases.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -20,13 +20,31 @@ from board.services import board_update_settings
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    from cases.access import active_invites
+    from cases.models import Case
+
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("board")
-        .annotate(member_count=Count("board__memberships"))
+        .annotate(member_count=Count("board__memberships", distinct=True))
         .order_by("board__name")
     )
-    return render(request, "board/home.html", {"memberships": memberships})
+    my_cases = (
+        Case.objects.filter(submitted_by=request.user)
+        .select_related("board")
+        .order_by("-created_at")[:10]
+    )
+    invited = (
+        active_invites(request.user)
+        .exclude(case__status=Case.Status.DRAFT)
+        .select_related("case", "case__board")
+        .order_by("expires_at")
+    )
+    return render(
+        request,
+        "board/home.html",
+        {"memberships": memberships, "my_cases": my_cases, "invites": invited},
+    )
 
 
 @require_GET
@@ -54,17 +72,13 @@ def board_settings(request: HttpRequest, board_id: UUID) -> HttpResponse:
     if request.method == "POST":
         form = BoardSettingsForm(request.POST)
         if form.is_valid():
-            board_update_settings(
-                board=board,
-                description=form.cleaned_data["description"],
-                required_specialties=form.cleaned_data["required_specialties"],
-            )
+            board_update_settings(board=board, **form.cleaned_data)
             messages.success(request, _("Board settings saved."))
             return redirect("board-detail", board_id=board.uuid)
     else:
         form = BoardSettingsForm(
             initial={
-                "description": board.description,
+                **{name: getattr(board, name) for name in BoardSettingsForm.BOARD_FIELDS},
                 "required_specialties": list(
                     board.quorum_requirements.values_list("specialty", flat=True)
                 ),

@@ -64,3 +64,30 @@ class Notice(Event):
 
     type: ClassVar[str] = "notice"
     text: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OpinionPosted(Event):
+    """An opinion was posted, edited or withdrawn. Clients fetch it with their own rights."""
+
+    type: ClassVar[str] = "opinion.posted"
+    case: str  # case UUID
+    opinion: str  # opinion UUID
+    parent: str | None  # parent opinion UUID for a reply
+    change: str  # "created", "edited" or "withdrawn"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CaseStatusChanged(Event):
+    type: ClassVar[str] = "case.status"
+    case: str
+    status: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CaseAccessRevoked(Event):
+    """One user lost access to one case (a revoked invite): their case sockets close."""
+
+    type: ClassVar[str] = "case.access_revoked"
+    case: str
+    user: str  # user UUID

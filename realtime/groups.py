@@ -11,3 +11,7 @@ def user_group(user_uuid: UUID) -> str:
 def session_group(session_key: str) -> str:
     # The session key is a credential: never put it on the wire as is.
     return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def case_group(case_uuid: UUID) -> str:
+    return f"case.{case_uuid.hex}"

@@ -36,3 +36,10 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         skip_or_fail("REQUIRE_SERVICES", f"Redis at REDIS_URL is unreachable: {exc}")
     return url
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Uploaded files go to a fresh folder per test."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT

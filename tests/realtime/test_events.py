@@ -7,12 +7,33 @@ import pytest
 from django.db import transaction
 
 from realtime import publish
-from realtime.events import EVENT_TYPES, AccessRevoked, Event, Notice, SessionReady
+from realtime.events import (
+    EVENT_TYPES,
+    AccessRevoked,
+    CaseAccessRevoked,
+    CaseStatusChanged,
+    Event,
+    Notice,
+    OpinionPosted,
+    SessionReady,
+)
 
 SAMPLES = {
     "session.ready": SessionReady(user="Dr A"),
     "access.revoked": AccessRevoked(reason="logout"),
     "notice": Notice(text='quotes " and <tags> and ünïcode'),
+    "opinion.posted": OpinionPosted(
+        case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11",
+        opinion="0b8e2f8a-4c3d-4d7e-8a3f-2b9c1d0e6f22",
+        parent=None,
+        change="created",
+    ),
+    "case.status": CaseStatusChanged(
+        case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11", status="in_review"
+    ),
+    "case.access_revoked": CaseAccessRevoked(
+        case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11", user="2d4e6f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
+    ),
 }
 
 

@@ -1,0 +1,181 @@
+"""Who may do what with a case. Every case view starts here.
+
+Outsiders get 404 (a case's existence is itself patient data); people who
+may see a case but not do the thing they asked get 403. Both leave an audit
+event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from uuid import UUID
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from board.models import Membership, User
+from cases.audit import audit
+from cases.models import Case, CaseInvite, Opinion
+
+S = Case.Status
+EDITABLE_BY_SUBMITTER = {S.DRAFT, S.SUBMITTED}
+OPINIONS_UNBLINDED = {S.DISCUSSED, S.CONCLUDED}
+
+# (from, to) -> who may make the move: "submitter" or "manager" (chair/coordinator).
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    (S.DRAFT, S.SUBMITTED): frozenset({"submitter"}),
+    (S.SUBMITTED, S.IN_REVIEW): frozenset({"manager"}),
+    (S.IN_REVIEW, S.SCHEDULED): frozenset({"manager"}),
+    (S.SCHEDULED, S.IN_REVIEW): frozenset({"manager"}),
+    (S.SCHEDULED, S.DISCUSSED): frozenset({"manager"}),
+    (S.DISCUSSED, S.CONCLUDED): frozenset({"manager"}),
+    (S.DRAFT, S.WITHDRAWN): frozenset({"submitter"}),
+    (S.SUBMITTED, S.WITHDRAWN): frozenset({"submitter", "manager"}),
+    (S.IN_REVIEW, S.WITHDRAWN): frozenset({"submitter", "manager"}),
+    (S.SCHEDULED, S.WITHDRAWN): frozenset({"submitter", "manager"}),
+}
+
+
+def active_invites(user: User) -> QuerySet[CaseInvite]:
+    return CaseInvite.objects.filter(
+        expert=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+@dataclass
+class CaseAccess:
+    """What one user may do with one case, computed once per request."""
+
+    case: Case
+    user: User
+    membership: Membership | None
+    invite: CaseInvite | None
+
+    @property
+    def is_submitter(self) -> bool:
+        return self.case.submitted_by_id == self.user.pk
+
+    @property
+    def is_member(self) -> bool:
+        return self.membership is not None
+
+    @property
+    def is_manager(self) -> bool:
+        return self.membership is not None and self.membership.can_manage
+
+    @property
+    def is_expert(self) -> bool:
+        return self.invite is not None
+
+    @property
+    def is_panelist(self) -> bool:
+        return self.is_member or self.is_expert
+
+    @property
+    def can_view(self) -> bool:
+        if self.is_submitter:
+            return True
+        return self.is_panelist and self.case.status != S.DRAFT
+
+    @property
+    def can_see_identity(self) -> bool:
+        return self.is_submitter or self.is_manager
+
+    @property
+    def can_see_opinions(self) -> bool:
+        if self.is_panelist:
+            return True
+        return (
+            self.is_submitter
+            and self.user.kind == User.Kind.CLINICIAN
+            and self.case.board.share_opinions_with_referrers
+        )
+
+    @property
+    def can_write_opinion(self) -> bool:
+        return self.is_panelist and not self.case.is_closed
+
+    @cached_property
+    def opinions_blinded(self) -> bool:
+        """A blinded panelist sees only their own opinions until they post one."""
+        if not self.case.board.blinded_opinions or not self.is_panelist:
+            return False
+        if self.case.status in OPINIONS_UNBLINDED:
+            return False
+        if self.membership is not None and self.membership.role == Membership.Role.COORDINATOR:
+            return False  # coordinators organise; they do not give opinions
+        return not Opinion.objects.filter(
+            case=self.case, author=self.user, parent__isnull=True, withdrawn_at__isnull=True
+        ).exists()
+
+    @property
+    def can_edit(self) -> bool:
+        if self.is_manager:
+            return not self.case.is_closed
+        return self.is_submitter and self.case.status in EDITABLE_BY_SUBMITTER
+
+    @property
+    def can_upload(self) -> bool:
+        return (self.is_submitter or self.is_member) and not self.case.is_closed
+
+    @property
+    def can_manage(self) -> bool:
+        return self.is_manager
+
+    def can_move_to(self, status: str) -> bool:
+        who = TRANSITIONS.get((self.case.status, status), frozenset())
+        return ("submitter" in who and self.is_submitter) or ("manager" in who and self.is_manager)
+
+    @property
+    def next_statuses(self) -> list[str]:
+        return [to for (frm, to) in TRANSITIONS if frm == self.case.status and self.can_move_to(to)]
+
+    def require(self, allowed: bool, action: str) -> None:
+        """403 (audited) unless ``allowed``."""
+        if not allowed:
+            audit(actor=self.user, action=action, case=self.case, target=self.case, allowed=False)
+            raise PermissionDenied
+
+
+def case_access(user: User, case: Case) -> CaseAccess:
+    membership = None
+    invite = None
+    if user.is_authenticated and user.is_active:
+        membership = Membership.objects.filter(user=user, board_id=case.board_id).first()
+        if membership is None:
+            invite = active_invites(user).filter(case=case).first()
+            if invite is not None and not user.has_perm("cases.view_case", case):
+                invite = None  # the guardian grant is gone: the invite no longer opens the case
+    return CaseAccess(case=case, user=user, membership=membership, invite=invite)
+
+
+def get_case_for_user(user: User, case_id: UUID, *, action: str = "case.view") -> CaseAccess:
+    """The case and the user's rights on it, or 404 (audited) for those who may not see it."""
+    case = Case.objects.select_related("board", "submitted_by").filter(uuid=case_id).first()
+    access = case_access(user, case) if case is not None else None
+    if access is None or not access.can_view:
+        audit(
+            actor=user,
+            action=action,
+            case=case,
+            allowed=False,
+            detail={} if case is not None else {"requested": str(case_id)},
+        )
+        raise Http404
+    return access
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    """Every case the user may open, in one query (lists and counts use only this)."""
+    if not user.is_authenticated or not user.is_active:
+        return Case.objects.none()
+    member_of_board = Membership.objects.filter(user=user, board=OuterRef("board"))
+    invited = active_invites(user).filter(case=OuterRef("pk"))
+    return Case.objects.filter(
+        Q(submitted_by=user)
+        | (Exists(member_of_board) & ~Q(status=S.DRAFT))
+        | (Exists(invited) & ~Q(status=S.DRAFT))
+    )

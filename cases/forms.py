@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from board.models import Board, User
+from cases.models import Case, Histotype
+from cases.services import CASE_FIELDS
+
+TEXTAREA = forms.Textarea(attrs={"rows": 4})
+
+CLINICIAN_FIELDS = list(CASE_FIELDS)
+PATIENT_FIELDS = ["sex", "age", "clinical_summary", "history", "question", "urgency"]
+
+FIELDSETS = [
+    (_("Patient (pseudonymous: seen by every panelist)"), ["sex", "age"]),
+    (
+        _("The request"),
+        [
+            "question",
+            "urgency",
+            "clinical_summary",
+            "history",
+            "referring_physician",
+            "referring_institution",
+        ],
+    ),
+    (
+        _("Diagnosis"),
+        ["histotype", "histotype_other", "primary_site", "size_cm", "depth", "nodes", "metastasis"],
+    ),
+    (_("FNCLCC grading"), ["differentiation_score", "mitotic_count", "necrosis"]),
+    (
+        _("Treatment and review"),
+        ["margins", "molecular_findings", "ecog", "pathology_review"],
+    ),
+]
+
+
+class CaseForm(forms.ModelForm):
+    """The case record as a clinician fills it in."""
+
+    class Meta:
+        model = Case
+        fields = CLINICIAN_FIELDS
+        widgets = {
+            "clinical_summary": TEXTAREA,
+            "history": TEXTAREA,
+            "question": forms.Textarea(attrs={"rows": 3}),
+            "molecular_findings": forms.Textarea(attrs={"rows": 2}),
+            "size_cm": forms.NumberInput(attrs={"step": "0.1", "min": "0.1"}),
+        }
+        help_texts = {
+            "question": _("What exactly should the board answer? One or two sentences."),
+            "size_cm": _("Greatest dimension on imaging or pathology."),
+            "mitotic_count": _(
+                "Per 10 high-power fields: 0–9 scores 1, 10–19 scores 2, ≥20 scores 3."
+            ),
+            "differentiation_score": _("1 resembles normal tissue; 3 is undifferentiated."),
+            "histotype_other": _("Only when the histotype is “Other”."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["question"].required = True
+        self.fields["clinical_summary"].required = True
+
+    @property
+    def fieldsets(self):
+        for legend, names in FIELDSETS:
+            present = [self[name] for name in names if name in self.fields]
+            if present:
+                yield legend, present
+
+    def clean(self):
+        data = super().clean()
+        if data.get("histotype") == Histotype.OTHER and not data.get("histotype_other"):
+            self.add_error("histotype_other", _("Name the histotype when you choose “Other”."))
+        if data.get("histotype") != Histotype.OTHER:
+            data["histotype_other"] = ""
+        return data
+
+
+class PatientCaseForm(CaseForm):
+    """What a patient tells the board, in their own words."""
+
+    class Meta(CaseForm.Meta):
+        fields = PATIENT_FIELDS
+        labels = {
+            "clinical_summary": _("Your story"),
+            "history": _("Treatments so far"),
+            "question": _("Your question to the board"),
+        }
+        help_texts = {
+            "clinical_summary": _("What was found, when, and by whom. Upload your reports below."),
+            "question": _("For example: is surgery the right first step for me?"),
+        }
+
+
+class IdentityForm(forms.Form):
+    """Identifying details: only the submitter and the board's chair and coordinator see them."""
+
+    full_name = forms.CharField(label=_("Patient's full name"), max_length=200)
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    hospital_number = forms.CharField(label=_("Hospital number"), max_length=64, required=False)
+
+    def clean_date_of_birth(self):
+        dob = self.cleaned_data.get("date_of_birth")
+        if dob and dob > timezone.localdate():
+            raise forms.ValidationError(_("The date of birth is in the future."))
+        if dob and dob < datetime.date(1900, 1, 1):
+            raise forms.ValidationError(_("The date of birth is before 1900."))
+        return dob
+
+
+def age_on(dob: datetime.date, today: datetime.date) -> int:
+    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+
+
+class BoardChoiceForm(forms.Form):
+    board = forms.ModelChoiceField(
+        label=_("Board"),
+        queryset=Board.objects.none(),
+        to_field_name="uuid",
+        empty_label=None,
+        help_text=_("The board that will review the case."),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["board"].queryset = Board.objects.filter(
+            Q(accepts_referrals=True) | Q(memberships__user=user)
+        ).distinct()
+
+
+class OpinionForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your opinion"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=20_000,
+        help_text=_("Markdown: **bold**, *italic*, lists, tables, links."),
+    )
+    parent = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Expert's email"),
+        help_text=_("The expert must already have a Consilium account with this email."),
+    )
+    days = forms.IntegerField(label=_("Access for (days)"), min_value=1, max_value=365)
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        matches = list(User.objects.filter(email__iexact=email, is_active=True)[:2])
+        if len(matches) != 1:
+            raise forms.ValidationError(_("No single active account has this email."))
+        self.expert = matches[0]
+        return email
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *Case.Status.choices]
+    )
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)

@@ -1,0 +1,346 @@
+"""Writes to cases: keyword-only, typed, atomic; events and emails go out after commit."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from board.models import Board, Membership, Specialty, User
+from cases import notify
+from cases.access import CaseAccess
+from cases.attachments import AttachmentRejected, sniff
+from cases.audit import audit
+from cases.models import Attachment, Case, CaseInvite, Opinion, OpinionRevision, PatientIdentity
+from realtime.events import CaseAccessRevoked, CaseStatusChanged, OpinionPosted
+from realtime.groups import case_group
+from realtime.publish import publish_on_commit
+
+logger = logging.getLogger(__name__)
+
+S = Case.Status
+
+CASE_FIELDS = (
+    "sex",
+    "age",
+    "clinical_summary",
+    "history",
+    "question",
+    "urgency",
+    "referring_physician",
+    "referring_institution",
+    "histotype",
+    "histotype_other",
+    "primary_site",
+    "size_cm",
+    "depth",
+    "differentiation_score",
+    "mitotic_count",
+    "necrosis",
+    "nodes",
+    "metastasis",
+    "margins",
+    "molecular_findings",
+    "ecog",
+    "pathology_review",
+)
+IDENTITY_FIELDS = ("full_name", "date_of_birth", "hospital_number")
+
+
+# --- the case record ---------------------------------------------------------------
+
+
+@transaction.atomic
+def case_create(*, by: User, board: Board, data: dict[str, Any], identity: dict[str, Any]) -> Case:
+    """A new draft. Patients submit about themselves; clinicians about a patient."""
+    kind = Case.Kind.PATIENT if by.kind == User.Kind.PATIENT else Case.Kind.DOCTOR
+    case = Case(board=board, submitted_by=by, kind=kind)
+    _assign(case, data)
+    case.full_clean(exclude=["pseudonym"])
+    case.save()
+    PatientIdentity.objects.create(case=case, **_identity_values(identity))
+    audit(actor=by, action="case.create", case=case, target=case)
+    return case
+
+
+@transaction.atomic
+def case_update(
+    *, by: User, case: Case, data: dict[str, Any], identity: dict[str, Any] | None
+) -> Case:
+    _assign(case, data)
+    case.full_clean(exclude=["pseudonym"])
+    case.save()
+    if identity is not None:
+        PatientIdentity.objects.update_or_create(case=case, defaults=_identity_values(identity))
+    # Field names only: the values may identify the patient.
+    audit(actor=by, action="case.update", case=case, target=case, detail={"fields": sorted(data)})
+    return case
+
+
+def _assign(case: Case, data: dict[str, Any]) -> None:
+    unknown = set(data) - set(CASE_FIELDS)
+    if unknown:
+        raise ValueError(f"not case fields: {sorted(unknown)}")
+    for name, value in data.items():
+        setattr(case, name, "" if value is None and _is_text(name) else value)
+
+
+def _is_text(name: str) -> bool:
+    field = Case._meta.get_field(name)
+    return field.get_internal_type() in ("CharField", "TextField")
+
+
+def _identity_values(identity: dict[str, Any]) -> dict[str, Any]:
+    values = {name: identity.get(name) for name in IDENTITY_FIELDS}
+    values["full_name"] = values["full_name"] or ""
+    values["hospital_number"] = values["hospital_number"] or ""
+    return values
+
+
+def case_checklist(case: Case) -> list[str]:
+    """What the case still needs before it can go to the board (empty when complete)."""
+    missing = []
+    if not case.question.strip():
+        missing.append(_("a question to the board"))
+    if not case.diagnosis_label:
+        missing.append(_("a diagnosis (WHO histotype)"))
+    if not case.attachments.exists():
+        missing.append(_("at least one report or one imaging study"))
+    return missing
+
+
+@transaction.atomic
+def case_transition(*, access: CaseAccess, to: str) -> Case:
+    case = Case.objects.select_for_update().get(pk=access.case.pk)
+    access.case = case
+    if not access.can_move_to(to):
+        raise PermissionDenied
+    if to == S.SCHEDULED and case.ready_at is None:
+        raise ValidationError(_("Mark the case ready for the board before scheduling it."))
+    previous = case.status
+    case.status = to
+    fields = ["status", "updated_at"]
+    if to == S.SUBMITTED:
+        case.submitted_at = timezone.now()
+        fields.append("submitted_at")
+    if to in (S.WITHDRAWN, S.SUBMITTED):
+        case.ready_at = None
+        fields.append("ready_at")
+    case.save(update_fields=fields)
+    audit(
+        actor=access.user,
+        action="case.status",
+        case=case,
+        target=case,
+        detail={"from": previous, "to": to},
+    )
+    publish_on_commit(case_group(case.uuid), CaseStatusChanged(case=str(case.uuid), status=to))
+    if to == S.SUBMITTED:
+        transaction.on_commit(lambda: notify.case_submitted(case), robust=True)
+    if case.submitted_by_id != access.user.pk:
+        transaction.on_commit(lambda: notify.status_changed(case), robust=True)
+    return case
+
+
+@transaction.atomic
+def case_mark_ready(*, access: CaseAccess) -> Case:
+    if not access.is_manager:
+        raise PermissionDenied
+    case = Case.objects.select_for_update().get(pk=access.case.pk)
+    if case.status != S.IN_REVIEW:
+        raise ValidationError(_("Only a case in review can be marked ready for the board."))
+    missing = case_checklist(case)
+    if missing:
+        raise ValidationError(
+            _("Not ready for the board. Missing: %(missing)s.") % {"missing": "; ".join(missing)}
+        )
+    case.ready_at = timezone.now()
+    case.save(update_fields=["ready_at", "updated_at"])
+    audit(actor=access.user, action="case.ready", case=case, target=case)
+    return case
+
+
+# --- attachments ----------------------------------------------------------------------
+
+
+def attachments_check_batch(files: Iterable[UploadedFile]) -> None:
+    files = list(files)
+    if len(files) > settings.ATTACHMENTS_PER_REQUEST:
+        raise AttachmentRejected(
+            _("Upload at most %(n)d files at a time.") % {"n": settings.ATTACHMENTS_PER_REQUEST}
+        )
+
+
+def attachment_add(*, by: User, case: Case, uploaded: UploadedFile) -> Attachment:
+    """Check one uploaded file by its content and store it; nothing is left of a refused one."""
+    if uploaded.size > settings.ATTACHMENT_MAX_BYTES:
+        raise AttachmentRejected(
+            _("The file is %(size)s MB; the limit is %(limit)s MB.")
+            % {
+                "size": f"{uploaded.size / 1048576:.1f}",
+                "limit": settings.ATTACHMENT_MAX_BYTES // 1048576,
+            }
+        )
+    detected = sniff(uploaded)
+    digest = hashlib.sha256()
+    for chunk in uploaded.chunks():
+        digest.update(chunk)
+    uploaded.seek(0)
+    attachment = Attachment(
+        case=case,
+        uploaded_by=by,
+        original_name=(uploaded.name or "file")[-255:],
+        kind=detected.kind,
+        mime=detected.mime,
+        extension=detected.extension,
+        size=uploaded.size,
+        sha256=digest.hexdigest(),
+    )
+    # Store the file first, then the row; if the row fails, delete the file.
+    attachment.file.save("upload", uploaded, save=False)
+    try:
+        with transaction.atomic():
+            attachment.save()
+            audit(
+                actor=by,
+                action="attachment.upload",
+                case=case,
+                target=attachment,
+                detail={"kind": detected.kind, "size": uploaded.size},
+            )
+    except Exception:
+        attachment.file.storage.delete(attachment.file.name)
+        raise
+    return attachment
+
+
+# --- opinions -------------------------------------------------------------------------
+
+
+def _specialty_of(access: CaseAccess) -> str:
+    if access.membership is not None:
+        return access.membership.specialty
+    return access.user.specialty or Specialty.OTHER
+
+
+@transaction.atomic
+def opinion_post(*, access: CaseAccess, body: str, parent: Opinion | None = None) -> Opinion:
+    if not access.can_write_opinion:
+        raise PermissionDenied
+    if parent is not None and parent.case_id != access.case.pk:
+        raise ValidationError(_("A reply must answer an opinion on the same case."))
+    opinion = Opinion.objects.create(
+        case=access.case,
+        author=access.user,
+        author_specialty=_specialty_of(access),
+        parent=parent,
+        body=body,
+    )
+    audit(actor=access.user, action="opinion.create", case=access.case, target=opinion)
+    _publish_opinion(opinion, "created")
+    transaction.on_commit(lambda: notify.opinion_posted(opinion), robust=True)
+    return opinion
+
+
+@transaction.atomic
+def opinion_edit(*, access: CaseAccess, opinion: Opinion, body: str) -> Opinion:
+    opinion = Opinion.objects.select_for_update().get(pk=opinion.pk)
+    if opinion.author_id != access.user.pk or opinion.withdrawn_at or access.case.is_closed:
+        raise PermissionDenied
+    if body == opinion.body:
+        return opinion
+    OpinionRevision.objects.create(opinion=opinion, body=opinion.body, edited_by=access.user)
+    opinion.body = body
+    opinion.edited_at = timezone.now()
+    opinion.save(update_fields=["body", "edited_at"])
+    audit(actor=access.user, action="opinion.edit", case=access.case, target=opinion)
+    _publish_opinion(opinion, "edited")
+    return opinion
+
+
+@transaction.atomic
+def opinion_withdraw(*, access: CaseAccess, opinion: Opinion) -> Opinion:
+    """Withdrawn opinions stay in the record (with their history); only the text is hidden."""
+    opinion = Opinion.objects.select_for_update().get(pk=opinion.pk)
+    if opinion.author_id != access.user.pk or opinion.withdrawn_at or access.case.is_closed:
+        raise PermissionDenied
+    opinion.withdrawn_at = timezone.now()
+    opinion.save(update_fields=["withdrawn_at"])
+    audit(actor=access.user, action="opinion.withdraw", case=access.case, target=opinion)
+    _publish_opinion(opinion, "withdrawn")
+    return opinion
+
+
+def _publish_opinion(opinion: Opinion, change: str) -> None:
+    publish_on_commit(
+        case_group(opinion.case.uuid),
+        OpinionPosted(
+            case=str(opinion.case.uuid),
+            opinion=str(opinion.uuid),
+            parent=str(opinion.parent.uuid) if opinion.parent else None,
+            change=change,
+        ),
+    )
+
+
+# --- invited experts ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def invite_create(*, access: CaseAccess, expert: User, expires_at: datetime) -> CaseInvite:
+    if not access.is_manager:
+        raise PermissionDenied
+    case = access.case
+    if expires_at <= timezone.now():
+        raise ValidationError(_("The expiry must be in the future."))
+    if Membership.objects.filter(user=expert, board=case.board).exists():
+        raise ValidationError(_("%(name)s is already on this board.") % {"name": expert})
+    if expert.kind != User.Kind.CLINICIAN or not expert.is_active:
+        raise ValidationError(_("Only active clinician accounts can be invited."))
+    open_invite = CaseInvite.objects.filter(case=case, expert=expert, revoked_at__isnull=True)
+    open_invite.update(revoked_at=timezone.now())  # an extension replaces the old invite
+    invite = CaseInvite.objects.create(
+        case=case, expert=expert, invited_by=access.user, expires_at=expires_at
+    )
+    assign_perm("cases.view_case", expert, case)
+    audit(
+        actor=access.user,
+        action="invite.create",
+        case=case,
+        target=invite,
+        detail={"expert": expert.get_username(), "expires_at": expires_at.isoformat()},
+    )
+    transaction.on_commit(lambda: notify.expert_invited(invite), robust=True)
+    return invite
+
+
+@transaction.atomic
+def invite_revoke(*, access: CaseAccess, invite: CaseInvite) -> CaseInvite:
+    if not access.is_manager or invite.case_id != access.case.pk:
+        raise PermissionDenied
+    if invite.revoked_at is None:
+        invite.revoked_at = timezone.now()
+        invite.save(update_fields=["revoked_at"])
+    remove_perm("cases.view_case", invite.expert, invite.case)
+    audit(
+        actor=access.user,
+        action="invite.revoke",
+        case=invite.case,
+        target=invite,
+        detail={"expert": invite.expert.get_username()},
+    )
+    publish_on_commit(
+        case_group(invite.case.uuid),
+        CaseAccessRevoked(case=str(invite.case.uuid), user=str(invite.expert.uuid)),
+    )
+    return invite

@@ -1,0 +1,175 @@
+"""Who gets what on every case URL: the whole cast, one table."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from cases.models import AuditEvent, Case
+from tests.cases.factories import add_pdf, invite, make_case, opinion
+
+pytestmark = pytest.mark.django_db
+
+OK, FORBIDDEN, HIDDEN = "ok", 403, 404
+WHO = [
+    "chair",
+    "coordinator",
+    "pathologist",
+    "expert",
+    "expired_expert",
+    "revoked_expert",
+    "referrer",
+    "patient",
+    "outsider",
+    "other_member",
+]
+
+# url name -> (method, expected outcome per person in WHO order)
+# chair, coordinator, member, expert, expired, revoked, referrer(submitter), patient, outsider, other board
+MATRIX = {
+    "case-detail": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
+    "case-edit": ("get", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
+    "case-audit": ("get", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
+    "case-invites": ("get", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
+    "attachment-download": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
+    "opinion-fragment": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
+    "opinion-history": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
+    "attachment-upload": ("post", [OK, OK, OK, FORBIDDEN, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
+    "opinion-create": ("post", [OK, OK, OK, OK, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
+    "case-ready": ("post", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
+    "case-status": ("post", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
+}  # fmt: skip
+
+
+@pytest.fixture
+def world(cast):
+    from board.models import User
+    from tests.cast import make_user
+
+    case = make_case(cast)
+    attachment = add_pdf(case, cast.referrer)
+    first = opinion(case, cast.pathologist)
+    invite(cast, case)
+    expired = make_user("expired_expert", specialty="radiology")
+    invite(cast, case, expert=expired, days=-1)
+    revoked = make_user("revoked_expert", specialty="surgical_oncology")
+    revoked_invite = invite(cast, case, expert=revoked)
+    from cases.access import case_access
+    from cases.services import invite_revoke
+
+    invite_revoke(access=case_access(cast.chair, case), invite=revoked_invite)
+    people = {name: getattr(cast, name, None) for name in WHO}
+    people["expired_expert"] = expired
+    people["revoked_expert"] = User.objects.get(pk=revoked.pk)
+    return case, attachment, first, people
+
+
+def url_for(name, case, attachment, first):
+    kwargs = {"case_id": case.uuid}
+    if name == "attachment-download":
+        kwargs["attachment_id"] = attachment.uuid
+    if name in ("opinion-fragment", "opinion-history"):
+        kwargs["opinion_id"] = first.uuid
+    return reverse(name, kwargs=kwargs)
+
+
+def outcome(status: int) -> str | int:
+    return status if status in (403, 404) else OK
+
+
+CASES = [(name, who, MATRIX[name][1][i]) for name in MATRIX for i, who in enumerate(WHO)]
+
+
+@pytest.mark.parametrize(("name", "who", "expected"), CASES, ids=[f"{n}-{w}" for n, w, _ in CASES])
+def test_permission_matrix(world, name, who, expected):
+    case, attachment, first, people = world
+    client = Client()
+    client.force_login(people[who])
+    method, _ = MATRIX[name]
+    data = {"to": "withdrawn", "body": "A view."} if method == "post" else None
+    response = getattr(client, method)(url_for(name, case, attachment, first), data)
+    assert outcome(response.status_code) == expected, response.status_code
+    if expected in (FORBIDDEN, HIDDEN):
+        assert AuditEvent.objects.filter(actor=people[who], outcome="denied").exists()
+
+
+def test_every_case_url_is_in_the_matrix():
+    from cases.urls import urlpatterns
+
+    covered = set(MATRIX) | {
+        "my-cases",  # the user's own list, no case in the URL
+        "case-new",
+        "board-queue",  # board access, tested in test_queue
+        "opinion-edit",  # author only, tested in test_opinions
+        "opinion-withdraw",
+        "invite-revoke",  # tested in test_invites
+    }
+    assert {p.name for p in urlpatterns} == covered
+
+
+def test_drafts_are_seen_by_their_submitter_only(cast):
+    case = make_case(cast, status=Case.Status.DRAFT)
+    url = reverse("case-detail", kwargs={"case_id": case.uuid})
+    for user, expected in [(cast.referrer, 200), (cast.chair, 404), (cast.pathologist, 404)]:
+        client = Client()
+        client.force_login(user)
+        assert client.get(url).status_code == expected
+
+
+def test_identity_is_shown_to_submitter_chair_and_coordinator_only(cast):
+    from tests.cases.factories import PATIENT_NAME
+
+    case = make_case(cast)
+    invite(cast, case)
+    url = reverse("case-detail", kwargs={"case_id": case.uuid})
+    for user, sees in [
+        (cast.referrer, True),
+        (cast.chair, True),
+        (cast.coordinator, True),
+        (cast.pathologist, False),
+        (cast.surgeon, False),
+        (cast.expert, False),
+    ]:
+        client = Client()
+        client.force_login(user)
+        html = client.get(url).content.decode()
+        assert (PATIENT_NAME in html) is sees, user.username
+        assert case.pseudonym in html
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_patient_never_sees_internal_opinions(cast, shared):
+    cast.board.share_opinions_with_referrers = shared
+    cast.board.save()
+    case = make_case(cast, submitted_by=cast.patient)
+    first = opinion(case, cast.pathologist, "Internal: **likely UPS, grade 3**")
+    client = Client()
+    client.force_login(cast.patient)
+    html = client.get(reverse("case-detail", kwargs={"case_id": case.uuid})).content.decode()
+    assert "likely UPS" not in html
+    fragment = reverse("opinion-fragment", kwargs={"case_id": case.uuid, "opinion_id": first.uuid})
+    assert client.get(fragment).status_code == 403
+
+
+def test_referring_doctor_sees_opinions_only_when_the_board_shares_them(cast):
+    case = make_case(cast)
+    opinion(case, cast.pathologist, "Shared view: **re-biopsy advised**")
+    client = Client()
+    client.force_login(cast.referrer)
+    url = reverse("case-detail", kwargs={"case_id": case.uuid})
+    assert "re-biopsy advised" not in client.get(url).content.decode()
+    cast.board.share_opinions_with_referrers = True
+    cast.board.save()
+    assert "re-biopsy advised" in client.get(url).content.decode()
+
+
+def test_deactivated_member_loses_the_case(cast):
+    case = make_case(cast)
+    client = Client()
+    client.force_login(cast.surgeon)
+    url = reverse("case-detail", kwargs={"case_id": case.uuid})
+    assert client.get(url).status_code == 200
+    cast.surgeon.is_active = False
+    cast.surgeon.save()
+    assert client.get(url).status_code in (302, 404)
