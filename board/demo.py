@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from board.models import Board, Membership, QuorumRequirement, Specialty, User
+from cases.demo import seed_demo_cases
 
 DEMO_PASSWORD = "consilium-demo"  # noqa: S105 - printed in README and by `make run`
 
@@ -47,7 +48,7 @@ DEMO_USERS = [
 
 @transaction.atomic
 def seed_demo() -> list[DemoUser]:
-    """Create or reset the demo board and users. Running it twice changes nothing more."""
+    """Create or reset the demo board, users and cases. Running it twice changes nothing more."""
     board, _ = Board.objects.update_or_create(
         name=SARCOMA_BOARD,
         defaults={
@@ -67,6 +68,7 @@ def seed_demo() -> list[DemoUser]:
         QuorumRequirement.objects.get_or_create(board=board, specialty=specialty)
 
     password_hash = None
+    users: dict[str, User] = {}
     for demo in DEMO_USERS:
         user, created = User.objects.update_or_create(
             username=demo.username,
@@ -87,6 +89,7 @@ def seed_demo() -> list[DemoUser]:
                 password_hash = user.password
             user.password = password_hash
             user.save(update_fields=["password"])
+        users[demo.username] = user
         if demo.role:
             Membership.objects.update_or_create(
                 user=user, board=board, defaults={"role": demo.role, "specialty": demo.specialty}
@@ -98,4 +101,8 @@ def seed_demo() -> list[DemoUser]:
     if created or not admin.check_password(DEMO_PASSWORD):
         admin.set_password(DEMO_PASSWORD)
         admin.save(update_fields=["password"])
+    members = {demo.username: users[demo.username] for demo in DEMO_USERS if demo.role}
+    seed_demo_cases(
+        board=board, referrer=users["referrer"], patient=users["patient"], members=members
+    )
     return DEMO_USERS

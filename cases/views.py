@@ -233,9 +233,10 @@ def case_ready(request: HttpRequest, case_id: UUID) -> HttpResponse:
 def case_audit(request: HttpRequest, case_id: UUID) -> HttpResponse:
     access = get_case_for_user(request.user, case_id)
     access.require(access.is_manager, "audit.view")
+    # Recorded first: the page counts the events and must include this one.
+    audit(actor=request.user, action="audit.view", case=access.case, target=access.case)
     events = AuditEvent.objects.filter(case=access.case).select_related("actor")
     page = Paginator(events, 100).get_page(request.GET.get("page"))
-    audit(actor=request.user, action="audit.view", case=access.case, target=access.case)
     return render(request, "cases/audit.html", {"case": access.case, "page": page})
 
 

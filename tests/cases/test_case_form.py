@@ -1,0 +1,149 @@
+import datetime
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from cases.models import AuditEvent, Case, PatientIdentity
+
+pytestmark = pytest.mark.django_db
+
+
+def form_data(cast, **overrides):
+    data = {
+        "board": str(cast.board.uuid),
+        "full_name": "Ada Q. Patient",
+        "date_of_birth": "1968-05-02",
+        "hospital_number": "H-42",
+        "sex": "F",
+        "age": "",
+        "question": "Is wide excision enough?",
+        "urgency": "routine",
+        "clinical_summary": "Growing lump on the back for 6 months.",
+        "history": "",
+        "referring_physician": "Dr Novak",
+        "referring_institution": "Riverside General",
+        "histotype": "myxofibrosarcoma",
+        "histotype_other": "",
+        "primary_site": "extremity_trunk",
+        "size_cm": "6.5",
+        "depth": "deep",
+        "differentiation_score": "2",
+        "mitotic_count": "12",
+        "necrosis": "1",
+        "nodes": "N0",
+        "metastasis": "M0",
+        "margins": "",
+        "molecular_findings": "",
+        "ecog": "0",
+        "pathology_review": "pending",
+    }
+    data.update(overrides)
+    return data
+
+
+def signed_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_referrer_creates_a_draft_with_computed_grade_and_stage(cast):
+    response = signed_in(cast.referrer).post(reverse("case-new"), form_data(cast))
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert (case.status, case.kind, case.submitted_by) == ("draft", "doctor", cast.referrer)
+    assert case.grade == 2  # 2 + 2 + 1 = 5
+    assert case.stage.group == "IIIA"  # T2 N0 M0 G2
+    assert case.age == (datetime.date.today().year - 1968) - (
+        (datetime.date.today().month, datetime.date.today().day) < (5, 2)
+    )
+    assert PatientIdentity.objects.get(case=case).full_name == "Ada Q. Patient"
+    html = signed_in(cast.referrer).get(response["Location"]).content.decode()
+    assert 'id="grade">G2<' in html
+    assert "Stage IIIA" in html
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"question": ""}, "This field is required."),
+        ({"full_name": ""}, "This field is required."),
+        ({"histotype": "other"}, "Name the histotype when you choose"),
+        ({"size_cm": "-3"}, "greater than or equal to 0.1"),
+        ({"differentiation_score": "4"}, "Select a valid choice"),
+        ({"date_of_birth": "2999-01-01"}, "The date of birth is in the future."),
+        ({"board": "00000000-0000-0000-0000-000000000000"}, "Select a valid choice"),
+    ],
+)
+def test_submission_form_explains_what_is_wrong(cast, overrides, message):
+    response = signed_in(cast.referrer).post(reverse("case-new"), form_data(cast, **overrides))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_board_closed_to_referrals_is_not_offered_to_outsiders(cast):
+    cast.board.accepts_referrals = False
+    cast.board.save()
+    response = signed_in(cast.referrer).post(reverse("case-new"), form_data(cast))
+    assert response.status_code == 200
+    assert not Case.objects.exists()
+    # its members can still file cases to it
+    assert signed_in(cast.chair).post(reverse("case-new"), form_data(cast)).status_code == 302
+
+
+def test_patient_form_is_short_and_prefilled(cast):
+    html = signed_in(cast.patient).get(reverse("case-new")).content.decode()
+    assert "Your question to the board" in html
+    assert "FNCLCC" not in html
+    assert 'value="Patient Test"' in html
+    response = signed_in(cast.patient).post(
+        reverse("case-new"),
+        {
+            "board": str(cast.board.uuid),
+            "full_name": "Patient Test",
+            "sex": "F",
+            "age": "44",
+            "clinical_summary": "A lump was found in my thigh.",
+            "question": "Is surgery the right first step?",
+            "urgency": "routine",
+        },
+    )
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert case.kind == "patient"
+    assert case.histotype == ""
+
+
+def test_patient_identifiers_never_reach_logs_or_audit(cast, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    client = signed_in(cast.referrer)
+    client.post(reverse("case-new"), form_data(cast, full_name="Bartholomew Zyzzyva"))
+    case = Case.objects.get()
+    client.post(
+        reverse("case-edit", kwargs={"case_id": case.uuid}),
+        form_data(cast, full_name="Bartholomew Zyzzyva", hospital_number="HN-99887766"),
+    )
+    client.get(reverse("case-detail", kwargs={"case_id": case.uuid}))
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("Bartholomew", "Zyzzyva", "HN-99887766", "1968-05-02"):
+        assert secret not in logged
+        for event in AuditEvent.objects.all():
+            assert secret not in str(event.detail)
+
+
+def test_submitter_edits_a_draft_but_not_a_case_in_review(cast):
+    client = signed_in(cast.referrer)
+    client.post(reverse("case-new"), form_data(cast))
+    case = Case.objects.get()
+    edit = reverse("case-edit", kwargs={"case_id": case.uuid})
+    assert client.post(edit, form_data(cast, question="Changed?")).status_code == 302
+    case.refresh_from_db()
+    assert case.question == "Changed?"
+    Case.objects.filter(pk=case.pk).update(status="in_review")
+    assert client.post(edit, form_data(cast, question="Again?")).status_code == 403
+    case.refresh_from_db()
+    assert case.question == "Changed?"

@@ -1,0 +1,89 @@
+"""A referring doctor submits a case; the panel discusses it live, in real Chromium."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cases.models import Attachment, Case
+from tests.cast import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+PDF = b"%PDF-1.4\n% pathology report\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def sign_in(context, base_url, username):
+    page = context.new_page()
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/")
+    return page
+
+
+def shot(page, name):
+    if os.environ.get("SCREENSHOT_DIR"):  # for a person to look at
+        page.screenshot(path=Path(os.environ["SCREENSHOT_DIR"]) / name, full_page=True)
+
+
+def test_submit_review_and_see_an_opinion_live(cast, daphne_server, new_context, tmp_path):
+    base = daphne_server.url
+    report = tmp_path / "pathology-report.pdf"
+    report.write_bytes(PDF)
+
+    # The referring doctor files the case with a PDF and submits it.
+    referrer = sign_in(new_context(), base, "referrer")
+    referrer.get_by_role("link", name="Submit a case").first.click()
+    referrer.locator("select[name=board]").select_option(label=cast.board.name)
+    referrer.get_by_label("Patient's full name").fill("Hans Example")
+    referrer.get_by_label("Sex").select_option("M")
+    referrer.get_by_label("Question to the board").fill(
+        "Neoadjuvant radiotherapy or surgery first?"
+    )
+    referrer.get_by_label("Clinical summary").fill("58-year-old man, deep thigh mass of 11.5 cm.")
+    referrer.get_by_label("WHO histotype").select_option("ups")
+    referrer.get_by_label("Primary site").select_option("extremity_trunk")
+    referrer.get_by_label("Tumour size (cm)").fill("11.5")
+    referrer.get_by_label("Regional nodes (N)").select_option("N0")
+    referrer.get_by_label("Distant metastasis (M)").select_option("M0")
+    referrer.get_by_label("FNCLCC differentiation score").select_option("3")
+    referrer.get_by_label("Mitoses per 10 HPF").fill("24")
+    referrer.get_by_label("Tumour necrosis").select_option("1")
+    shot(referrer, "case-form.png")
+    referrer.get_by_role("button", name="Save draft").click()
+    referrer.locator("#structured").wait_for()
+    assert referrer.locator("#grade").inner_text() == "G3"
+    assert referrer.locator("#stage").inner_text() == "Stage IIIB"
+
+    referrer.get_by_label("Add reports").set_input_files(str(report))
+    referrer.get_by_role("button", name="Upload").click()
+    referrer.locator("[data-upload-results] li.ok").wait_for()
+    assert referrer.locator("[data-upload-progress]").get_attribute("value") == "100"
+    referrer.get_by_role("link", name="pathology-report.pdf").wait_for()  # after the reload
+    referrer.get_by_role("button", name="Submit to the board").click()
+    referrer.locator("#case-status", has_text="Submitted").wait_for()
+    case = Case.objects.get()
+    assert Attachment.objects.get(case=case).kind == "pdf"
+    case_url = f"{base}/cases/{case.uuid}/"
+
+    # The radiologist has the case open and does not reload.
+    radiologist = sign_in(new_context(), base, "radiologist")
+    radiologist.goto(case_url)
+    radiologist.locator("#opinions[data-live='open']").wait_for()
+    radiologist.evaluate("window.__notReloaded = true")
+
+    # The pathologist opens it and posts an opinion.
+    pathologist = sign_in(new_context(), base, "pathologist")
+    pathologist.goto(case_url)
+    assert pathologist.get_by_text("Hans Example").count() == 0  # identity is restricted
+    pathologist.get_by_label("Your opinion").fill("Morphology confirms **UPS**, FNCLCC grade 3.")
+    pathologist.get_by_role("button", name="Post opinion").click()
+    pathologist.locator(".opinion-body strong", has_text="UPS").wait_for()
+
+    # It appears on the radiologist's page by itself.
+    radiologist.locator(".opinion-body strong", has_text="UPS").wait_for(timeout=10_000)
+    assert radiologist.evaluate("window.__notReloaded") is True
+    assert radiologist.locator(".opinion .badge", has_text="Pathology").count() == 1
+    shot(radiologist, "case-live-opinion.png")
