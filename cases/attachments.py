@@ -108,8 +108,13 @@ _OLE_REFUSED = {
     "_vba_project": MACROS,
     "encryptedpackage": ENCRYPTED,
 }
+# Every Word 97-2003 file has a "WordDocument" stream; Excel and PowerPoint files and
+# installers are OLE2 too, and are not documents we accept.
+_OLE_WORD = "worddocument"
 _OLE_NAME = re.compile(
-    b"(?i)(" + b"|".join(re.escape(name.encode("utf-16-le")) for name in _OLE_REFUSED) + b")\0\0"
+    b"(?i)("
+    + b"|".join(re.escape(name.encode("utf-16-le")) for name in [*_OLE_REFUSED, _OLE_WORD])
+    + b")\0\0"
 )
 
 # Every Default and Override in [Content_Types].xml; read as bytes, no XML parser to attack.
@@ -176,8 +181,9 @@ def _is_text(head: bytes) -> bool:
 
 
 def _refuse_ole_macros(file: BinaryIO) -> None:
-    """Scan the raw bytes for a directory entry naming macros or an encrypted package."""
-    pending, scanned = b"", 0
+    """Scan the raw bytes for a directory entry naming macros or an encrypted package,
+    and for the WordDocument stream that makes an OLE2 file a Word document."""
+    pending, scanned, is_word = b"", 0, False
     while chunk := file.read(1024 * 1024):
         scanned += len(chunk)
         if scanned > MAX_OLE_SCAN:
@@ -195,8 +201,16 @@ def _refuse_ole_macros(file: BinaryIO) -> None:
             size, kind = struct.unpack_from("<HB", pending, entry + 64)
             if size == match.end() - entry and kind in (1, 2):
                 name = match.group(1).decode("utf-16-le").casefold()
+                if name == _OLE_WORD:
+                    is_word = is_word or kind == 2
+                    continue
                 raise AttachmentRejected(_OLE_REFUSED[name])
         pending = pending[whole:]
+    if not is_word:
+        raise AttachmentRejected(
+            "This is an Office 97-2003 file but not a Word document (a spreadsheet, a "
+            "presentation or an installer?). " + ACCEPTED_DESCRIPTION
+        )
 
 
 def _inspect_zip(file: BinaryIO) -> DetectedType:

@@ -486,3 +486,12 @@ def test_sniff_rewinds_the_upload_after_a_rejection():
         sniff(upload)
     assert not upload.closed
     assert upload.tell() == 0
+
+
+def test_ole_file_without_a_word_stream_is_refused():
+    header = bytearray(512)
+    header[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    entries = ole_entry("Root Entry", 5) + ole_entry("Workbook", 2)
+    spreadsheet = bytes(header) + entries.ljust(512, b"\0")
+    with pytest.raises(AttachmentRejected, match="not a Word document"):
+        detect_type(spreadsheet[:8192], open_file=lambda: io.BytesIO(spreadsheet))

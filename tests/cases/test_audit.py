@@ -114,3 +114,16 @@ def test_x_forwarded_for_is_ignored_unless_behind_a_proxy(cast, settings):
         "10.0.0.5",
         "203.0.113.9",
     ]
+
+
+def test_admin_shows_the_trail_read_only(cast, admin_client):
+    case = make_case(cast)
+    signed_in(cast.outsider).get(reverse("case-detail", kwargs={"case_id": case.uuid}))
+    listing = admin_client.get(reverse("admin:cases_auditevent_changelist"))
+    assert listing.status_code == 200
+    assert "outsider" in listing.content.decode()
+    event = AuditEvent.objects.get()
+    change = reverse("admin:cases_auditevent_change", args=[event.pk])
+    admin_client.post(change, {"outcome": "allowed"})
+    assert AuditEvent.objects.get().outcome == "denied"
+    assert admin_client.get(reverse("admin:cases_auditevent_add")).status_code == 403

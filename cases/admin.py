@@ -1,0 +1,95 @@
+from django.contrib import admin
+from guardian.admin import GuardedModelAdmin
+
+from cases.models import (
+    Attachment,
+    AuditEvent,
+    Case,
+    CaseInvite,
+    Opinion,
+    OpinionRevision,
+    PatientIdentity,
+)
+
+
+class PatientIdentityInline(admin.StackedInline):
+    model = PatientIdentity
+    can_delete = False
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    extra = 0
+    fields = ("original_name", "kind", "size", "sha256", "uploaded_by", "uploaded_at")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Case)
+class CaseAdmin(GuardedModelAdmin):
+    list_display = ("pseudonym", "board", "kind", "status", "urgency", "created_at")
+    list_filter = ("board", "status", "kind", "urgency", "histotype")
+    search_fields = ("pseudonym", "question")
+    readonly_fields = ("uuid", "pseudonym", "created_at", "updated_at", "submitted_at")
+    raw_id_fields = ("submitted_by",)
+    inlines = [PatientIdentityInline, AttachmentInline]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ("original_name", "case", "kind", "size", "uploaded_at")
+    list_filter = ("kind",)
+    readonly_fields = ("uuid", "sha256", "size", "kind", "mime", "extension", "uploaded_at")
+    raw_id_fields = ("case", "uploaded_by")
+
+
+class OpinionRevisionInline(admin.TabularInline):
+    model = OpinionRevision
+    extra = 0
+    readonly_fields = ("body", "edited_by", "edited_at")
+    can_delete = False
+
+
+@admin.register(Opinion)
+class OpinionAdmin(admin.ModelAdmin):
+    list_display = ("uuid", "case", "author", "author_specialty", "created_at", "withdrawn_at")
+    list_filter = ("author_specialty",)
+    raw_id_fields = ("case", "author", "parent")
+    inlines = [OpinionRevisionInline]
+
+
+@admin.register(CaseInvite)
+class CaseInviteAdmin(admin.ModelAdmin):
+    list_display = ("expert", "case", "invited_by", "expires_at", "revoked_at")
+    raw_id_fields = ("case", "expert", "invited_by")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The whole trail, read-only: events are appended by the app, never edited."""
+
+    list_display = ("at", "actor_label", "action", "case", "object_type", "outcome", "ip")
+    list_filter = ("outcome", "action")
+    search_fields = ("actor_label", "action", "object_id")
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PatientIdentity)
+class PatientIdentityAdmin(admin.ModelAdmin):
+    list_display = ("case",)  # never the name in a list
+    raw_id_fields = ("case",)
+
+
+@admin.register(OpinionRevision)
+class OpinionRevisionAdmin(admin.ModelAdmin):
+    list_display = ("opinion", "edited_by", "edited_at")
+    readonly_fields = ("opinion", "body", "edited_by", "edited_at")
