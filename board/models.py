@@ -100,6 +100,14 @@ class Board(models.Model):
             "Referring doctors see the panel's opinions on their cases. Patients never do."
         ),
     )
+    deidentify_imaging = models.BooleanField(
+        _("de-identify imaging"),
+        default=True,
+        help_text=_(
+            "Apply the DICOM PS3.15 Annex E profile to every uploaded image. Turn off only "
+            "for a board whose cases are all internal."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

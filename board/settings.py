@@ -33,9 +33,9 @@ VAR_DIR = Path(env_str("CONSILIUM_VAR_DIR") or BASE_DIR / "var").resolve()
 PRODUCTION = env_bool("CONSILIUM_PRODUCTION", False)
 
 
-def _dev_secret_key() -> str:
-    """A development key generated once into var/, so sessions survive restarts."""
-    key_file = VAR_DIR / "secret_key"
+def _dev_secret(name: str) -> str:
+    """A development secret generated once into var/, so it survives restarts."""
+    key_file = VAR_DIR / name
     if key_file.exists():
         return key_file.read_text().strip()
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -59,7 +59,7 @@ if PRODUCTION:
         raise ImproperlyConfigured("DEBUG=1 is refused under CONSILIUM_PRODUCTION=1")
     DEBUG = False
 else:
-    SECRET_KEY = env_str("SECRET_KEY") or _dev_secret_key()
+    SECRET_KEY = env_str("SECRET_KEY") or _dev_secret("secret_key")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
     DEBUG = env_bool("DEBUG", True)
 
@@ -244,7 +244,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # pydicom's warnings quote tag values, which may identify a patient.
+        "pydicom": {"level": "ERROR"},
+    },
 }
 
 # --- Cases ------------------------------------------------------------------------
@@ -252,3 +256,23 @@ ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_MB", 50, minimum=1, maximum=2048)
 ATTACHMENTS_PER_REQUEST = env_int("ATTACHMENTS_PER_REQUEST", 10, minimum=1, maximum=100)
 # Default length of an external expert's invitation.
 INVITE_DAYS = env_int("INVITE_DAYS", 30, minimum=1, maximum=365)
+
+# --- Imaging --------------------------------------------------------------------------
+# Key for de-identified UIDs and date shifts: the same original UID maps to the same new
+# one across uploads and processes. Changing it breaks that mapping for new uploads.
+if PRODUCTION:
+    DEID_SECRET = env_str("DEID_SECRET")
+    if not DEID_SECRET or len(DEID_SECRET) < 32:
+        raise ImproperlyConfigured("CONSILIUM_PRODUCTION=1 requires DEID_SECRET (32+ characters)")
+else:
+    DEID_SECRET = env_str("DEID_SECRET") or _dev_secret("deid_secret")
+DICOM_MAX_FILE_BYTES = env_int("DICOM_MAX_FILE_MB", 512, minimum=1, maximum=8192) * 2**20
+# Rows x columns x frames x samples x bytes: refused before any decoding.
+DICOM_MAX_DECODED_BYTES = env_int("DICOM_MAX_DECODED_MB", 1024, minimum=1, maximum=16384) * 2**20
+DICOM_MAX_FRAMES = env_int("DICOM_MAX_FRAMES", 5000, minimum=1, maximum=100000)
+ZIP_MAX_ENTRIES = env_int("ZIP_MAX_ENTRIES", 10000, minimum=1, maximum=1000000)
+ZIP_MAX_TOTAL_BYTES = env_int("ZIP_MAX_TOTAL_MB", 4096, minimum=1, maximum=65536) * 2**20
+# Decoded frames kept in memory per process, for the pixel API.
+FRAME_CACHE_BYTES = env_int("FRAME_CACHE_MB", 256, minimum=0, maximum=65536) * 2**20
+# A CD export sent as a folder is many files; the browser sends them in batches.
+DATA_UPLOAD_MAX_NUMBER_FILES = 500

@@ -23,5 +23,6 @@ urlpatterns = [
     ),
     path("healthz", views.healthz, name="healthz"),
     path("", include("cases.urls")),
+    path("", include("imaging.urls")),
     path("admin/", admin.site.urls),
 ]

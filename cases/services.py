@@ -114,7 +114,7 @@ def case_checklist(case: Case) -> list[str]:
         missing.append(_("a question to the board"))
     if not case.diagnosis_label:
         missing.append(_("a diagnosis (WHO histotype)"))
-    if not case.attachments.exists():
+    if not case.attachments.exists() and not case.studies.exists():
         missing.append(_("at least one report or one imaging study"))
     return missing
 

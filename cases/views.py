@@ -151,6 +151,7 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "access": access,
         "identity": identity,
         "attachments": case.attachments.select_related("uploaded_by"),
+        "studies": case.studies.prefetch_related("series"),
         "thread": thread,
         "opinion_form": OpinionForm() if access.can_write_opinion else None,
         "checklist": services.case_checklist(case) if access.is_manager else None,

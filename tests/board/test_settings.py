@@ -22,6 +22,7 @@ from board.env import (
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_KEY = "k" * 30 + "0123456789abcdefghijklmnopqrst"
+GOOD_DEID = "d" * 16 + "0123456789abcdefghij"
 
 PROBE = """
 import json
@@ -47,7 +48,7 @@ print(json.dumps({
 
 def run_settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
-    for name in ("CONSILIUM_PRODUCTION", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"):
+    for name in ("CONSILIUM_PRODUCTION", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DEID_SECRET"):
         clean.pop(name, None)
     clean.update(DJANGO_SETTINGS_MODULE="board.settings", CONSILIUM_VAR_DIR=str(tmp_path), **env)
     return subprocess.run(
@@ -131,6 +132,16 @@ def test_production_requires_secret_key(tmp_path):
     assert "requires SECRET_KEY" in err
 
 
+def test_production_requires_a_deidentification_secret(tmp_path):
+    err = refused(
+        tmp_path,
+        CONSILIUM_PRODUCTION="1",
+        SECRET_KEY=GOOD_KEY,
+        ALLOWED_HOSTS="consilium.example.org",
+    )
+    assert "requires DEID_SECRET" in err
+
+
 def test_production_refuses_a_weak_secret_key(tmp_path):
     err = refused(
         tmp_path,
@@ -151,6 +162,7 @@ def test_production_refuses_debug(tmp_path):
         tmp_path,
         CONSILIUM_PRODUCTION="1",
         SECRET_KEY=GOOD_KEY,
+        DEID_SECRET=GOOD_DEID,
         ALLOWED_HOSTS="consilium.example.org",
         DEBUG="1",
     )
@@ -162,6 +174,7 @@ def test_production_profile_is_hardened(tmp_path):
         tmp_path,
         CONSILIUM_PRODUCTION="1",
         SECRET_KEY=GOOD_KEY,
+        DEID_SECRET=GOOD_DEID,
         ALLOWED_HOSTS="consilium.example.org, board.example.org",
     )
     assert got["debug"] is False
@@ -170,6 +183,7 @@ def test_production_profile_is_hardened(tmp_path):
     assert got["hsts"] >= 31_536_000
     assert got["allowed_hosts"] == ["consilium.example.org", "board.example.org"]
     assert not (tmp_path / "secret_key").exists()
+    assert not (tmp_path / "deid_secret").exists()
 
 
 def test_check_deploy_is_clean_under_the_production_profile(tmp_path):
@@ -177,6 +191,7 @@ def test_check_deploy_is_clean_under_the_production_profile(tmp_path):
     env.update(
         CONSILIUM_PRODUCTION="1",
         SECRET_KEY=GOOD_KEY,
+        DEID_SECRET=GOOD_DEID,
         ALLOWED_HOSTS="consilium.example.org",
         CONSILIUM_VAR_DIR=str(tmp_path),
     )

@@ -58,7 +58,7 @@ def test_submit_review_and_see_an_opinion_live(cast, daphne_server, new_context,
     assert referrer.locator("#stage").inner_text() == "Stage IIIB"
 
     referrer.get_by_label("Add reports").set_input_files(str(report))
-    referrer.get_by_role("button", name="Upload").click()
+    referrer.get_by_role("button", name="Upload reports").click()
     referrer.locator("[data-upload-results] li.ok").wait_for()
     assert referrer.locator("[data-upload-progress]").get_attribute("value") == "100"
     referrer.get_by_role("link", name="pathology-report.pdf").wait_for()  # after the reload

@@ -1,0 +1,35 @@
+from django.contrib import admin
+
+from imaging.models import Instance, Series, Study
+
+
+class SeriesInline(admin.TabularInline):
+    model = Series
+    extra = 0
+    fields = ("modality", "description", "series_number", "instance_count", "frame_count")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = ("uuid", "case", "study_date", "description", "deidentified", "created_at")
+    list_filter = ("deidentified",)
+    raw_id_fields = ("case", "uploaded_by")
+    readonly_fields = ("uuid", "study_instance_uid")
+    inlines = [SeriesInline]
+
+
+@admin.register(Series)
+class SeriesAdmin(admin.ModelAdmin):
+    list_display = ("uuid", "study", "modality", "description", "instance_count", "burned_in_risk")
+    list_filter = ("modality", "burned_in_risk")
+    raw_id_fields = ("study",)
+    readonly_fields = ("uuid", "series_instance_uid")
+
+
+@admin.register(Instance)
+class InstanceAdmin(admin.ModelAdmin):
+    list_display = ("sop_instance_uid", "series", "instance_number", "frames", "rows", "columns")
+    raw_id_fields = ("series",)
+    readonly_fields = ("uuid", "sop_instance_uid", "sha256", "size", "transfer_syntax_uid")

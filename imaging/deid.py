@@ -1,0 +1,406 @@
+"""De-identification of DICOM datasets before they are stored or shown to the board.
+
+What is applied: DICOM PS3.15 Annex E, the Basic Application Level Confidentiality Profile
+with the Retain Longitudinal Temporal Information with Modified Dates Option. The per-attribute
+actions come from `imaging.annex_e` (Table E.1-1); this module decides how each action is
+carried out and adds the few rules the table leaves to the implementer.
+
+Resolution of the table's actions:
+- D: a dummy value of the element's VR ("ANONYMIZED", 0, a zero date ...). A UI element
+  marked D gets `deid_uid` so references stay consistent. A *sequence* marked D (Content
+  Sequence, Graphic Annotation Sequence, Person Identification Code Sequence ...) keeps its
+  item structure, but every text value inside it (names, free text, codes) becomes a dummy:
+  the standard expects dummy items, and their text is exactly what may name someone.
+- Z: zero length (an empty sequence for SQ). X: removed. K: kept (sequences still cleaned).
+- U: every value replaced by `deid_uid(value)`; the same original gives the same new UID in
+  every instance of the case, in any process.
+- C in the option column (all date and time attributes): DA values and the date part of DT
+  values are shifted by `date_shift_days`; TM values and the time of day are kept, since the
+  shift is whole days (a TM that is not a time is emptied). A C on an attribute that is not
+  DA/DT/TM falls back to the Basic Profile.
+- Combined actions mean "the first letter unless the IOD needs the later one". Without
+  knowing every IOD, the rule here is: take the first letter (X, or Z for Z/D), except
+  * X/Z/U* (Referenced Image Sequence, Source Image Sequence): kept with their instance UIDs
+    replaced, because viewers need them and several IODs require them (Type 1C/2);
+  * the few attributes listed in `_REQUIRED_IN_COMMON_IODS`, which are Type 1 or 2 in IODs
+    Consilium ingests and so are kept as Z or D.
+  Every option the standard allows removes the original value, so this choice only affects
+  IOD conformance, never confidentiality.
+
+Rules beyond the table (each stricter than the standard, never looser):
+- Private attributes (odd groups, their creators too) are removed everywhere, as the
+  Basic Profile requires. So are odd groups that are not even legal (0001, 0003, ...).
+- Group lengths, command elements (group 0000) and stray file-meta elements (group 0002)
+  inside the dataset are removed; the file meta is rebuilt from scratch.
+- A whole overlay group (60xx) is removed, not only Overlay Data and Comments, so the output
+  never holds a half overlay module.
+- A standard attribute the dictionary does not know is removed (nobody can say it is safe).
+- DA/DT attributes missing from the table are shifted like the others; PN attributes missing
+  from it get a dummy; UI attributes missing from it are replaced by `deid_uid` unless they name
+  a class, transfer syntax or coding resource rather than an instance.
+- An element whose VR disagrees with the dictionary, or whose value cannot be read, is removed
+  unless it is outside the table and harmless; a date or time that cannot be parsed is
+  emptied. Nothing raises.
+
+PatientName and PatientID get the case pseudonym. PatientAge is removed: the Modified Dates
+Option does not retain it (only the Retain Patient Characteristics Option would).
+
+This module needs pydicom only, not Django, so it can run in workers and scripts.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.uid import (
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
+
+from imaging import annex_e
+
+# Generated once as 2.25.<random UUID>; identifies files written by Consilium (PS3.7 D.3.3.2).
+IMPLEMENTATION_CLASS_UID = "2.25.229772477273161392527360950660219431481"
+IMPLEMENTATION_VERSION_NAME = "CONSILIUM_1"
+
+DEIDENTIFICATION_METHOD = [
+    "PS3.15 Annex E Basic Application Confidentiality Profile",
+    "Retain Longitudinal Temporal Information Modified Dates Option",
+    "Consilium",
+]
+# PS3.16 CID 7050 "De-identification Method".
+DEIDENTIFICATION_CODES = [
+    ("113100", "Basic Application Confidentiality Profile"),
+    ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
+]
+
+BURNED_IN_MODALITIES = frozenset({"US", "SC", "OT", "XA"})
+
+SHIFT_MIN_DAYS = 30
+SHIFT_MAX_DAYS = 365
+
+# Combined-action attributes kept present because they are Type 1 or 2 in IODs we ingest.
+_REQUIRED_IN_COMMON_IODS = {
+    0x00400555: "Z",  # Acquisition Context Sequence: Type 2 in the Acquisition Context Module
+    0x00181000: "D",  # Device Serial Number: Type 1 in the Enhanced General Equipment Module
+    0x00102203: "Z",  # Patient's Sex Neutered: Type 2C in the Patient Module
+    0x300A00B2: "Z",  # Treatment Machine Name: Type 2 in RT Beams
+    0x300E0008: "Z",  # Reviewer Name: Type 2C in the Approval Module
+}
+
+_FIRST_CHOICE = {
+    "X": "X",
+    "Z": "Z",
+    "D": "D",
+    "U": "U",
+    "K": "K",
+    "C": "D",
+    "X/Z": "X",
+    "X/D": "X",
+    "Z/D": "Z",
+    "X/Z/D": "X",
+    "X/Z/U*": "K",  # keep the sequence; its items' instance UIDs are U in the table
+}
+
+_PATIENT_NAME = 0x00100010
+_PATIENT_ID = 0x00100020
+
+_TEXT_VRS = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"})
+_BYTES_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+_NUMBER_VRS = frozenset({"FD", "FL", "SL", "SS", "SV", "UL", "US", "UV", "AT"})
+_DUMMY_STRINGS = {
+    "AE": "ANONYMIZED",
+    "AS": "000Y",
+    "CS": "ANONYMIZED",
+    "DA": "19000101",
+    "DS": "0",
+    "DT": "19000101000000",
+    "IS": "0",
+    "LO": "ANONYMIZED",
+    "LT": "ANONYMIZED",
+    "PN": "ANONYMIZED",
+    "SH": "ANONYMIZED",
+    "ST": "ANONYMIZED",
+    "TM": "000000",
+    "UC": "ANONYMIZED",
+    "UR": "ANONYMIZED",
+    "UT": "ANONYMIZED",
+}
+# UI attributes outside the table that name a kind of thing, not an instance.
+_UID_KEYWORDS_KEPT = frozenset(
+    {
+        "CodingSchemeUID",
+        "ContextUID",
+        "ContextGroupExtensionCreatorUID",
+        "CreatorVersionUID",
+        "MappingResourceUID",
+    }
+)
+_TM_RE = re.compile(r"^\d{2}(?::?\d{2}(?::?\d{2}(?:\.\d{1,6})?)?)?$")  # ACR-NEMA used colons
+_DT_RE = re.compile(r"^(\d{8})(\d{0,6}(?:\.\d{1,6})?)?([+-]\d{4})?$")
+
+
+@dataclass(frozen=True)
+class DeidContext:
+    """What one case's de-identification depends on; equal contexts give equal output."""
+
+    secret: bytes  # per-installation secret
+    case_key: str  # stable per case (the case UUID hex)
+    pseudonym: str  # replaces PatientName and PatientID
+
+    def __post_init__(self) -> None:
+        if not self.secret:
+            raise ValueError("DeidContext.secret must not be empty")
+        if not self.case_key:
+            raise ValueError("DeidContext.case_key must not be empty")
+        # The pseudonym goes into PatientID (LO): at most 64 characters, no backslash.
+        if not self.pseudonym or len(self.pseudonym) > 64:
+            raise ValueError("DeidContext.pseudonym must be 1 to 64 characters")
+        if "\\" in self.pseudonym or not self.pseudonym.isprintable():
+            raise ValueError("DeidContext.pseudonym must be printable and hold no backslash")
+
+
+def deid_uid(original: str, ctx: DeidContext) -> str:
+    """The UID that replaces `original` within this case (PS3.5 B.2: 2.25 + 128-bit integer)."""
+    message = f"{ctx.case_key}|{original}".encode()
+    digest = hmac.new(ctx.secret, message, hashlib.sha256).digest()
+    return f"2.25.{int.from_bytes(digest[:16], 'big')}"
+
+
+def date_shift_days(ctx: DeidContext) -> int:
+    """Days added to every date of the case: between -365 and -30, never 0."""
+    message = b"date-shift|" + ctx.case_key.encode()
+    digest = hmac.new(ctx.secret, message, hashlib.sha256).digest()
+    span = SHIFT_MAX_DAYS - SHIFT_MIN_DAYS + 1
+    return -(SHIFT_MIN_DAYS + int.from_bytes(digest[:8], "big") % span)
+
+
+def burned_in_risk(ds: Dataset) -> bool:
+    """Whether the pixels may carry burned-in text (call it before or after `deidentify`)."""
+    try:
+        burned = str(ds.get("BurnedInAnnotation", "") or "").strip().upper()
+        modality = str(ds.get("Modality", "") or "").strip().upper()
+    except Exception:
+        return True  # unreadable: assume the worst
+    return burned == "YES" or modality in BURNED_IN_MODALITIES
+
+
+def deidentify(ds: Dataset, ctx: DeidContext) -> Dataset:
+    """Apply the profile to `ds` in place and return it, with a fresh file meta."""
+    old_meta = getattr(ds, "file_meta", None)
+    _clean(ds, ctx, date_shift_days(ctx), in_dummy_sequence=False)
+
+    ds.PatientName = ctx.pseudonym
+    ds.PatientID = ctx.pseudonym
+    ds.PatientIdentityRemoved = "YES"
+    ds.DeidentificationMethod = DEIDENTIFICATION_METHOD
+    ds.DeidentificationMethodCodeSequence = Sequence(
+        [_code_item(value, meaning) for value, meaning in DEIDENTIFICATION_CODES]
+    )
+    ds.LongitudinalTemporalInformationModified = "MODIFIED"
+
+    ds.file_meta = _file_meta(ds, old_meta, ctx)
+    # The preamble is free for applications to fill (PS3.10 7.1), so it may hold anything.
+    ds.preamble = b"\x00" * 128
+    return ds
+
+
+def _clean(ds: Dataset, ctx: DeidContext, shift: int, *, in_dummy_sequence: bool) -> None:
+    for tag in list(ds.keys()):
+        try:
+            elem = ds[tag]
+            _apply(ds, elem, _action(elem), ctx, shift, in_dummy_sequence=in_dummy_sequence)
+        except Exception:
+            # Hostile or broken input: what cannot be processed is not kept.
+            _discard(ds, tag)
+
+
+def _discard(ds: Dataset, tag: int) -> None:
+    try:
+        del ds[tag]
+    except Exception:
+        ds._dict.pop(tag, None)  # last resort when even deletion fails
+
+
+def _action(elem: DataElement) -> str:
+    """One of X, Z, D, U, K, SHIFT, PSEUDONYM for this element."""
+    tag = int(elem.tag)
+    group, element = tag >> 16, tag & 0xFFFF
+    if group % 2:
+        return annex_e.PRIVATE_ACTION
+    if element == 0 or group in (0x0000, 0x0002) or group & 0xFF00 == 0x6000:
+        return "X"
+    if (group >> 8, None) in annex_e.REPEATING_GROUP_ACTIONS:
+        return annex_e.REPEATING_GROUP_ACTIONS[(group >> 8, None)]
+    try:
+        dict_vr = dictionary_VR(tag)
+    except KeyError:
+        return "X"  # a standard attribute nobody here can vouch for
+    action = _table_action(tag, dict_vr.split(" or ")[0])
+    if elem.VR not in (dict_vr, *dict_vr.split(" or ")):
+        harmless = action == "K" and tag not in annex_e.ACTIONS and dict_vr != "SQ"
+        return "K" if harmless else "X"
+    if tag in (_PATIENT_NAME, _PATIENT_ID):
+        return "PSEUDONYM"
+    return action
+
+
+def _table_action(tag: int, vr: str) -> str:
+    row = annex_e.ACTIONS.get(tag)
+    if row is None:
+        if vr in ("DA", "DT"):
+            return "SHIFT"
+        if vr == "PN":
+            return "D"
+        if vr == "UI" and not _uid_names_a_kind(tag):
+            return "U"
+        return "K"
+    _keyword, basic, option = row
+    if option == "C" and vr in ("DA", "DT", "TM"):
+        return "SHIFT"
+    if tag in _REQUIRED_IN_COMMON_IODS:
+        return _REQUIRED_IN_COMMON_IODS[tag]
+    return _FIRST_CHOICE.get(basic, "X")
+
+
+def _uid_names_a_kind(tag: int) -> bool:
+    keyword = keyword_for_tag(tag)
+    return "SOPClass" in keyword or "TransferSyntax" in keyword or keyword in _UID_KEYWORDS_KEPT
+
+
+def _apply(
+    ds: Dataset,
+    elem: DataElement,
+    action: str,
+    ctx: DeidContext,
+    shift: int,
+    *,
+    in_dummy_sequence: bool,
+) -> None:
+    tag, vr = elem.tag, elem.VR
+    if action == "X":
+        del ds[tag]
+    elif vr == "SQ":
+        if action == "Z":
+            elem.value = Sequence()
+            return
+        dummy_items = in_dummy_sequence or action == "D"
+        for item in elem.value:
+            _clean(item, ctx, shift, in_dummy_sequence=dummy_items)
+    elif action == "PSEUDONYM":
+        elem.value = ctx.pseudonym
+    elif action == "Z":
+        elem.value = None
+    elif action == "U" or (action == "D" and vr == "UI"):
+        elem.value = _map_values(elem.value, lambda uid: deid_uid(uid.strip("\x00 "), ctx))
+    elif action == "D":
+        elem.value = _dummy(vr)
+    elif action == "SHIFT":
+        _shift_element(elem, shift)
+    elif in_dummy_sequence and vr in _TEXT_VRS and not elem.is_empty:
+        elem.value = _dummy(vr)
+
+
+def _map_values(value, convert):
+    if value is None or value == "":
+        return value
+    if isinstance(value, MultiValue | list | tuple):
+        return [convert(str(v)) if v else "" for v in value]
+    return convert(str(value))
+
+
+def _dummy(vr: str):
+    if vr in _DUMMY_STRINGS:
+        return _DUMMY_STRINGS[vr]
+    if vr in _NUMBER_VRS:
+        return 0
+    if vr in _BYTES_VRS:
+        return b"\x00" * 8  # even, and a whole number of 64-bit words
+    raise ValueError(f"no dummy value for VR {vr}")
+
+
+def _shift_element(elem: DataElement, days: int) -> None:
+    if elem.is_empty:
+        return
+    shift = {"DA": _shift_date, "DT": _shift_datetime, "TM": _check_time}[elem.VR]
+    try:
+        elem.value = _map_values(elem.value, lambda text: shift(text, days))
+    except (ValueError, OverflowError):
+        elem.value = None  # an unreadable date is dropped, never kept as it was
+
+
+def _shift_date(text: str, days: int) -> str:
+    text = text.strip().replace(".", "")  # ACR-NEMA wrote YYYY.MM.DD
+    if len(text) != 8 or not text.isdigit():
+        raise ValueError(f"not a DA value: {text!r}")
+    day = datetime.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    shifted = day + datetime.timedelta(days=days)
+    return f"{shifted.year:04d}{shifted.month:02d}{shifted.day:02d}"
+
+
+def _shift_datetime(text: str, days: int) -> str:
+    match = _DT_RE.match(text.strip())
+    if match is None:
+        raise ValueError(f"not a DT value with a full date: {text!r}")
+    date_part, time_part, offset = match.groups()
+    return _shift_date(date_part, days) + (time_part or "") + (offset or "")
+
+
+def _check_time(text: str, _days: int) -> str:
+    """A whole-day shift keeps the time of day; the value must still be a time, not a note."""
+    if _TM_RE.match(text.strip()) is None:
+        raise ValueError(f"not a TM value: {text!r}")
+    return text
+
+
+def _code_item(value: str, meaning: str) -> Dataset:
+    item = Dataset()
+    item.CodeValue = value
+    item.CodingSchemeDesignator = "DCM"
+    item.CodeMeaning = meaning
+    return item
+
+
+def _file_meta(ds: Dataset, old_meta: Dataset | None, ctx: DeidContext) -> FileMetaDataset:
+    """A new file meta: only what PS3.10 7.1 needs, none of the sender's AE titles or UIDs."""
+    meta = FileMetaDataset()
+    meta.FileMetaInformationVersion = b"\x00\x01"
+    if "SOPClassUID" in ds:
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    if "SOPInstanceUID" in ds:
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    else:
+        old_instance = _old_meta_value(old_meta, "MediaStorageSOPInstanceUID")
+        if old_instance:
+            meta.MediaStorageSOPInstanceUID = deid_uid(old_instance, ctx)
+    meta.TransferSyntaxUID = _old_meta_value(old_meta, "TransferSyntaxUID") or _encoding_of(ds)
+    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    return meta
+
+
+def _old_meta_value(old_meta: Dataset | None, keyword: str) -> str | None:
+    try:
+        value = old_meta.get(keyword) if old_meta is not None else None
+    except Exception:
+        return None
+    return str(value).strip("\x00 ") if value else None
+
+
+def _encoding_of(ds: Dataset) -> str:
+    implicit, little = getattr(ds, "original_encoding", (None, None))
+    if implicit and little:
+        return ImplicitVRLittleEndian
+    if implicit is False and little is False:
+        return ExplicitVRBigEndian
+    return ExplicitVRLittleEndian

@@ -1,0 +1,119 @@
+"""The imaging index: studies, series and instances of a case, and how to read their pixels."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from cases.models import Case
+
+
+class Study(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="studies")
+    study_instance_uid = models.CharField(max_length=64)
+    study_date = models.DateField(null=True, blank=True)
+    study_time = models.CharField(max_length=16, blank=True)
+    description = models.CharField(max_length=200, blank=True)
+    accession_number = models.CharField(max_length=16, blank=True)
+    # Tags as stored (after de-identification), as DICOM JSON, for QIDO-RS answers.
+    patient_name = models.CharField(max_length=200, blank=True)
+    patient_id = models.CharField(max_length=64, blank=True)
+    deidentified = models.BooleanField(default=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-study_date", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "study_instance_uid"], name="imaging_study_uid_once_per_case"
+            ),
+        ]
+        verbose_name_plural = "studies"
+
+    def __str__(self) -> str:
+        return f"{self.description or 'Study'} ({self.study_date or 'no date'})"
+
+
+class Series(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="series")
+    series_instance_uid = models.CharField(max_length=64)
+    modality = models.CharField(max_length=16, blank=True)
+    description = models.CharField(max_length=200, blank=True)
+    body_part = models.CharField(max_length=64, blank=True)
+    series_number = models.IntegerField(null=True, blank=True)
+    # Denormalised for lists and the viewer; kept current by the ingest.
+    instance_count = models.PositiveIntegerField(default=0)
+    frame_count = models.PositiveIntegerField(default=0)
+    burned_in_risk = models.BooleanField(default=False)
+    thumbnail = models.FileField(upload_to="thumbnails/", blank=True, max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["series_number", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "series_instance_uid"], name="imaging_series_uid_once_per_study"
+            ),
+        ]
+        verbose_name_plural = "series"
+
+    def __str__(self) -> str:
+        return f"{self.modality} {self.description or self.series_number or ''}".strip()
+
+
+class Instance(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="instances")
+    sop_instance_uid = models.CharField(max_length=64)
+    sop_class_uid = models.CharField(max_length=64)
+    transfer_syntax_uid = models.CharField(max_length=64)
+    instance_number = models.IntegerField(null=True, blank=True)
+    file = models.FileField(upload_to="dicom/", max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    # What the pixel API and the viewer need, read once at ingest.
+    rows = models.PositiveIntegerField(default=0)
+    columns = models.PositiveIntegerField(default=0)
+    frames = models.PositiveIntegerField(default=1)
+    samples_per_pixel = models.PositiveSmallIntegerField(default=1)
+    bits_allocated = models.PositiveSmallIntegerField(default=0)
+    bits_stored = models.PositiveSmallIntegerField(default=0)
+    pixel_representation = models.PositiveSmallIntegerField(default=0)
+    photometric = models.CharField(max_length=32, blank=True)
+    rescale_slope = models.FloatField(default=1.0)
+    rescale_intercept = models.FloatField(default=0.0)
+    window_presets = models.JSONField(default=list, blank=True)  # [{"center", "width", "name"}]
+    pixel_spacing = models.JSONField(null=True, blank=True)  # [row, column] in mm
+    image_position = models.JSONField(null=True, blank=True)  # [x, y, z] in mm
+    image_orientation = models.JSONField(null=True, blank=True)  # 6 direction cosines
+    slice_thickness = models.FloatField(null=True, blank=True)
+    # Position along the slice normal: the order of a series in space.
+    slice_position = models.FloatField(null=True, blank=True)
+    burned_in = models.BooleanField(default=False)
+    has_pixels = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slice_position", "instance_number", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "sop_instance_uid"], name="imaging_instance_uid_once_per_series"
+            ),
+            models.CheckConstraint(condition=Q(frames__gte=1), name="imaging_instance_frames_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sop_instance_uid
+
+    @property
+    def is_rgb(self) -> bool:
+        return self.samples_per_pixel == 3

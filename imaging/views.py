@@ -1,0 +1,210 @@
+"""Imaging pages and the pixel API. Every URL carries its case; the case's rules apply."""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_POST
+
+from cases.access import CaseAccess, get_case_for_user
+from cases.audit import audit
+from imaging import pixels
+from imaging.ingest import ingest_many
+from imaging.models import Instance, Series
+from imaging.thumbnails import ordered_instances
+
+IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def _series(access: CaseAccess, series_id: UUID) -> Series:
+    series = (
+        Series.objects.select_related("study")
+        .filter(study__case=access.case, uuid=series_id)
+        .first()
+    )
+    if series is None:
+        raise Http404
+    return series
+
+
+def _instance(access: CaseAccess, instance_id: UUID) -> Instance:
+    instance = Instance.objects.filter(series__study__case=access.case, uuid=instance_id).first()
+    if instance is None:
+        raise Http404
+    return instance
+
+
+def _frame_index(instance: Instance, frame: int) -> int:
+    if not 0 <= frame < instance.frames:
+        raise Http404
+    return frame
+
+
+def _not_modified(request: HttpRequest, etag: str) -> bool:
+    return etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]
+
+
+@require_POST
+def upload(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    access = get_case_for_user(request.user, case_id, action="imaging.upload")
+    access.require(access.can_upload, "imaging.upload")
+    files = [(f.name, f) for f in request.FILES.getlist("files")]
+    batch = ingest_many(case=access.case, by=request.user, files=files)
+    results = [r.as_json() for r in batch.results]
+    status = 200 if any(r.ok for r in batch.results) or not results else 400
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"stored": batch.stored, "results": results}, status=status)
+    return redirect("case-detail", case_id=access.case.uuid)
+
+
+@require_GET
+def series_manifest(request: HttpRequest, case_id: UUID, series_id: UUID) -> JsonResponse:
+    """Everything the viewer needs to lay out a series, in spatial order, in two queries."""
+    access = get_case_for_user(request.user, case_id, action="imaging.view")
+    series = _series(access, series_id)
+    instances = list(ordered_instances(series))
+    audit(actor=request.user, action="imaging.view", case=access.case, target=series)
+    slices = [
+        {"instance": i, "frame": f} for i, inst in enumerate(instances) for f in range(inst.frames)
+    ]
+    return JsonResponse(
+        {
+            "series": str(series.uuid),
+            "study": str(series.study.uuid),
+            "modality": series.modality,
+            "description": series.description,
+            "study_description": series.study.description,
+            "study_date": series.study.study_date.isoformat() if series.study.study_date else None,
+            "pseudonym": access.case.pseudonym,
+            "burned_in_risk": series.burned_in_risk,
+            "instances": [
+                {
+                    "uuid": str(inst.uuid),
+                    "frames": inst.frames,
+                    "rows": inst.rows,
+                    "columns": inst.columns,
+                    "samples": inst.samples_per_pixel,
+                    "photometric": inst.photometric,
+                    "slope": inst.rescale_slope,
+                    "intercept": inst.rescale_intercept,
+                    "windows": inst.window_presets,
+                    "spacing": inst.pixel_spacing,
+                    "position": inst.image_position,
+                    "orientation": inst.image_orientation,
+                    "thickness": inst.slice_thickness,
+                    "slice_position": inst.slice_position,
+                    "number": inst.instance_number,
+                    "burned_in": inst.burned_in,
+                }
+                for inst in instances
+            ],
+            "slices": slices,
+        }
+    )
+
+
+@require_GET
+def frame_raw(request: HttpRequest, case_id: UUID, instance_id: UUID, frame: int) -> HttpResponse:
+    """One frame's stored values, little-endian, with its header as JSON in X-Frame-Header."""
+    access = get_case_for_user(request.user, case_id, action="imaging.view")
+    instance = _instance(access, instance_id)
+    index = _frame_index(instance, frame)
+    etag = f'"{instance.sha256[:20]}-{index}"'
+    if _not_modified(request, etag):
+        return HttpResponseNotModified()
+    values = pixels.frame(instance, index)
+    response = HttpResponse(pixels.frame_bytes(values), content_type="application/octet-stream")
+    response["X-Frame-Header"] = json.dumps(
+        pixels.frame_header(instance, index, values), separators=(",", ":")
+    )
+    response["ETag"] = etag
+    response["Cache-Control"] = IMMUTABLE
+    return response
+
+
+@require_GET
+def series_stream(request: HttpRequest, case_id: UUID, series_id: UUID) -> HttpResponse:
+    """Every frame of a series in one streamed response, the slice asked for first.
+
+    Records: u32 header length, JSON header, u32 body length, body (see pixels.frame_record).
+    """
+    access = get_case_for_user(request.user, case_id, action="imaging.view")
+    series = _series(access, series_id)
+    instances = list(ordered_instances(series))
+    slices = [(inst, f) for inst in instances for f in range(inst.frames)]
+    try:
+        first = int(request.GET.get("first", "0"))
+    except ValueError:
+        first = 0
+    order = pixels.outward(first, len(slices))
+    audit(actor=request.user, action="imaging.stream", case=access.case, target=series)
+
+    def record(position: int) -> bytes:
+        instance, index = slices[position]
+        # The slice index in the series leads each record so the client can place it.
+        return position.to_bytes(4, "little") + pixels.frame_record(instance, index)
+
+    if isinstance(request, ASGIRequest):
+
+        async def body():
+            for position in order:
+                yield await sync_to_async(record)(position)
+
+        content = body()
+    else:
+        content = (record(position) for position in order)
+    response = StreamingHttpResponse(content, content_type="application/octet-stream")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Slice-Count"] = str(len(slices))
+    return response
+
+
+@require_GET
+def frame_rendered(
+    request: HttpRequest, case_id: UUID, instance_id: UUID, frame: int
+) -> HttpResponse:
+    access = get_case_for_user(request.user, case_id, action="imaging.view")
+    instance = _instance(access, instance_id)
+    index = _frame_index(instance, frame)
+    try:
+        center = float(request.GET["wc"]) if "wc" in request.GET else None
+        width = float(request.GET["ww"]) if "ww" in request.GET else None
+        size = int(request.GET["size"]) if "size" in request.GET else None
+    except ValueError:
+        return JsonResponse({"error": "wc, ww and size must be numbers"}, status=400)
+    if (width is not None and width <= 0) or (size is not None and not 16 <= size <= 4096):
+        return JsonResponse({"error": "ww must be positive and size 16 to 4096"}, status=400)
+    fmt = "jpeg" if request.GET.get("format") == "jpeg" else "png"
+    etag = f'"{instance.sha256[:20]}-{index}-{center}-{width}-{size}-{fmt}"'
+    if _not_modified(request, etag):
+        return HttpResponseNotModified()
+    body = pixels.render(instance, index, center=center, width=width, size=size, fmt=fmt)
+    response = HttpResponse(body, content_type=f"image/{fmt}")
+    response["ETag"] = etag
+    response["Cache-Control"] = IMMUTABLE
+    return response
+
+
+@require_GET
+def series_thumbnail(request: HttpRequest, case_id: UUID, series_id: UUID) -> HttpResponse:
+    access = get_case_for_user(request.user, case_id, action="imaging.view")
+    series = _series(access, series_id)
+    if not series.thumbnail:
+        raise Http404
+    with series.thumbnail.open("rb") as fh:
+        body = fh.read()
+    response = HttpResponse(body, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -1,0 +1,84 @@
+// DICOM upload: files, a CD folder or a zip, sent in batches so a 500-image CD
+// shows steady progress and one bad file never sinks the rest.
+const BATCH_FILES = 20;
+const BATCH_BYTES = 64 * 1024 * 1024;
+
+function batches(files) {
+  const out = [];
+  let current = [];
+  let size = 0;
+  for (const file of files) {
+    if (current.length && (current.length >= BATCH_FILES || size + file.size > BATCH_BYTES)) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(file);
+    size += file.size;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
+function send(form, files, onProgress) {
+  return new Promise((resolve) => {
+    const data = new FormData();
+    data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+    for (const file of files) data.append("files", file, file.webkitRelativePath || file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.addEventListener("progress", (e) => e.lengthComputable && onProgress(e.loaded));
+    xhr.addEventListener("load", () => {
+      try {
+        resolve(JSON.parse(xhr.responseText).results);
+      } catch {
+        resolve(files.map((f) => ({ name: f.name, ok: false, reason: `HTTP ${xhr.status}` })));
+      }
+    });
+    xhr.addEventListener("error", () =>
+      resolve(files.map((f) => ({ name: f.name, ok: false, reason: "connection failed" }))),
+    );
+    xhr.send(data);
+  });
+}
+
+function row(result) {
+  const li = document.createElement("li");
+  li.className = result.ok ? "ok" : result.status === "skipped" ? "muted" : "error";
+  li.textContent = `${result.name}: ${result.ok ? result.status : result.reason}`;
+  return li;
+}
+
+function setup(form) {
+  const progress = form.querySelector("[data-upload-progress]");
+  const summary = form.querySelector("[data-upload-summary]");
+  const results = form.querySelector("[data-upload-results]");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const files = [...form.querySelectorAll("input[type=file]")].flatMap((i) => [...i.files]);
+    if (!files.length) return;
+    const total = files.reduce((n, f) => n + f.size, 0) || 1;
+    let done = 0;
+    let stored = 0;
+    progress.hidden = false;
+    results.replaceChildren();
+    for (const batch of batches(files)) {
+      const batchSize = batch.reduce((n, f) => n + f.size, 0);
+      const answer = await send(form, batch, (loaded) => {
+        progress.value = Math.round((100 * (done + loaded)) / total);
+      });
+      done += batchSize;
+      progress.value = Math.round((100 * done) / total);
+      for (const result of answer) {
+        if (result.status === "stored") stored += 1;
+        results.append(row(result));
+      }
+      summary.textContent = `${stored} image(s) stored, ${results.children.length} of ${files.length} file(s) checked`;
+    }
+    form.dataset.uploadDone = "true";
+    if (stored) setTimeout(() => window.location.reload(), 1200);
+  });
+}
+
+document.querySelectorAll("form[data-dicom-upload]").forEach(setup);
