@@ -59,8 +59,9 @@ def test_submit_review_and_see_an_opinion_live(cast, daphne_server, new_context,
 
     referrer.get_by_label("Add reports").set_input_files(str(report))
     referrer.get_by_role("button", name="Upload reports").click()
-    referrer.locator("[data-upload-results] li.ok").wait_for()
-    assert referrer.locator("[data-upload-progress]").get_attribute("value") == "100"
+    reports = referrer.locator("form[data-upload]")
+    reports.locator("[data-upload-results] li.ok").wait_for()
+    assert reports.locator("[data-upload-progress]").get_attribute("value") == "100"
     referrer.get_by_role("link", name="pathology-report.pdf").wait_for()  # after the reload
     referrer.get_by_role("button", name="Submit to the board").click()
     referrer.locator("#case-status", has_text="Submitted").wait_for()
