@@ -47,7 +47,7 @@ DEMO_USERS = [
 
 
 @transaction.atomic
-def seed_demo() -> list[DemoUser]:
+def seed_demo(*, imaging_slices: int = 0) -> list[DemoUser]:
     """Create or reset the demo board, users and cases. Running it twice changes nothing more."""
     board, _ = Board.objects.update_or_create(
         name=SARCOMA_BOARD,
@@ -102,7 +102,11 @@ def seed_demo() -> list[DemoUser]:
         admin.set_password(DEMO_PASSWORD)
         admin.save(update_fields=["password"])
     members = {demo.username: users[demo.username] for demo in DEMO_USERS if demo.role}
-    seed_demo_cases(
+    cases = seed_demo_cases(
         board=board, referrer=users["referrer"], patient=users["patient"], members=members
     )
+    if imaging_slices:
+        from imaging.demo import seed_demo_imaging
+
+        seed_demo_imaging(case=cases[0], by=users["referrer"], slices=imaging_slices)
     return DEMO_USERS

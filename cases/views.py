@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from board.access import get_board_for_user
@@ -33,6 +34,29 @@ from cases.forms import (
 )
 from cases.models import Attachment, AuditEvent, Case, CaseInvite, Opinion, PatientIdentity
 from cases.opinions import visible_thread
+
+
+TRANSITION_LABELS = {
+    Case.Status.SUBMITTED: _lazy("Submit to the board"),
+    Case.Status.IN_REVIEW: _lazy("Accept for review"),
+    Case.Status.SCHEDULED: _lazy("Schedule"),
+    Case.Status.DISCUSSED: _lazy("Mark discussed"),
+    Case.Status.CONCLUDED: _lazy("Conclude"),
+    Case.Status.WITHDRAWN: _lazy("Withdraw"),
+}
+
+
+def _transitions(access: CaseAccess) -> list[tuple[str, str]]:
+    """The moves this user may make now, with the button's words."""
+    moves = []
+    for status in access.next_statuses:
+        if status == Case.Status.SCHEDULED and access.case.ready_at is None:
+            continue  # the checklist's "Mark ready for board" comes first
+        label = TRANSITION_LABELS[status]
+        if access.case.status == Case.Status.SCHEDULED and status == Case.Status.IN_REVIEW:
+            label = _("Unschedule")
+        moves.append((status, label))
+    return moves
 
 
 def _case_form_class(user: User) -> type[CaseForm]:
@@ -155,6 +179,7 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "thread": thread,
         "opinion_form": OpinionForm() if access.can_write_opinion else None,
         "checklist": services.case_checklist(case) if access.is_manager else None,
+        "transitions": _transitions(access),
         "invites": (
             case.invites.select_related("expert").filter(revoked_at__isnull=True)
             if access.is_manager

@@ -51,6 +51,10 @@ class Refused(Exception):
         self.reason = reason
 
 
+class NotDicom(Refused):
+    """The file is no DICOM at all (a CD's viewer program, its README)."""
+
+
 class Skipped(Refused):
     """Not an error: a file that carries no image for the viewer (DICOMDIR, reports)."""
 
@@ -92,11 +96,11 @@ class Batch:
 def parse(data: bytes) -> Dataset:
     """Parse without force: a file must be Part 10 (preamble and DICM) to get in."""
     if len(data) < 132:
-        raise Refused("The file is too short to be DICOM.")
+        raise NotDicom("The file is too short to be DICOM.")
     try:
         ds = pydicom.dcmread(io.BytesIO(data), force=False)
     except InvalidDicomError:
-        raise Refused("Not a DICOM file (no 'DICM' marker after the preamble).") from None
+        raise NotDicom("Not a DICOM file (no 'DICM' marker after the preamble).") from None
     except (EOFError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise Refused(f"Malformed or truncated DICOM: {type(exc).__name__}.") from None
     meta_class = str(getattr(ds.file_meta, "MediaStorageSOPClassUID", ""))
@@ -200,9 +204,17 @@ def prepare(data: bytes, case: Case) -> tuple[Dataset, bytes, bool]:
     return ds, out.getvalue(), burned_in
 
 
-def ingest_file(*, case: Case, by: User | None, data: bytes, name: str) -> FileResult:
+def ingest_file(
+    *, case: Case, by: User | None, data: bytes, name: str, in_collection: bool = False
+) -> FileResult:
+    """Ingest one file. ``in_collection``: it came in a zip or a folder, where files that
+    are not DICOM at all (a CD's viewer, its README) are expected and skipped."""
     try:
         ds, stored, burned_in = prepare(data, case)
+    except NotDicom as exc:
+        if in_collection:
+            return FileResult(name, "skipped", f"{exc.reason} Ignored.")
+        return FileResult(name, "refused", exc.reason)
     except Skipped as exc:
         return FileResult(name, "skipped", exc.reason)
     except Refused as exc:
@@ -289,14 +301,19 @@ def ingest_many(*, case: Case, by: User | None, files: Iterable[tuple[str, Binar
         if entries is None:
             # One byte past the limit is enough for prepare() to refuse an oversize file.
             data = fileobj.read(settings.DICOM_MAX_FILE_BYTES + 1)
-            batch.results.append(ingest_file(case=case, by=by, data=data, name=name))
+            # A name with a folder in it came from a folder upload (a CD export).
+            batch.results.append(
+                ingest_file(case=case, by=by, data=data, name=name, in_collection="/" in name)
+            )
             continue
         for entry in entries:
             if isinstance(entry, FileResult):
                 batch.results.append(entry)
             else:
                 entry_name, data = entry
-                batch.results.append(ingest_file(case=case, by=by, data=data, name=entry_name))
+                batch.results.append(
+                    ingest_file(case=case, by=by, data=data, name=entry_name, in_collection=True)
+                )
     for result in batch.results:
         if result.status == "stored":
             batch.touched_series.add(result.instance.series_id)

@@ -74,7 +74,7 @@ function setup(form) {
         if (result.status === "stored") stored += 1;
         results.append(row(result));
       }
-      summary.textContent = `${stored} image(s) stored, ${results.children.length} of ${files.length} file(s) checked`;
+      summary.textContent = `${stored} image(s) stored; ${results.children.length} file(s) checked`;
     }
     form.dataset.uploadDone = "true";
     if (stored) setTimeout(() => window.location.reload(), 1200);

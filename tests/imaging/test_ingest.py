@@ -272,3 +272,35 @@ def test_uids_are_replaced_valid_and_distinct(case):
     assert len(uids) == 3
     assert all(pydicom.uid.UID(u).is_valid for u in uids)
     assert not uids & set(originals)
+
+
+def test_demo_imaging_attaches_a_phantom_once(cast):
+    from imaging.demo import seed_demo_imaging
+    from tests.cases.factories import make_case
+
+    demo_case = make_case(cast)
+    assert seed_demo_imaging(case=demo_case, by=cast.referrer, slices=4, size=64) == 4
+    assert seed_demo_imaging(case=demo_case, by=cast.referrer, slices=4, size=64) == 0
+    series = Series.objects.get(study__case=demo_case)
+    assert (series.modality, series.instance_count) == ("CT", 4)
+    assert series.thumbnail.name.endswith(".png")
+
+
+def test_non_dicom_files_of_a_cd_are_skipped_but_a_lone_one_is_refused(case):
+    readme = io.BytesIO(b"This CD contains images. Run VIEWER.EXE to see them.\n" * 5)
+    archive = zipped([("README.TXT", readme.getvalue()), ("IM1", ct_bytes())])
+    batch = ingest_many(
+        case=case,
+        by=None,
+        files=[
+            ("cd.zip", archive),
+            ("CD/README.TXT", readme),
+            ("notes.txt", io.BytesIO(readme.getvalue())),
+        ],
+    )
+    assert [(r.name, r.status) for r in batch.results] == [
+        ("cd.zip:README.TXT", "skipped"),
+        ("cd.zip:IM1", "stored"),
+        ("CD/README.TXT", "skipped"),
+        ("notes.txt", "refused"),
+    ]

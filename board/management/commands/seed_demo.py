@@ -5,12 +5,20 @@ from board.demo import DEMO_PASSWORD, seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create (or reset) the demo Sarcoma Tumor Board and its users. Idempotent."
+    help = "Create (or reset) the demo Sarcoma Tumor Board, its users and cases. Idempotent."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--imaging-slices",
+            type=int,
+            default=120,
+            help="Slices of the phantom CT attached to case DEMO01 (0 for none).",
+        )
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("seed_demo refuses to run under CONSILIUM_PRODUCTION=1")
-        users = seed_demo()
+        users = seed_demo(imaging_slices=options["imaging_slices"])
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all):"))
         self.stdout.write(f"  password: {DEMO_PASSWORD}")
         for demo in users:
