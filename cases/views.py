@@ -35,7 +35,6 @@ from cases.forms import (
 from cases.models import Attachment, AuditEvent, Case, CaseInvite, Opinion, PatientIdentity
 from cases.opinions import visible_thread
 
-
 TRANSITION_LABELS = {
     Case.Status.SUBMITTED: _lazy("Submit to the board"),
     Case.Status.IN_REVIEW: _lazy("Accept for review"),
@@ -176,6 +175,7 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "identity": identity,
         "attachments": case.attachments.select_related("uploaded_by"),
         "studies": case.studies.prefetch_related("series"),
+        "key_images": case.key_images.select_related("author", "instance"),
         "thread": thread,
         "opinion_form": OpinionForm() if access.can_write_opinion else None,
         "checklist": services.case_checklist(case) if access.is_manager else None,

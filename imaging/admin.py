@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from imaging.models import Instance, Series, Study
+from imaging.models import Annotation, Instance, KeyImage, Series, Study
 
 
 class SeriesInline(admin.TabularInline):
@@ -33,3 +33,21 @@ class InstanceAdmin(admin.ModelAdmin):
     list_display = ("sop_instance_uid", "series", "instance_number", "frames", "rows", "columns")
     raw_id_fields = ("series",)
     readonly_fields = ("uuid", "sop_instance_uid", "sha256", "size", "transfer_syntax_uid")
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(admin.ModelAdmin):
+    list_display = ("uuid", "case", "kind", "author", "version", "updated_at", "deleted_at")
+    list_filter = ("kind",)
+    list_select_related = ("case", "author")
+    raw_id_fields = ("case", "instance", "author")
+    readonly_fields = ("uuid", "version", "created_at", "updated_at")
+
+
+@admin.register(KeyImage)
+class KeyImageAdmin(admin.ModelAdmin):
+    list_display = ("uuid", "case", "caption", "frame", "author", "created_at")
+    list_select_related = ("case", "author")
+    raw_id_fields = ("case", "instance", "author")
+    # A key image is a frozen record of what someone saw.
+    readonly_fields = ("uuid", "state", "annotations", "created_at")

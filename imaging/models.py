@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 
@@ -117,3 +118,80 @@ class Instance(models.Model):
     @property
     def is_rgb(self) -> bool:
         return self.samples_per_pixel == 3
+
+
+# --- annotations and key images -----------------------------------------------------------
+
+
+class Annotation(models.Model):
+    """A measurement or mark on one frame, in image pixel coordinates (x = column, y = row).
+
+    Annotations are edited one operation at a time with optimistic concurrency: every
+    change bumps ``version``, and an update must name the version it was made on.
+    Deleted ones stay in the table (``deleted_at``) so the audit trail can point at them.
+    """
+
+    class Kind(models.TextChoices):
+        LENGTH = "length", _("Length")
+        ANGLE = "angle", _("Angle")
+        ELLIPSE = "ellipse", _("Ellipse")
+        PROBE = "probe", _("Probe")
+        ARROW = "arrow", _("Arrow")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="annotations")
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="annotations")
+    frame = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=16, choices=Kind)
+    # [[x, y], ...] floats; how many depends on the kind (see imaging.services.POINTS).
+    points = models.JSONField()
+    text = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="imaging_annotation_version_1"
+            ),
+            models.CheckConstraint(condition=Q(frame__gte=0), name="imaging_annotation_frame_0"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["length", "angle", "ellipse", "probe", "arrow"]),
+                name="imaging_annotation_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} v{self.version}"
+
+
+class KeyImage(models.Model):
+    """One frame as someone saw it: the viewer state and the annotations, frozen at creation.
+
+    ``annotations`` is a snapshot (kind, points, text, author name), not a link, so later
+    edits to the live annotations never change a key image.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="key_images")
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="key_images")
+    frame = models.PositiveIntegerField(default=0)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    caption = models.CharField(max_length=300, blank=True)
+    # {"center", "width", "invert", "zoom", "pan": [x, y], "rotation", "flip_h", "flip_v"}
+    state = models.JSONField(default=dict)
+    annotations = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(frame__gte=0), name="imaging_key_image_frame_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.caption or f"Key image {self.uuid}"

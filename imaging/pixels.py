@@ -156,6 +156,16 @@ def outward(first: int, count: int) -> list[int]:
 # --- rendered frames ---------------------------------------------------------------------------
 
 
+def window_to_grey(modality_values: np.ndarray, center: float, width: float) -> np.ndarray:
+    """Linear VOI LUT of DICOM PS3.3 C.11.2.1.2, as the browser viewer applies it (lut.js)."""
+    w = max(float(width), 1.0)
+    scaled = ((modality_values - (center - 0.5)) / (w - 1 if w > 1 else 1) + 0.5) * 255.0
+    grey = np.rint(scaled)
+    grey[modality_values <= center - 0.5 - (w - 1) / 2] = 0
+    grey[modality_values > center - 0.5 + (w - 1) / 2] = 255
+    return np.clip(grey, 0, 255).astype(np.uint8)
+
+
 def default_window(instance: Instance, values: np.ndarray) -> tuple[float, float]:
     if instance.window_presets:
         preset = instance.window_presets[0]
@@ -183,11 +193,10 @@ def render(
             center, width = default_window(instance, values)
         modality_values = values.astype(np.float32) * instance.rescale_slope
         modality_values += instance.rescale_intercept
-        low = center - width / 2
-        scaled = np.clip((modality_values - low) / max(width, 1e-6), 0.0, 1.0) * 255.0
+        grey = window_to_grey(modality_values, center, width)
         if instance.photometric == "MONOCHROME1":
-            scaled = 255.0 - scaled
-        image = Image.fromarray(scaled.astype(np.uint8), mode="L")
+            grey = 255 - grey
+        image = Image.fromarray(grey, mode="L")
     if size:
         image.thumbnail((size, size))
     out = io.BytesIO()
@@ -196,3 +205,23 @@ def render(
     else:
         image.save(out, format="PNG", compress_level=1)
     return out.getvalue()
+
+
+def windowed(
+    instance: Instance,
+    values: np.ndarray,
+    *,
+    center: float | None = None,
+    width: float | None = None,
+) -> np.ndarray:
+    """The 8-bit array ``render`` draws: windowed grayscale (HxW), colour untouched (HxWx3)."""
+    if instance.samples_per_pixel == 3:
+        return values
+    if center is None or width is None:
+        center, width = default_window(instance, values)
+    modality_values = values.astype(np.float32) * instance.rescale_slope
+    modality_values += instance.rescale_intercept
+    grey = window_to_grey(modality_values, center, width)
+    if instance.photometric == "MONOCHROME1":
+        grey = 255 - grey
+    return grey

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from imaging import views
+from imaging import annotation_views, views
 
 urlpatterns = [
+    path("cases/<uuid:case_id>/viewer/", views.viewer_page, name="case-viewer"),
     path("cases/<uuid:case_id>/imaging/", views.upload, name="imaging-upload"),
     path(
         "cases/<uuid:case_id>/series/<uuid:series_id>/",
@@ -28,5 +29,34 @@ urlpatterns = [
         "cases/<uuid:case_id>/instances/<uuid:instance_id>/frames/<int:frame>/rendered",
         views.frame_rendered,
         name="frame-rendered",
+    ),
+]
+
+# Annotations and key images.
+urlpatterns += [
+    path(
+        "cases/<uuid:case_id>/annotations/",
+        annotation_views.annotations,
+        name="annotation-list",
+    ),
+    path(
+        "cases/<uuid:case_id>/annotations/<uuid:annotation_id>/",
+        annotation_views.annotation_detail,
+        name="annotation-detail",
+    ),
+    path(
+        "cases/<uuid:case_id>/key-images/",
+        annotation_views.key_images,
+        name="key-image-list",
+    ),
+    path(
+        "cases/<uuid:case_id>/key-images/<uuid:key_image_id>/",
+        annotation_views.key_image_detail,
+        name="key-image-detail",
+    ),
+    path(
+        "cases/<uuid:case_id>/key-images/<uuid:key_image_id>/image.png",
+        annotation_views.key_image_png,
+        name="key-image-png",
     ),
 ]

@@ -15,7 +15,8 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.access import CaseAccess, get_case_for_user
@@ -54,6 +55,34 @@ def _frame_index(instance: Instance, frame: int) -> int:
 
 def _not_modified(request: HttpRequest, etag: str) -> bool:
     return etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]
+
+
+@require_GET
+def viewer_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    """The full-window viewer for a case's imaging."""
+    access = get_case_for_user(request.user, case_id, action="imaging.view")
+    case = access.case
+    series = Series.objects.filter(study__case=case).select_related("study")
+    case_url = reverse("case-detail", kwargs={"case_id": case.uuid})
+    config = {
+        "caseUrl": case_url,
+        "annotationsUrl": f"{case_url}annotations/",
+        "keyImagesUrl": f"{case_url}key-images/",
+        "series": [
+            {
+                "uuid": str(s.uuid),
+                "modality": s.modality,
+                "description": s.description or s.study.description,
+                "count": s.frame_count,
+                "thumbnail": reverse(
+                    "series-thumbnail", kwargs={"case_id": case.uuid, "series_id": s.uuid}
+                ),
+            }
+            for s in series.order_by("study__created_at", "series_number", "created_at")
+        ],
+    }
+    audit(actor=request.user, action="imaging.viewer", case=case, target=case)
+    return render(request, "imaging/viewer.html", {"case": case, "config": config})
 
 
 @require_POST
@@ -203,8 +232,11 @@ def series_thumbnail(request: HttpRequest, case_id: UUID, series_id: UUID) -> Ht
     series = _series(access, series_id)
     if not series.thumbnail:
         raise Http404
-    with series.thumbnail.open("rb") as fh:
-        body = fh.read()
+    try:
+        with series.thumbnail.open("rb") as fh:
+            body = fh.read()
+    except FileNotFoundError:
+        raise Http404 from None
     response = HttpResponse(body, content_type="image/png")
     response["Cache-Control"] = "private, max-age=300"
     return response

@@ -91,3 +91,24 @@ class CaseAccessRevoked(Event):
     type: ClassVar[str] = "case.access_revoked"
     case: str
     user: str  # user UUID
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AnnotationChanged(Event):
+    """An annotation was created, updated or deleted. Clients fetch it with their own rights."""
+
+    type: ClassVar[str] = "annotation.changed"
+    case: str  # case UUID
+    annotation: str  # annotation UUID
+    instance: str  # instance UUID
+    frame: int
+    change: str  # "created", "updated" or "deleted"
+    version: int  # the annotation's version after the change
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class KeyImageChanged(Event):
+    type: ClassVar[str] = "key_image.changed"
+    case: str  # case UUID
+    key_image: str  # key image UUID
+    change: str  # "created" or "deleted"

@@ -64,8 +64,14 @@ class LiveServer:
 
 def start_daphne(log_dir: Path) -> LiveServer:
     port = free_port()
+    from django.conf import settings
+
     env = dict(
-        os.environ, DATABASE_URL=test_database_url(), DJANGO_SETTINGS_MODULE="board.settings"
+        os.environ,
+        DATABASE_URL=test_database_url(),
+        DJANGO_SETTINGS_MODULE="board.settings",
+        # Files the test stores (uploads, DICOM) must be the files the server reads.
+        MEDIA_ROOT=str(settings.MEDIA_ROOT),
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     log = log_dir / f"daphne-{port}.log"
@@ -134,7 +140,8 @@ def new_context(browser):
     contexts = []
 
     def make(**kwargs):
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, **kwargs)
+        kwargs.setdefault("viewport", {"width": 1280, "height": 800})
+        context = browser.new_context(**kwargs)
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context

@@ -148,8 +148,9 @@ def test_rendered_frame_applies_the_window(case, cast):
     response = signed_in(cast.radiologist).get(url, {"wc": 40, "ww": 400})
     assert response["Content-Type"] == "image/png"
     image = np.asarray(Image.open(io.BytesIO(response.content)))
-    # HU -160 is the bottom of the window, 40 the middle, 240 the top, 1000 above it.
-    assert image.tolist() == [[0, 127], [255, 255]]
+    # HU -160 is the bottom of the window, 40 the middle, 240 the top, 1000 above it
+    # (PS3.3 C.11.2.1.2: the middle of a 400 HU window centred on 40 is 39.5).
+    assert image.tolist() == [[0, 128], [255, 255]]
 
 
 def test_monochrome1_renders_inverted(case, cast):

@@ -10,9 +10,11 @@ from realtime import publish
 from realtime.events import (
     EVENT_TYPES,
     AccessRevoked,
+    AnnotationChanged,
     CaseAccessRevoked,
     CaseStatusChanged,
     Event,
+    KeyImageChanged,
     Notice,
     OpinionPosted,
     SessionReady,
@@ -33,6 +35,19 @@ SAMPLES = {
     ),
     "case.access_revoked": CaseAccessRevoked(
         case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11", user="2d4e6f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
+    ),
+    "annotation.changed": AnnotationChanged(
+        case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11",
+        annotation="3c5d7e9f-2b4c-4d6e-8f0a-1b2c3d4e5f60",
+        instance="4d6e8f0a-3c5d-4e7f-9a1b-2c3d4e5f6071",
+        frame=3,
+        change="updated",
+        version=2,
+    ),
+    "key_image.changed": KeyImageChanged(
+        case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11",
+        key_image="5e7f9a1b-4d6e-4f80-8b2c-3d4e5f607182",
+        change="created",
     ),
 }
 

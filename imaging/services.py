@@ -1,0 +1,331 @@
+"""Writes to annotations and key images: keyword-only, typed, atomic; events go out after commit.
+
+Annotations are edited one operation at a time with optimistic concurrency: an update names
+the version it was made on, and a mismatch raises ``StaleVersion`` (the client reloads and
+tries again) rather than silently overwriting someone's newer change.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.access import CaseAccess
+from cases.audit import audit
+from imaging.models import Annotation, Instance, KeyImage
+from realtime.events import AnnotationChanged, KeyImageChanged
+from realtime.groups import case_group
+from realtime.publish import publish_on_commit
+
+K = Annotation.Kind
+# How many points each kind takes: an angle's vertex is the middle one, an ellipse is
+# given by opposite corners of its bounding box, an arrow runs from tail to head.
+POINTS = {K.LENGTH: 2, K.ANGLE: 3, K.ELLIPSE: 2, K.PROBE: 1, K.ARROW: 2}
+TEXT_MAX = Annotation._meta.get_field("text").max_length
+CAPTION_MAX = KeyImage._meta.get_field("caption").max_length
+ROTATIONS = (0, 90, 180, 270)
+
+
+class StaleVersion(Exception):
+    """The annotation changed since the client read it; ``current`` is what is stored now."""
+
+    def __init__(self, current: Annotation):
+        super().__init__(f"the annotation is at version {current.version}")
+        self.current = current
+
+
+def can_annotate(access: CaseAccess) -> bool:
+    """Anyone who may view the case (panelists and the submitter) marks its images, until
+    the case is closed."""
+    may_view = access.can_view and (access.is_panelist or access.is_submitter)
+    return may_view and not access.case.is_closed
+
+
+def can_delete_key_image(access: CaseAccess, key_image: KeyImage) -> bool:
+    mine = key_image.author_id == access.user.pk
+    return (mine or access.is_manager) and can_annotate(access)
+
+
+# --- checking what the client sent ------------------------------------------------------
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_instance(access: CaseAccess, instance: Instance) -> None:
+    if not Instance.objects.filter(pk=instance.pk, series__study__case=access.case).exists():
+        raise ValidationError(_("That image is not part of this case."))
+    if not instance.has_pixels or not instance.rows or not instance.columns:
+        raise ValidationError(_("That instance has no image to mark."))
+
+
+def clean_frame(instance: Instance, frame: Any) -> int:
+    if not isinstance(frame, int) or isinstance(frame, bool) or not 0 <= frame < instance.frames:
+        raise ValidationError(
+            _("frame must be a whole number from 0 to %(last)d.") % {"last": instance.frames - 1}
+        )
+    return frame
+
+
+def clean_kind(kind: Any) -> str:
+    if kind not in K.values:
+        raise ValidationError(_("kind must be one of: %(kinds)s.") % {"kinds": ", ".join(K.values)})
+    return kind
+
+
+def clean_points(kind: str, points: Any, instance: Instance) -> list[list[float]]:
+    """[[x, y], ...] in image pixels, as many as the kind takes, finite and near the image."""
+    if not isinstance(points, list) or not all(isinstance(p, list) and len(p) == 2 for p in points):
+        raise ValidationError(_("points must be a list of [x, y] pairs."))
+    expected = POINTS[kind]
+    if len(points) != expected:
+        raise ValidationError(
+            _("A %(kind)s takes %(expected)d points, not %(got)d.")
+            % {"kind": kind, "expected": expected, "got": len(points)}
+        )
+    cleaned = []
+    for number, (x, y) in enumerate(points, start=1):
+        if not (_is_number(x) and _is_number(y) and math.isfinite(x) and math.isfinite(y)):
+            raise ValidationError(_("Point %(n)d must hold two finite numbers.") % {"n": number})
+        # A sanity bound, not the image edge: a mark may reach a little past the border.
+        rows, columns = instance.rows, instance.columns
+        if not (-columns <= x <= 2 * columns and -rows <= y <= 2 * rows):
+            raise ValidationError(
+                _("Point %(n)d lies far outside the %(columns)d×%(rows)d image.")
+                % {"n": number, "columns": columns, "rows": rows}
+            )
+        cleaned.append([float(x), float(y)])
+    return cleaned
+
+
+def clean_text(text: Any, *, limit: int = TEXT_MAX, name: str = "text") -> str:
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise ValidationError(_("%(name)s must be a string.") % {"name": name})
+    text = text.strip()
+    if len(text) > limit:
+        raise ValidationError(
+            _("%(name)s is longer than %(limit)d characters.") % {"name": name, "limit": limit}
+        )
+    return text
+
+
+def clean_state(state: Any) -> dict[str, Any]:
+    """The viewer state a key image keeps; unknown keys are dropped, missing ones defaulted."""
+    if not isinstance(state, dict):
+        raise ValidationError(_("state must be an object."))
+
+    def number(key: str, default: float | None, *, positive: bool = False) -> float | None:
+        value = state.get(key, default)
+        if value is None and default is None:
+            return None  # the window: None means the file's own default
+        if not _is_number(value) or not math.isfinite(value) or (positive and value <= 0):
+            qualifier = _("a positive number") if positive else _("a number")
+            raise ValidationError(
+                _("state.%(key)s must be %(what)s.") % {"key": key, "what": qualifier}
+            )
+        return float(value)
+
+    def flag(key: str) -> bool:
+        value = state.get(key, False)
+        if not isinstance(value, bool):
+            raise ValidationError(_("state.%(key)s must be true or false.") % {"key": key})
+        return value
+
+    center, width = number("center", None), number("width", None, positive=True)
+    if (center is None) != (width is None):
+        raise ValidationError(_("state.center and state.width go together."))
+    pan = state.get("pan", [0, 0])
+    if not (
+        isinstance(pan, list)
+        and len(pan) == 2
+        and all(_is_number(v) and math.isfinite(v) for v in pan)
+    ):
+        raise ValidationError(_("state.pan must be [x, y]."))
+    rotation = state.get("rotation", 0)
+    if isinstance(rotation, bool) or rotation not in ROTATIONS:
+        raise ValidationError(_("state.rotation must be 0, 90, 180 or 270."))
+    return {
+        "center": center,
+        "width": width,
+        "invert": flag("invert"),
+        "zoom": number("zoom", 1.0, positive=True),
+        "pan": [float(pan[0]), float(pan[1])],
+        "rotation": int(rotation),
+        "flip_h": flag("flip_h"),
+        "flip_v": flag("flip_v"),
+    }
+
+
+# --- annotations ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def annotation_create(
+    *,
+    access: CaseAccess,
+    instance: Instance,
+    frame: int,
+    kind: str,
+    points: list,
+    text: str = "",
+) -> Annotation:
+    if not can_annotate(access):
+        raise PermissionDenied
+    _check_instance(access, instance)
+    kind = clean_kind(kind)
+    annotation = Annotation.objects.create(
+        case=access.case,
+        instance=instance,
+        frame=clean_frame(instance, frame),
+        kind=kind,
+        points=clean_points(kind, points, instance),
+        text=clean_text(text),
+        author=access.user,
+    )
+    audit(
+        actor=access.user,
+        action="annotation.create",
+        case=access.case,
+        target=annotation,
+        detail={"kind": kind},
+    )
+    _publish_annotation(access, annotation, "created")
+    return annotation
+
+
+def _locked(access: CaseAccess, annotation: Annotation) -> Annotation:
+    # Raises Annotation.DoesNotExist if someone deleted it meanwhile.
+    locked = (
+        Annotation.objects.select_for_update()
+        .select_related("instance")
+        .get(pk=annotation.pk, case=access.case, deleted_at__isnull=True)
+    )
+    if locked.author_id != access.user.pk or not can_annotate(access):
+        raise PermissionDenied
+    return locked
+
+
+@transaction.atomic
+def annotation_update(
+    *,
+    access: CaseAccess,
+    annotation: Annotation,
+    points: list,
+    text: str | None,
+    version: int,
+) -> Annotation:
+    """Replace the points (and the text, unless ``text`` is None) of the given version."""
+    annotation = _locked(access, annotation)
+    if version != annotation.version:
+        raise StaleVersion(annotation)
+    annotation.points = clean_points(annotation.kind, points, annotation.instance)
+    if text is not None:
+        annotation.text = clean_text(text)
+    annotation.version += 1
+    annotation.save(update_fields=["points", "text", "version", "updated_at"])
+    audit(
+        actor=access.user,
+        action="annotation.update",
+        case=access.case,
+        target=annotation,
+        detail={"version": annotation.version},
+    )
+    _publish_annotation(access, annotation, "updated")
+    return annotation
+
+
+@transaction.atomic
+def annotation_delete(*, access: CaseAccess, annotation: Annotation) -> Annotation:
+    """Soft delete: the row stays for the audit trail; the deletion is a version of its own."""
+    annotation = _locked(access, annotation)
+    annotation.deleted_at = timezone.now()
+    annotation.version += 1
+    annotation.save(update_fields=["deleted_at", "version", "updated_at"])
+    audit(actor=access.user, action="annotation.delete", case=access.case, target=annotation)
+    _publish_annotation(access, annotation, "deleted")
+    return annotation
+
+
+def _publish_annotation(access: CaseAccess, annotation: Annotation, change: str) -> None:
+    publish_on_commit(
+        case_group(access.case.uuid),
+        AnnotationChanged(
+            case=str(access.case.uuid),
+            annotation=str(annotation.uuid),
+            instance=str(annotation.instance.uuid),
+            frame=annotation.frame,
+            change=change,
+            version=annotation.version,
+        ),
+    )
+
+
+# --- key images -------------------------------------------------------------------------
+
+
+def annotation_snapshot(annotation: Annotation) -> dict[str, Any]:
+    return {
+        "id": str(annotation.uuid),
+        "kind": annotation.kind,
+        "points": annotation.points,
+        "text": annotation.text,
+        "author": annotation.author.display_name,
+    }
+
+
+@transaction.atomic
+def key_image_create(
+    *,
+    access: CaseAccess,
+    instance: Instance,
+    frame: int,
+    state: dict[str, Any],
+    caption: str = "",
+) -> KeyImage:
+    """Freeze a view: its state and the annotations on that frame now (later edits don't
+    reach it)."""
+    if not can_annotate(access):
+        raise PermissionDenied
+    _check_instance(access, instance)
+    frame = clean_frame(instance, frame)
+    state = clean_state(state)
+    caption = clean_text(caption, limit=CAPTION_MAX, name="caption")
+    visible = Annotation.objects.filter(
+        case=access.case, instance=instance, frame=frame, deleted_at__isnull=True
+    ).select_related("author")
+    key_image = KeyImage.objects.create(
+        case=access.case,
+        instance=instance,
+        frame=frame,
+        author=access.user,
+        caption=caption,
+        state=state,
+        annotations=[annotation_snapshot(a) for a in visible],
+    )
+    audit(actor=access.user, action="key_image.create", case=access.case, target=key_image)
+    _publish_key_image(access, key_image, "created")
+    return key_image
+
+
+@transaction.atomic
+def key_image_delete(*, access: CaseAccess, key_image: KeyImage) -> None:
+    if key_image.case_id != access.case.pk or not can_delete_key_image(access, key_image):
+        raise PermissionDenied
+    audit(actor=access.user, action="key_image.delete", case=access.case, target=key_image)
+    _publish_key_image(access, key_image, "deleted")
+    key_image.delete()
+
+
+def _publish_key_image(access: CaseAccess, key_image: KeyImage, change: str) -> None:
+    publish_on_commit(
+        case_group(access.case.uuid),
+        KeyImageChanged(case=str(access.case.uuid), key_image=str(key_image.uuid), change=change),
+    )

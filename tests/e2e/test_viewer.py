@@ -1,0 +1,332 @@
+"""The viewer in real Chromium, on the phantom CT whose every HU is known."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imaging import measure, phantom
+from imaging.ingest import ingest_many
+from imaging.models import Series
+from imaging.pixels import window_to_grey
+from tests.cases.factories import make_case
+from tests.cast import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+SLICES, SIZE = 24, 256
+SPACING = phantom._pixel_spacing(SIZE)
+ORIGIN = phantom._first_pixel(SIZE)
+
+
+def pixel_of(x_mm: float, y_mm: float) -> tuple[float, float]:
+    """Image coordinates (column, row) of a point in patient mm."""
+    return ((x_mm - ORIGIN) / SPACING, (y_mm - ORIGIN) / SPACING)
+
+
+def phantom_index(viewer_slice: int) -> int:
+    # The viewer orders slices along the normal (feet to head); the phantom is head first.
+    return SLICES - 1 - viewer_slice
+
+
+@pytest.fixture
+def phantom_case(cast, transactional_db):
+    case = make_case(cast, status="in_review")
+    files = []
+    for i, ds in enumerate(phantom.phantom_series(slices=SLICES, size=SIZE)):
+        buf = io.BytesIO()
+        ds.save_as(buf, enforce_file_format=True)
+        buf.seek(0)
+        files.append((f"IM{i}", buf))
+    assert ingest_many(case=case, by=cast.radiologist, files=files).stored == SLICES
+    return case
+
+
+def open_viewer(new_context, base, case, username="radiologist"):
+    page = new_context(viewport={"width": 1000, "height": 760}).new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+    page.goto(f"{base}/cases/{case.uuid}/viewer/")
+    page.wait_for_function(
+        "window.viewer && [...window.viewer.loaders.values()].some(e => e.loader.loaded === e.loader.count && e.loader.count > 0)"
+    )
+    page.evaluate("window.viewer.rendered()")
+    return page
+
+
+def settle(page):
+    page.evaluate("window.viewer.rendered()")
+
+
+def grey_at(page, col: float, row: float) -> int:
+    """The displayed grey at an image point (the canvas pixel it lands on)."""
+    return page.evaluate(
+        """([c, r]) => {
+          const vp = window.viewer.viewports[window.viewer.state.active];
+          const [x, y] = vp.imageToCanvas([c, r]);
+          const ratio = vp.canvas.width / vp.cssWidth;
+          const d = vp.canvas.getContext('2d').getImageData(Math.floor(x * ratio), Math.floor(y * ratio), 1, 1).data;
+          return d[0];
+        }""",
+        [col, row],
+    )
+
+
+def canvas_digest(page) -> str:
+    return page.evaluate(
+        """async () => {
+          const c = window.viewer.viewports[0].canvas;
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          const h = await crypto.subtle.digest('SHA-256', d);
+          return [...new Uint8Array(h)].map(b => b.toString(16).padStart(2, '0')).join('');
+        }"""
+    )
+
+
+def mouse_at(page, col: float, row: float) -> tuple[float, float]:
+    return tuple(
+        page.evaluate(
+            """([c, r]) => {
+              const vp = window.viewer.viewports[window.viewer.state.active];
+              const [x, y] = vp.imageToCanvas([c, r]);
+              const box = vp.root.getBoundingClientRect();
+              return [box.left + x, box.top + y];
+            }""",
+            [col, row],
+        )
+    )
+
+
+def drag(page, start, end):
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, steps=3)
+    page.mouse.move(*end, steps=3)
+    page.mouse.up()
+
+
+def test_scrolling_reaches_the_expected_anatomy(phantom_case, daphne_server, new_context):
+    page = open_viewer(new_context, daphne_server.url, phantom_case)
+    lung = pixel_of(75.0, 0.0)  # the centre of the patient's left lung
+    # Near the head the lungs are there (dark in a soft-tissue window) ...
+    page.keyboard.press("End")
+    settle(page)
+    top = page.evaluate("window.viewer.getState().viewports[0].slice")
+    assert top == SLICES - 1
+    hu = phantom.expected_hu(
+        phantom_index(top - 3), round(lung[1]), round(lung[0]), slices=SLICES, size=SIZE
+    )
+    assert hu == phantom.LUNG_HU
+    for _ in range(3):
+        page.keyboard.press("ArrowUp")
+    settle(page)
+    assert grey_at(page, *lung) <= 5
+    # ... and towards the feet the same point is soft tissue, mid-grey.
+    page.keyboard.press("Home")
+    settle(page)
+    assert page.evaluate("window.viewer.getState().viewports[0].slice") == 0
+    assert (
+        phantom.expected_hu(
+            phantom_index(0), round(lung[1]), round(lung[0]), slices=SLICES, size=SIZE
+        )
+        == 40.0
+    )
+    assert 110 <= grey_at(page, *lung) <= 145
+    # The mouse wheel scrolls too.
+    box = page.locator(".vp").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(5):
+        page.mouse.wheel(0, 100)
+    page.wait_for_function("window.viewer.getState().viewports[0].slice === 5")
+    if os.environ.get("SCREENSHOT_DIR"):
+        page.screenshot(path=Path(os.environ["SCREENSHOT_DIR"]) / "viewer-phantom.png")
+
+
+def test_window_presets_match_values_computed_from_hu(phantom_case, daphne_server, new_context):
+    page = open_viewer(new_context, daphne_server.url, phantom_case)
+    spine = pixel_of(0.0, 70.0)  # cancellous bone at the vertebral centre (250 HU)
+    soft = pixel_of(40.0, -60.0)  # soft tissue (40 HU), anterior
+    for key, center, width in [("1", 40, 400), ("2", -600, 1500), ("3", 400, 1800)]:
+        page.keyboard.press(key)
+        settle(page)
+        state = page.evaluate("window.viewer.getState().viewports[0]")
+        assert (state["center"], state["width"]) == (center, width)
+        for point, hu in ((soft, 40.0), (spine, phantom.CANCELLOUS_BONE_HU)):
+            expected = int(window_to_grey(np.array([hu], dtype=np.float32), center, width)[0])
+            # Noise is 8 HU; in a 400 HU window that is ~5 grey levels.
+            tolerance = max(3, math.ceil(3 * 8 * 255 / width))
+            got = grey_at(page, *point)
+            assert abs(got - expected) <= tolerance, (key, hu, got, expected)
+
+
+def test_length_across_the_vertebral_body(phantom_case, daphne_server, new_context):
+    page = open_viewer(new_context, daphne_server.url, phantom_case)
+    level = page.evaluate("window.viewer.getState().viewports[0].slice")
+    spine_y = 70.0 + 4.0 * math.sin(2.0 * math.pi * phantom_index(level) / (SLICES - 1))
+    left, right = pixel_of(-18.0, spine_y), pixel_of(18.0, spine_y)  # cortical edge to edge: 36 mm
+    page.keyboard.press("l")
+    drag(page, mouse_at(page, *left), mouse_at(page, *right))
+    label = page.locator("g.ann-length text")
+    label.wait_for()
+    value = float(label.text_content().split()[0])
+    assert abs(value - 36.0) <= SPACING, value
+    page.wait_for_function("window.viewer.annotations.size > 0")
+    saved = page.evaluate("[...window.viewer.annotations.values()].flat()")
+    assert saved[0]["kind"] == "length" and saved[0]["version"] == 1
+    # The server's maths agrees with the browser's.
+    p0, p1 = saved[0]["points"]
+    assert abs(measure.length_mm(p0, p1, (SPACING, SPACING)) - value) < 0.05
+
+
+def test_ellipse_roi_reads_the_liver(phantom_case, daphne_server, new_context):
+    page = open_viewer(new_context, daphne_server.url, phantom_case)
+    # The liver is widest three quarters of the way down the phantom.
+    liver_slice = SLICES - 1 - round(0.675 * (SLICES - 1))
+    page.evaluate(f"window.viewer.setSlice({liver_slice})")
+    settle(page)
+    centre = pixel_of(-70.0, -10.0)
+    radius = 20.0 / SPACING
+    page.keyboard.press("e")
+    drag(
+        page,
+        mouse_at(page, centre[0] - radius, centre[1] - radius),
+        mouse_at(page, centre[0] + radius, centre[1] + radius),
+    )
+    roi = page.locator("g.ann-ellipse")
+    roi.locator("text").wait_for()
+    mean = float(roi.get_attribute("data-mean"))
+    sd = float(roi.get_attribute("data-sd"))
+    assert abs(mean - phantom.LIVER_HU) < 2.5, mean
+    assert 5 < sd < 11, sd  # the phantom's 8 HU noise
+
+
+def test_key_image_appears_on_the_case_page(phantom_case, daphne_server, new_context):
+    page = open_viewer(new_context, daphne_server.url, phantom_case)
+    page.keyboard.press("2")
+    page.once("dialog", lambda dialog: dialog.accept("Lung window, mid chest"))
+    page.keyboard.press("k")
+    page.get_by_text("Key image saved").wait_for()
+    page.goto(f"{daphne_server.url}/cases/{phantom_case.uuid}/")
+    figure = page.locator("#key-images").get_by_text("Lung window, mid chest")
+    figure.wait_for()
+    image = page.locator("#key-images img").first
+    image.wait_for()
+    assert page.evaluate("img => img.complete && img.naturalWidth > 0", image.element_handle())
+
+
+def test_state_round_trips_and_reproduces_pixels_on_a_second_page(
+    phantom_case, daphne_server, new_context
+):
+    first = open_viewer(new_context, daphne_server.url, phantom_case)
+    first.evaluate(
+        """() => { const v = window.viewer; v.setSlice(7); v.applyPreset('bone');
+                   v.zoomBy(1.6); v.rotate(90); v.flip('h'); }"""
+    )
+    first.evaluate("window.viewer.update(0, {pan: [12.5, -8]})")
+    settle(first)
+    state = first.evaluate("window.viewer.getState()")
+    before = canvas_digest(first)
+    changes = first.evaluate(
+        """async () => { let n = 0; const off = window.viewer.onChange(() => n++);
+                         await window.viewer.setState(window.viewer.getState());
+                         await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+                         off(); return n; }"""
+    )
+    assert changes == 0
+    assert first.evaluate("window.viewer.getState()") == state
+    assert canvas_digest(first) == before
+
+    second = open_viewer(new_context, daphne_server.url, phantom_case, username="surgeon")
+    assert canvas_digest(second) != before
+    second.evaluate("state => window.viewer.setState(state)", state)
+    settle(second)
+    assert second.evaluate("window.viewer.getState()") == state
+    assert canvas_digest(second) == before
+
+
+def test_redraw_stays_fast_while_scrolling_and_windowing(phantom_case, daphne_server, new_context):
+    """Not a timing assertion: the page measures itself and the figure must be recorded."""
+    page = open_viewer(new_context, daphne_server.url, phantom_case)
+    stats = page.evaluate(
+        """async () => {
+          const v = window.viewer;
+          for (let i = 0; i < 20; i++) {
+            v.setWindow(40 + i, 400 + 2 * i); v.scroll(i % 2 ? 1 : -1);
+            await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+          }
+          return v.stats; }"""
+    )
+    assert stats["count"] >= 20
+    assert stats["last"] > 0
+    assert page.locator("[data-redraw]").inner_text().endswith("ms")
+
+
+def test_pure_functions_agree_with_python(phantom_case, daphne_server, new_context):
+    page = open_viewer(new_context, daphne_server.url, phantom_case)
+    values = [-1000.0, -161.0, -160.0, -159.5, 0.0, 39.5, 40.0, 100.0, 239.0, 239.5, 3000.0]
+    js = page.evaluate(
+        """async (values) => {
+          const lut = await import('/static/js/viewer/lut.js');
+          return values.map(v => lut.windowValue(v, 40, 400)); }""",
+        values,
+    )
+    py = window_to_grey(np.array(values, dtype=np.float32), 40, 400).tolist()
+    assert js == py
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 4096, size=(40, 50)).astype(np.uint16)
+    p0, p1 = [7.3, 5.1], [31.8, 27.4]
+    js_stats = page.evaluate(
+        """async ([values, p0, p1]) => {
+          const m = await import('/static/js/viewer/measure.js');
+          return m.ellipseStats(Uint16Array.from(values), 50, 40, p0, p1, 1, -1024, [0.7, 0.9]); }""",
+        [image.ravel().tolist(), p0, p1],
+    )
+    py_stats = measure.ellipse_stats(image.astype(np.float64) - 1024, p0, p1, spacing=(0.7, 0.9))
+    assert js_stats["pixels"] == py_stats["pixels"]
+    for key, py_key in (
+        ("mean", "mean"),
+        ("sd", "sd"),
+        ("min", "min"),
+        ("max", "max"),
+        ("areaMm2", "area_mm2"),
+    ):
+        assert abs(js_stats[key] - py_stats[py_key]) < 1e-6, key
+
+    geometry = page.evaluate(
+        """async () => {
+          const g = await import('/static/js/viewer/geometry.js');
+          const view = {zoom: 2, pan: [10, -5], rotation: 90, flipH: true, flipV: false};
+          const m = g.viewTransform(view, 256, 256, 800, 600);
+          const p = g.apply(m, [30, 40]);
+          return {
+            roundTrip: g.apply(g.invert(m), p),
+            centre: g.apply(m, [128 + 10, 128 - 5]),
+            labels: g.orientationLabels([1, 0, 0, 0, 1, 0], {zoom: 1, pan: [0, 0], rotation: 0, flipH: false, flipV: false}),
+            turned: g.orientationLabels([1, 0, 0, 0, 1, 0], {zoom: 1, pan: [0, 0], rotation: 90, flipH: false, flipV: false}),
+          }; }"""
+    )
+    assert geometry["roundTrip"] == pytest.approx([30, 40])
+    assert geometry["centre"] == pytest.approx([400, 300])  # the pan point sits at the centre
+    assert geometry["labels"] == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
+    assert geometry["turned"] == {"left": "P", "right": "A", "top": "R", "bottom": "L"}
+
+
+def test_viewer_page_is_refused_to_outsiders(phantom_case, daphne_server, new_context):
+    page = new_context().new_page()
+    page.goto(f"{daphne_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("outsider")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{daphne_server.url}/")
+    response = page.goto(f"{daphne_server.url}/cases/{phantom_case.uuid}/viewer/")
+    assert response.status == 404
+    assert Series.objects.filter(study__case=phantom_case).count() == 1
