@@ -330,3 +330,106 @@ def test_viewer_page_is_refused_to_outsiders(phantom_case, daphne_server, new_co
     response = page.goto(f"{daphne_server.url}/cases/{phantom_case.uuid}/viewer/")
     assert response.status == 404
     assert Series.objects.filter(study__case=phantom_case).count() == 1
+
+
+def test_own_annotations_are_edited_and_deleted_others_are_not(
+    phantom_case, daphne_server, new_context
+):
+    from imaging.models import Annotation
+
+    page = open_viewer(new_context, daphne_server.url, phantom_case)
+    a, b, c = pixel_of(-40.0, -40.0), pixel_of(20.0, -40.0), pixel_of(20.0, 10.0)
+    page.keyboard.press("l")
+    drag(page, mouse_at(page, *a), mouse_at(page, *b))
+    page.wait_for_function("[...window.viewer.annotations.values()].flat().length === 1")
+    first = float(page.locator("g.ann-length text").text_content().split()[0])
+    assert abs(first - 60.0) <= SPACING
+    # Drag the end point of one's own line: the server stores version 2.
+    drag(page, mouse_at(page, *b), mouse_at(page, *c))
+    page.wait_for_function("[...window.viewer.annotations.values()].flat()[0].version === 2")
+    annotation = Annotation.objects.get()
+    assert annotation.version == 2
+    moved = float(page.locator("g.ann-length text").text_content().split()[0])
+    assert abs(moved - math.hypot(60.0, 50.0)) <= SPACING
+
+    # Another panelist sees it but cannot move it: a drag there pans or windows instead.
+    other = open_viewer(new_context, daphne_server.url, phantom_case, username="surgeon")
+    other.locator("g.ann-length").wait_for()
+    drag(other, mouse_at(other, *c), mouse_at(other, *b))
+    annotation.refresh_from_db()
+    assert annotation.version == 2
+
+    # Its author deletes it with the keyboard.
+    page.locator("g.ann-length").focus()
+    page.keyboard.press("Delete")
+    page.wait_for_function("[...window.viewer.annotations.values()].flat().length === 0")
+    annotation.refresh_from_db()
+    assert annotation.deleted_at is not None
+
+
+def test_colour_multiframe_and_monochrome1_images(cast, daphne_server, new_context):
+    from tests.imaging.dicom import ct_dataset, to_bytes
+
+    case = make_case(cast, status="in_review")
+    # An ultrasound-like RGB image: four coloured quadrants.
+    rgb = np.zeros((32, 32, 3), dtype=np.uint8)
+    rgb[:16, :16] = (200, 30, 30)
+    rgb[:16, 16:] = (30, 200, 30)
+    rgb[16:, :16] = (30, 30, 200)
+    rgb[16:, 16:] = (240, 240, 240)
+    us = ct_dataset(rows=32, columns=32, modality="US")
+    us.SamplesPerPixel, us.PhotometricInterpretation, us.PlanarConfiguration = 3, "RGB", 0
+    us.BitsAllocated, us.BitsStored, us.HighBit = 8, 8, 7
+    del us.RescaleIntercept, us.RescaleSlope, us.WindowCenter, us.WindowWidth
+    us.PixelData = rgb.tobytes()
+    # A three-frame grey instance, and a MONOCHROME1 one (high values shown dark).
+    frames = np.stack([np.full((16, 16), 1024 + v, dtype=np.uint16) for v in (-160, 40, 240)])
+    multi = ct_dataset(rows=16, columns=16, values=frames)
+    multi.NumberOfFrames = 3
+    mono1 = ct_dataset(rows=16, columns=16, values=np.full((16, 16), 1024 + 240, dtype=np.uint16))
+    mono1.PhotometricInterpretation = "MONOCHROME1"
+    files = [
+        (name, io.BytesIO(to_bytes(ds))) for name, ds in (("us", us), ("mf", multi), ("m1", mono1))
+    ]
+    batch = ingest_many(case=case, by=cast.radiologist, files=files)
+    assert [r.status for r in batch.results] == ["stored"] * 3
+    series = {r.name: str(r.instance.series.uuid) for r in batch.results}
+
+    page = open_viewer(new_context, daphne_server.url, case)
+
+    def show(name):
+        page.evaluate("id => window.viewer.openSeries(id)", series[name])
+        page.wait_for_function(
+            "id => window.viewer.getState().viewports[0].series === id && window.viewer.loaders.get(id)?.loader.loaded === window.viewer.loaders.get(id)?.loader.count",
+            arg=series[name],
+        )
+        settle(page)
+
+    def rgb_at(col, row):
+        return page.evaluate(
+            """([c, r]) => { const vp = window.viewer.viewports[0]; const [x, y] = vp.imageToCanvas([c, r]);
+                 return [...vp.canvas.getContext('2d').getImageData(Math.floor(x), Math.floor(y), 1, 1).data].slice(0, 3); }""",
+            [col, row],
+        )
+
+    show("us")
+    assert rgb_at(8, 8) == [200, 30, 30]
+    assert rgb_at(24, 24) == [240, 240, 240]
+    assert page.locator(".vp-warning").first.is_visible()  # US may carry burned-in text
+
+    show("mf")
+    assert (
+        page.evaluate("id => window.viewer.loaders.get(id).manifest.slices.length", series["mf"])
+        == 3
+    )
+    page.evaluate("window.viewer.setSlice(0)")
+    settle(page)
+    assert page.locator(".vp-tr").first.inner_text().startswith("Slice 1 / 3 · frame 1/3")
+    first = grey_at(page, 8, 8)
+    page.keyboard.press("ArrowDown")
+    settle(page)
+    second = grey_at(page, 8, 8)
+    assert first == 0 and 120 <= second <= 135  # -160 HU and 40 HU in a 40/400 window
+
+    show("m1")
+    assert grey_at(page, 8, 8) == 0  # 240 HU is the top of the window: white, inverted to black

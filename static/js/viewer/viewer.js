@@ -436,6 +436,40 @@ export class Viewer {
     this.requestRender();
   }
 
+  // The handle (a point of one's own annotation) under a canvas point, if any.
+  hitHandle(vp, point) {
+    const info = vp.sliceInfo();
+    if (!info) return null;
+    for (const ann of this.annotationsFor(info.instance.uuid, info.slice.frame)) {
+      if (!ann.mine) continue;
+      for (let index = 0; index < ann.points.length; index += 1) {
+        const [x, y] = vp.imageToCanvas(ann.points[index]);
+        if (Math.hypot(x - point[0], y - point[1]) <= 7) return { ann, index };
+      }
+    }
+    return null;
+  }
+
+  // Save an edited annotation with the version it was edited from; the server refuses a
+  // stale version (409) and sends the current one, which then replaces ours.
+  async saveEdit(ann, before) {
+    const answer = await this.request("PUT", `${this.config.annotationsUrl}${ann.id}/`, {
+      points: ann.points,
+      text: ann.text || "",
+      version: ann.version,
+    });
+    if (answer.ok) {
+      this.storeAnnotation(answer.data);
+    } else if (answer.status === 409 && answer.data?.annotation) {
+      this.storeAnnotation(answer.data.annotation);
+      this.flash("Someone changed this annotation first; showing their version");
+    } else {
+      ann.points = before;
+      this.flash(answer.data?.error || `Not saved (HTTP ${answer.status})`);
+    }
+    this.requestRender();
+  }
+
   async deleteAnnotation(id) {
     const answer = await this.request("DELETE", `${this.config.annotationsUrl}${id}/`);
     if (answer.ok) this.forgetAnnotation(id);
@@ -608,6 +642,13 @@ export class Viewer {
       const info = vp.sliceInfo();
       const tool = ev.button === 1 || ev.shiftKey ? "pan" : this.tool;
       if (!info) return;
+      const hit = ev.button === 0 && !this.draft ? this.hitHandle(vp, point) : null;
+      if (hit) {
+        // Drag a handle of one's own annotation: the edit is saved when the mouse lets go.
+        drag = { edit: hit, before: hit.ann.points.map((p) => [...p]) };
+        vp.root.setPointerCapture(ev.pointerId);
+        return;
+      }
       if (POINTS[tool]) {
         if (!this.draft || this.draft.viewport !== vp.index) {
           this.draft = { viewport: vp.index, kind: tool, instance: info.instance.uuid, frame: info.slice.frame, points: [image], mine: true };
@@ -625,6 +666,12 @@ export class Viewer {
     vp.root.addEventListener("pointermove", (ev) => {
       if (!drag) return;
       const point = [ev.offsetX, ev.offsetY];
+      if (drag.edit) {
+        drag.edit.ann.points[drag.edit.index] = vp.canvasToImage(point);
+        drag.moved = true;
+        this.requestRender();
+        return;
+      }
       if (drag.draw && this.draft) {
         this.draft.points[this.draft.points.length - 1] = vp.canvasToImage(point);
         this.requestRender();
@@ -648,6 +695,11 @@ export class Viewer {
       }
     });
     const end = () => {
+      if (drag?.edit) {
+        if (drag.moved) this.saveEdit(drag.edit.ann, drag.before);
+        drag = null;
+        return;
+      }
       if (drag?.draw && this.draft && this.draft.points.length >= POINTS[this.draft.kind]) this.saveDraft();
       else if (drag?.draw && this.draft) this.draft.points.push([...this.draft.points.at(-1)]);
       drag = null;
@@ -660,6 +712,12 @@ export class Viewer {
       if (ev.ctrlKey) this.zoomBy(ev.deltaY < 0 ? 1.1 : 1 / 1.1);
       else this.scroll(ev.deltaY > 0 ? 1 : -1, vp.index);
     }, { passive: false });
+    vp.root.addEventListener("dblclick", (ev) => {
+      const hit = this.hitHandle(vp, [ev.offsetX, ev.offsetY]);
+      if (hit?.ann.kind !== "arrow") return;
+      const text = window.prompt("Arrow label", hit.ann.text || "");
+      if (text !== null) this.saveEdit({ ...hit.ann, text }, hit.ann.points);
+    });
     vp.layer.addEventListener("keydown", (ev) => {
       const id = ev.target.closest?.("g.ann")?.dataset.id;
       if (id && (ev.key === "Delete" || ev.key === "Backspace")) this.deleteAnnotation(id);
