@@ -75,3 +75,10 @@ fmt:
 migrations:
 	$(call ensure_venv,base)
 	$(VPY) manage.py makemigrations
+
+# Consilium's imaging pipeline beside Orthanc (Debian's orthanc and orthanc-dicomweb, never
+# installed here): a table, then one JSON line. BENCH_ARGS="--slices 100 --size 256".
+.PHONY: bench-imaging
+bench-imaging:
+	$(call ensure_venv,base)
+	$(VPY) bench/imaging.py $(BENCH_ARGS)
