@@ -54,7 +54,7 @@ run:
 	$(VPY) manage.py migrate --noinput
 	$(VPY) manage.py seed_demo
 	@echo "Consilium is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) board.asgi:application
+	exec $(VPY) -m board.serve -b $(HOST) -p $(PORT) board.asgi:application
 
 test:
 	$(call ensure_venv,test)

@@ -288,7 +288,7 @@ def start_consilium(tmp: Path, password: str) -> Consilium:
     made = json.loads(setup.strip().splitlines()[-1])
     port = free_port()
     logfile = tmp / "daphne.log"
-    daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    daphne = [sys.executable, "-m", "board.serve", "-b", "127.0.0.1", "-p", str(port)]
     process = subprocess.Popen(
         [*daphne, "board.asgi:application"],
         cwd=ROOT,

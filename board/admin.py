@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from board.models import Board, Membership, QuorumRequirement, User
+from board.models import ApiToken, Board, Membership, QuorumRequirement, User
 
 
 @admin.register(User)
@@ -52,3 +52,28 @@ class MembershipAdmin(admin.ModelAdmin):
 class QuorumRequirementAdmin(admin.ModelAdmin):
     list_display = ("board", "specialty", "minimum")
     list_filter = ("board",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are made by their owner (account page) or ``create_api_token``; here they are
+    looked at and revoked, never read back: only the hash is stored."""
+
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix", "user__username")
+    raw_id_fields = ("user",)
+    fields = (
+        "uuid",
+        "user",
+        "name",
+        "prefix",
+        "key_hash",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    readonly_fields = ("uuid", "user", "prefix", "key_hash", "created_at", "last_used_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False

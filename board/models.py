@@ -182,3 +182,26 @@ class Membership(models.Model):
     @property
     def can_manage(self) -> bool:
         return self.role in self.MANAGING_ROLES
+
+
+class ApiToken(models.Model):
+    """A personal token for DICOMweb clients. Only its SHA-256 is kept; it is shown once."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    key_hash = models.CharField(max_length=64)
+    prefix = models.CharField(_("prefix"), max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Also the index that tokens.user_for_bearer looks the hash up by.
+            models.UniqueConstraint(fields=["key_hash"], name="board_apitoken_key_hash_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -274,5 +274,6 @@ ZIP_MAX_ENTRIES = env_int("ZIP_MAX_ENTRIES", 10000, minimum=1, maximum=1000000)
 ZIP_MAX_TOTAL_BYTES = env_int("ZIP_MAX_TOTAL_MB", 4096, minimum=1, maximum=65536) * 2**20
 # Decoded frames kept in memory per process, for the pixel API.
 FRAME_CACHE_BYTES = env_int("FRAME_CACHE_MB", 256, minimum=0, maximum=65536) * 2**20
+STOW_MAX_BYTES = env_int("STOW_MAX_MB", 2048, minimum=1, maximum=65536) * 2**20  # per request
 # A CD export sent as a folder is many files; the browser sends them in batches.
 DATA_UPLOAD_MAX_NUMBER_FILES = 500

@@ -9,6 +9,8 @@ urlpatterns = [
     path("boards/<uuid:board_id>/", views.board_detail, name="board-detail"),
     path("boards/<uuid:board_id>/settings/", views.board_settings, name="board-settings"),
     path("account/", views.account, name="account"),
+    path("account/tokens/", views.api_token_create, name="api-token-create"),
+    path("account/tokens/<uuid:token_id>/revoke/", views.api_token_revoke, name="api-token-revoke"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -24,5 +26,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("cases.urls")),
     path("", include("imaging.urls")),
+    path("dicomweb/cases/<uuid:case_id>/", include("imaging.dicomweb_urls")),
     path("admin/", admin.site.urls),
 ]

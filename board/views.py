@@ -2,20 +2,23 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from board.access import get_board_for_manager, get_board_for_user
 from board.forms import BoardSettingsForm, ProfileForm
-from board.models import Membership, Specialty
+from board.models import ApiToken, Membership, Specialty
 from board.services import board_update_settings
+from board.tokens import token_create, token_revoke
 
 
 @require_GET
@@ -91,6 +94,31 @@ def board_settings(request: HttpRequest, board_id: UUID) -> HttpResponse:
     )
 
 
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_lazy("Token name"),
+        max_length=100,
+        help_text=_lazy("Where you will use it, e.g. “3D Slicer on my workstation”."),
+    )
+
+
+def _account_page(
+    request: HttpRequest,
+    *,
+    form: ProfileForm,
+    token_form: ApiTokenForm,
+    new_token: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    tokens = ApiToken.objects.filter(user=request.user, revoked_at__isnull=True)
+    return render(
+        request,
+        "board/account.html",
+        {"form": form, "token_form": token_form, "tokens": tokens, "new_token": new_token},
+        status=status,
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def account(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
@@ -101,7 +129,35 @@ def account(request: HttpRequest) -> HttpResponse:
             return redirect("account")
     else:
         form = ProfileForm(instance=request.user)
-    return render(request, "board/account.html", {"form": form})
+    return _account_page(request, form=form, token_form=ApiTokenForm(prefix="token"))
+
+
+@require_POST
+def api_token_create(request: HttpRequest) -> HttpResponse:
+    token_form = ApiTokenForm(request.POST, prefix="token")
+    profile_form = ProfileForm(instance=request.user)
+    if not token_form.is_valid():
+        return _account_page(request, form=profile_form, token_form=token_form, status=400)
+    _, token = token_create(user=request.user, name=token_form.cleaned_data["name"])
+    # The page is rendered here rather than after a redirect: the token then travels once,
+    # in this response, and is never kept in a session or a message cookie.
+    response = _account_page(
+        request,
+        form=profile_form,
+        token_form=ApiTokenForm(prefix="token"),
+        new_token=token,
+        status=201,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def api_token_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
+    api_token = get_object_or_404(ApiToken, uuid=token_id, user=request.user)
+    token_revoke(token=api_token)
+    messages.success(request, _("The token “%(name)s” was revoked.") % {"name": api_token.name})
+    return redirect("account")
 
 
 @login_not_required

@@ -79,7 +79,7 @@ def start_daphne(log_dir: Path) -> LiveServer:
         [
             sys.executable,
             "-m",
-            "daphne",
+            "board.serve",
             "-b",
             "127.0.0.1",
             "-p",
