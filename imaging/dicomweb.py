@@ -17,7 +17,6 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -44,6 +43,7 @@ from imaging import dicom_json, pixels
 from imaging.deid import deid_uid
 from imaging.ingest import FileResult, deid_context, ingest_file
 from imaging.models import Instance, Series, Study
+from imaging.multipart import CappedReader, MultipartError, Part, read_parts
 from imaging.thumbnails import ordered_instances, refresh_thumbnail
 
 DICOM = "application/dicom"
@@ -593,102 +593,6 @@ def _rendered(request: HttpRequest, access: CaseAccess, instance: Instance, inde
 # --- STOW-RS: store ----------------------------------------------------------------------
 
 
-class MultipartError(ValueError):
-    pass
-
-
-@dataclass
-class Part:
-    content_type: str
-    data: bytes | None  # None: over the size limit, skipped unread
-
-
-class _CappedReader:
-    """Reads the request body and refuses to go past ``limit`` bytes."""
-
-    def __init__(self, request: HttpRequest, limit: int):
-        self.request = request
-        self.left = limit
-
-    def read(self, size: int) -> bytes:
-        data = self.request.read(min(size, self.left + 1))
-        self.left -= len(data)
-        if self.left < 0:
-            raise MultipartError(
-                f"The request is over the {settings.STOW_MAX_BYTES // 2**20} MB limit."
-            )
-        return data
-
-
-def read_parts(
-    stream, boundary: bytes, *, max_part_bytes: int, chunk_size: int = 1 << 16
-) -> Iterator[Part]:
-    """The parts of a multipart body (RFC 2046), one at a time, each bounded in size.
-
-    Reads as it goes, so a request costs one part's memory, not the whole body's.
-    """
-    delimiter = b"\r\n--" + boundary
-    buffer = bytearray(b"\r\n")  # the first boundary may open the body without a CRLF
-    ended = False
-
-    def fill() -> bool:
-        nonlocal ended
-        data = b"" if ended else stream.read(chunk_size)
-        if not data:
-            ended = True
-            return False
-        buffer.extend(data)
-        return True
-
-    while (start := buffer.find(delimiter)) < 0:
-        if len(buffer) > 1 << 20 or not fill():
-            raise MultipartError("The body holds no part with the boundary it announced.")
-    del buffer[: start + len(delimiter)]
-    while True:
-        while len(buffer) < 2 and fill():
-            pass
-        if buffer.startswith(b"--"):
-            return  # the close delimiter
-        while (eol := buffer.find(b"\r\n")) < 0:
-            if len(buffer) > 1024 or not fill():
-                raise MultipartError("A boundary line is malformed.")
-        if buffer[:eol].strip(b" \t"):
-            raise MultipartError("A boundary line is malformed.")
-        del buffer[: eol + 2]
-        # Headers end at an empty line; a part may have none.
-        while not buffer.startswith(b"\r\n") and (end := buffer.find(b"\r\n\r\n")) < 0:
-            if len(buffer) > 16 * 1024 or not fill():
-                raise MultipartError("A part's headers are malformed or too long.")
-        if buffer.startswith(b"\r\n"):
-            head, skip = b"", 2
-        else:
-            head, skip = bytes(buffer[:end]), end + 4
-        del buffer[:skip]
-        content_type = ""
-        for line in head.decode("latin-1").split("\r\n"):
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-type":
-                content_type = value.strip()
-        body: bytearray | None = bytearray()
-        size = 0
-        keep = len(delimiter) - 1
-        while True:
-            found = buffer.find(delimiter)
-            cut = found if found >= 0 else max(len(buffer) - keep, 0)
-            size += cut
-            if body is not None and size <= max_part_bytes:
-                body.extend(buffer[:cut])
-            else:
-                body = None  # over the limit: read on to the next boundary, keep nothing
-            if found >= 0:
-                del buffer[: found + len(delimiter)]
-                break
-            del buffer[:cut]
-            if not fill():
-                raise MultipartError("The body ends inside a part (no closing boundary).")
-        yield Part(content_type, bytes(body) if body is not None else None)
-
-
 def _uids(data: bytes) -> tuple[str, str, str]:
     """(SOP class, SOP instance, study) as uploaded, or empty strings if unreadable."""
     try:
@@ -729,7 +633,7 @@ def _stow_parts(request: HttpRequest) -> Iterator[Part] | HttpResponse:
     if declared > settings.STOW_MAX_BYTES:
         return _error(f"The request is over the {settings.STOW_MAX_BYTES // 2**20} MB limit.", 413)
     return read_parts(
-        _CappedReader(request, settings.STOW_MAX_BYTES),
+        CappedReader(request, settings.STOW_MAX_BYTES),
         boundary.encode(),
         max_part_bytes=settings.DICOM_MAX_FILE_BYTES,
     )

@@ -205,10 +205,17 @@ def prepare(data: bytes, case: Case) -> tuple[Dataset, bytes, bool]:
 
 
 def ingest_file(
-    *, case: Case, by: User | None, data: bytes, name: str, in_collection: bool = False
+    *,
+    case: Case,
+    by: User | None,
+    data: bytes,
+    name: str,
+    in_collection: bool = False,
+    series_cache: dict[tuple[str, str], Series] | None = None,
 ) -> FileResult:
     """Ingest one file. ``in_collection``: it came in a zip or a folder, where files that
-    are not DICOM at all (a CD's viewer, its README) are expected and skipped."""
+    are not DICOM at all (a CD's viewer, its README) are expected and skipped.
+    ``series_cache``: series already looked up in this batch (most files share one)."""
     try:
         ds, stored, burned_in = prepare(data, case)
     except NotDicom as exc:
@@ -242,14 +249,16 @@ def ingest_file(
     instance.file.save(f"{case.uuid.hex}/{instance.uuid.hex}.dcm", content, save=False)
     try:
         with transaction.atomic():
-            series = _series_for(case, ds, by)
+            series = _series_for(case, ds, by, series_cache)
             instance.series = series
             instance.save()
-            Series.objects.filter(pk=series.pk).update(
-                instance_count=F("instance_count") + 1,
-                frame_count=F("frame_count") + instance.frames,
-                burned_in_risk=series.burned_in_risk or burned_in,
-            )
+            counts = {
+                "instance_count": F("instance_count") + 1,
+                "frame_count": F("frame_count") + instance.frames,
+            }
+            if burned_in:  # only ever raised: the cached series may be out of date
+                counts["burned_in_risk"] = True
+            Series.objects.filter(pk=series.pk).update(**counts)
     except IntegrityError:
         # The same instance arrived twice at once: the other request stored it.
         instance.file.storage.delete(instance.file.name)
@@ -263,7 +272,12 @@ def ingest_file(
     return FileResult(name, "stored", instance=instance)
 
 
-def _series_for(case: Case, ds: Dataset, by: User | None) -> Series:
+def _series_for(
+    case: Case, ds: Dataset, by: User | None, cache: dict[tuple[str, str], Series] | None
+) -> Series:
+    key = (str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID))
+    if cache is not None and key in cache:
+        return cache[key]
     study, _ = Study.objects.get_or_create(
         case=case,
         study_instance_uid=str(ds.StudyInstanceUID),
@@ -288,12 +302,15 @@ def _series_for(case: Case, ds: Dataset, by: User | None) -> Series:
             "series_number": geometry.int_or_none(ds.get("SeriesNumber")),
         },
     )
+    if cache is not None:
+        cache[key] = series
     return series
 
 
 def ingest_many(*, case: Case, by: User | None, files: Iterable[tuple[str, BinaryIO]]) -> Batch:
     """Ingest uploaded files; a .zip is opened and each of its entries ingested."""
     batch = Batch()
+    cache: dict[tuple[str, str], Series] = {}
     for name, fileobj in files:
         head = fileobj.read(4)
         fileobj.seek(0)
@@ -303,7 +320,14 @@ def ingest_many(*, case: Case, by: User | None, files: Iterable[tuple[str, Binar
             data = fileobj.read(settings.DICOM_MAX_FILE_BYTES + 1)
             # A name with a folder in it came from a folder upload (a CD export).
             batch.results.append(
-                ingest_file(case=case, by=by, data=data, name=name, in_collection="/" in name)
+                ingest_file(
+                    case=case,
+                    by=by,
+                    data=data,
+                    name=name,
+                    in_collection="/" in name,
+                    series_cache=cache,
+                )
             )
             continue
         for entry in entries:
@@ -312,7 +336,14 @@ def ingest_many(*, case: Case, by: User | None, files: Iterable[tuple[str, Binar
             else:
                 entry_name, data = entry
                 batch.results.append(
-                    ingest_file(case=case, by=by, data=data, name=entry_name, in_collection=True)
+                    ingest_file(
+                        case=case,
+                        by=by,
+                        data=data,
+                        name=entry_name,
+                        in_collection=True,
+                        series_cache=cache,
+                    )
                 )
     for result in batch.results:
         if result.status == "stored":

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+from urllib.parse import unquote
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import (
     Http404,
@@ -17,6 +20,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import parse_header_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.access import CaseAccess, get_case_for_user
@@ -24,6 +28,7 @@ from cases.audit import audit
 from imaging import pixels
 from imaging.ingest import ingest_many
 from imaging.models import Instance, Series
+from imaging.multipart import CappedReader, MultipartError, read_parts
 from imaging.thumbnails import ordered_instances
 
 IMMUTABLE = "private, max-age=31536000, immutable"
@@ -89,13 +94,43 @@ def viewer_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
 def upload(request: HttpRequest, case_id: UUID) -> HttpResponse:
     access = get_case_for_user(request.user, case_id, action="imaging.upload")
     access.require(access.can_upload, "imaging.upload")
-    files = [(f.name, f) for f in request.FILES.getlist("files")]
+    media_type, params = parse_header_parameters(request.META.get("CONTENT_TYPE", ""))
+    if media_type == "multipart/related":
+        # What the page's uploader sends (see imaging.multipart for why not a form).
+        files = _related_files(request, params.get("boundary", ""))
+        if isinstance(files, JsonResponse):
+            return files
+    else:
+        files = [(f.name, f) for f in request.FILES.getlist("files")]
     batch = ingest_many(case=access.case, by=request.user, files=files)
     results = [r.as_json() for r in batch.results]
     status = 200 if any(r.ok for r in batch.results) or not results else 400
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse({"stored": batch.stored, "results": results}, status=status)
     return redirect("case-detail", case_id=access.case.uuid)
+
+
+def _related_files(request: HttpRequest, boundary: str):
+    if not 1 <= len(boundary) <= 70 or not boundary.isascii():
+        return JsonResponse({"error": "The Content-Type has no valid boundary."}, status=400)
+    reader = CappedReader(request, settings.STOW_MAX_BYTES)
+    files = []
+    try:
+        for number, part in enumerate(
+            read_parts(reader, boundary.encode(), max_part_bytes=settings.DICOM_MAX_FILE_BYTES),
+            start=1,
+        ):
+            if number > settings.ZIP_MAX_ENTRIES:
+                break
+            # The page percent-encodes names (folders and non-ASCII survive the header).
+            name = unquote(part.name) or f"file {number}"
+            if part.data is None:  # over the size limit: read past, kept nowhere
+                limit = settings.DICOM_MAX_FILE_BYTES // 2**20
+                return JsonResponse({"error": f"{name} is over the {limit} MB limit."}, status=413)
+            files.append((name, io.BytesIO(part.data)))
+    except MultipartError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return files
 
 
 @require_GET

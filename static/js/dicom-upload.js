@@ -20,14 +20,27 @@ function batches(files) {
   return out;
 }
 
+// A batch goes as multipart/related (one application/dicom part a file), not as a form:
+// Daphne's Twisted would otherwise parse every form body a second time, for nothing.
+function related(files) {
+  const boundary = `consilium-${crypto.getRandomValues(new Uint32Array(2)).join("-")}`;
+  const parts = [];
+  for (const file of files) {
+    const name = (file.webkitRelativePath || file.name).replace(/["\r\n]/g, "_");
+    parts.push(`--${boundary}\r\nContent-Type: application/dicom\r\nContent-Disposition: attachment; filename="${encodeURIComponent(name)}"\r\n\r\n`, file, "\r\n");
+  }
+  parts.push(`--${boundary}--\r\n`);
+  return { body: new Blob(parts), type: `multipart/related; type="application/dicom"; boundary=${boundary}` };
+}
+
 function send(form, files, onProgress) {
   return new Promise((resolve) => {
-    const data = new FormData();
-    data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
-    for (const file of files) data.append("files", file, file.webkitRelativePath || file.name);
+    const { body, type } = related(files);
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
     xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Content-Type", type);
+    xhr.setRequestHeader("X-CSRFToken", form.querySelector("[name=csrfmiddlewaretoken]").value);
     xhr.upload.addEventListener("progress", (e) => e.lengthComputable && onProgress(e.loaded));
     xhr.addEventListener("load", () => {
       try {
@@ -39,7 +52,7 @@ function send(form, files, onProgress) {
     xhr.addEventListener("error", () =>
       resolve(files.map((f) => ({ name: f.name, ok: false, reason: "connection failed" }))),
     );
-    xhr.send(data);
+    xhr.send(body);
   });
 }
 

@@ -304,3 +304,47 @@ def test_non_dicom_files_of_a_cd_are_skipped_but_a_lone_one_is_refused(case):
         ("CD/README.TXT", "skipped"),
         ("notes.txt", "refused"),
     ]
+
+
+def test_the_page_uploader_sends_multipart_related(case, cast):
+    from django.test import Client
+    from django.urls import reverse
+
+    boundary = "b0undary"
+    body = b""
+    for name, data in (("CD%2FIM1", ct_bytes()), ("CD%2FREADME.TXT", b"just text\n" * 20)):
+        body += (
+            (
+                f"--{boundary}\r\nContent-Type: application/dicom\r\n"
+                f'Content-Disposition: attachment; filename="{name}"\r\n\r\n'
+            ).encode()
+            + data
+            + b"\r\n"
+        )
+    body += f"--{boundary}--\r\n".encode()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.referrer)
+    url = reverse("imaging-upload", kwargs={"case_id": case.uuid})
+    content_type = f'multipart/related; type="application/dicom"; boundary={boundary}'
+    refused = client.post(url, body, content_type=content_type)
+    assert refused.status_code == 403  # no CSRF token
+    client.get(reverse("case-detail", kwargs={"case_id": case.uuid}))
+    token = client.cookies["csrftoken"].value
+    answer = client.post(
+        url,
+        body,
+        content_type=content_type,
+        headers={"Accept": "application/json", "X-CSRFToken": token},
+    )
+    assert answer.status_code == 200
+    assert [(r["name"], r["status"]) for r in answer.json()["results"]] == [
+        ("CD/IM1", "stored"),
+        ("CD/README.TXT", "skipped"),
+    ]
+    bad = client.post(
+        url,
+        b"--nope--",
+        content_type=content_type,
+        headers={"Accept": "application/json", "X-CSRFToken": token},
+    )
+    assert bad.status_code == 400
