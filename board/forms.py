@@ -28,6 +28,7 @@ class BoardSettingsForm(forms.Form):
         "accepts_referrals",
         "blinded_opinions",
         "share_opinions_with_referrers",
+        "deidentify_imaging",
     )
 
     description = forms.CharField(
@@ -55,4 +56,12 @@ class BoardSettingsForm(forms.Form):
         label=_("Share the panel's opinions with referring doctors"),
         required=False,
         help_text=_("Patients never see the panel's internal opinions."),
+    )
+    deidentify_imaging = forms.BooleanField(
+        label=_("De-identify uploaded images"),
+        required=False,
+        help_text=_(
+            "PS3.15 Annex E profile on every DICOM upload. Turn off only for a board whose "
+            "cases are all internal: images then keep the patient's name and IDs."
+        ),
     )

@@ -18,17 +18,20 @@ def board_update_settings(
     accepts_referrals: bool = True,
     blinded_opinions: bool = False,
     share_opinions_with_referrers: bool = False,
+    deidentify_imaging: bool = True,
 ) -> Board:
     board.description = description
     board.accepts_referrals = accepts_referrals
     board.blinded_opinions = blinded_opinions
     board.share_opinions_with_referrers = share_opinions_with_referrers
+    board.deidentify_imaging = deidentify_imaging
     board.save(
         update_fields=[
             "description",
             "accepts_referrals",
             "blinded_opinions",
             "share_opinions_with_referrers",
+            "deidentify_imaging",
         ]
     )
     wanted = set(required_specialties)

@@ -123,6 +123,13 @@ def test_chair_saves_description_and_quorum(cast):
         "pathology",
         "radiology",
     }
+    # Unticked boxes switch the options off, de-identification included.
+    assert cast.board.deidentify_imaging is False
+    signed_in(cast.chair).post(
+        settings_url(cast.board), {"description": "x", "deidentify_imaging": "on"}
+    )
+    cast.board.refresh_from_db()
+    assert cast.board.deidentify_imaging is True
 
 
 def test_bad_specialty_is_refused_with_a_message(cast):
