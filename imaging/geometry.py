@@ -106,3 +106,28 @@ def instance_fields(ds: Dataset) -> dict[str, Any]:
         "slice_thickness": thickness,
         "slice_position": slice_position(position, orientation),
     }
+
+
+NATIVE_SYNTAXES = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")  # implicit, explicit VR LE
+
+
+def native_pixel_offset(stored: bytes, ds: Dataset) -> int | None:
+    """Byte offset of the pixel data in ``stored``, when frames can be read from it as is:
+    uncompressed little endian, one sample of 8 or 16 bits, and long enough for every frame."""
+    if str(ds.file_meta.TransferSyntaxUID) not in NATIVE_SYNTAXES:
+        return None
+    bits, samples = int(ds.BitsAllocated), int(ds.get("SamplesPerPixel", 1) or 1)
+    if bits not in (8, 16) or samples != 1:
+        return None
+    frames = max(1, int_or_none(ds.get("NumberOfFrames")) or 1)
+    needed = int(ds.Rows) * int(ds.Columns) * frames * bits // 8
+    # A parse that defers large values records where each one starts in the file.
+    import io
+
+    import pydicom
+
+    element = pydicom.dcmread(io.BytesIO(stored), defer_size=16).get_item("PixelData")
+    offset = getattr(element, "file_tell", None)
+    if offset is None or offset + needed > len(stored):
+        return None
+    return int(offset)

@@ -244,6 +244,7 @@ def ingest_file(
         size=len(stored),
         sha256=hashlib.sha256(stored).hexdigest(),
         burned_in=burned_in,
+        pixel_offset=geometry.native_pixel_offset(stored, ds),
         **geometry.instance_fields(ds),
     )
     instance.file.save(f"{case.uuid.hex}/{instance.uuid.hex}.dcm", content, save=False)

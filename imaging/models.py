@@ -101,6 +101,9 @@ class Instance(models.Model):
     slice_position = models.FloatField(null=True, blank=True)
     burned_in = models.BooleanField(default=False)
     has_pixels = models.BooleanField(default=True)
+    # Where uncompressed little-endian pixel data starts in the stored file: frames are
+    # then read straight from disk, with no parse and no decode (most CT and MR).
+    pixel_offset = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

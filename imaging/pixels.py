@@ -66,22 +66,6 @@ def _read_dataset(instance: Instance) -> pydicom.Dataset:
         return pydicom.dcmread(fh, force=False)
 
 
-def decode_all(instance: Instance) -> list[np.ndarray]:
-    """Every frame of an instance, decoded once and cached frame by frame."""
-    found = [cache().get((instance.pk, i)) for i in range(instance.frames)]
-    if all(f is not None for f in found):
-        return found
-    ds = _read_dataset(instance)
-    from pydicom.pixels import iter_pixels
-
-    frames = []
-    for i, array in enumerate(iter_pixels(ds)):
-        frame = _normalise(array, instance)
-        cache().put((instance.pk, i), frame)
-        frames.append(frame)
-    return frames
-
-
 def frame(instance: Instance, index: int) -> np.ndarray:
     """One frame as stored values: 2-D int16/uint16 for grayscale, HxWx3 uint8 for colour."""
     if not 0 <= index < instance.frames:
@@ -89,12 +73,29 @@ def frame(instance: Instance, index: int) -> np.ndarray:
     cached = cache().get((instance.pk, index))
     if cached is not None:
         return cached
-    from pydicom.pixels import pixel_array
+    if instance.pixel_offset is not None:
+        result = _read_native(instance, index)
+    else:
+        from pydicom.pixels import pixel_array
 
-    ds = _read_dataset(instance)
-    result = _normalise(pixel_array(ds, index=index), instance)
+        ds = _read_dataset(instance)
+        result = _normalise(pixel_array(ds, index=index), instance)
     cache().put((instance.pk, index), result)
     return result
+
+
+def _read_native(instance: Instance, index: int) -> np.ndarray:
+    """A frame read straight from the stored file (see Instance.pixel_offset)."""
+    signed = instance.pixel_representation == 1
+    dtype = {8: "i1" if signed else "u1", 16: "<i2" if signed else "<u2"}[instance.bits_allocated]
+    size = instance.rows * instance.columns * np.dtype(dtype).itemsize
+    with instance.file.open("rb") as fh:
+        fh.seek(instance.pixel_offset + index * size)
+        data = fh.read(size)
+    if len(data) != size:
+        raise ValueError(f"instance {instance.uuid}: frame {index} is cut short")
+    values = np.frombuffer(data, dtype=dtype).reshape(instance.rows, instance.columns)
+    return _normalise(values, instance)
 
 
 def _normalise(array: np.ndarray, instance: Instance) -> np.ndarray:
