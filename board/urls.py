@@ -26,6 +26,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("cases.urls")),
     path("", include("imaging.urls")),
+    path("", include("meetings.urls")),
     path("dicomweb/cases/<uuid:case_id>/", include("imaging.dicomweb_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 from uuid import UUID
 
 from django import forms
@@ -9,6 +10,7 @@ from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
@@ -25,6 +27,8 @@ from board.tokens import token_create, token_revoke
 def home(request: HttpRequest) -> HttpResponse:
     from cases.access import active_invites
     from cases.models import Case
+    from meetings.access import meetings_for_user
+    from meetings.models import MAX_DURATION, Meeting
 
     memberships = (
         Membership.objects.filter(user=request.user)
@@ -43,10 +47,27 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("case", "case__board")
         .order_by("expires_at")
     )
+    # A meeting under way is still upcoming; the database cannot add a per-row duration on
+    # every backend, so take those started within the longest duration and drop ended ones.
+    now = timezone.now()
+    recent = now - datetime.timedelta(minutes=MAX_DURATION)
+    meetings = [
+        meeting
+        for meeting in meetings_for_user(request.user)
+        .filter(status=Meeting.Status.SCHEDULED, starts_at__gte=recent)
+        .select_related("board")
+        .order_by("starts_at")[:10]
+        if meeting.ends_at > now
+    ]
     return render(
         request,
         "board/home.html",
-        {"memberships": memberships, "my_cases": my_cases, "invites": invited},
+        {
+            "memberships": memberships,
+            "my_cases": my_cases,
+            "invites": invited,
+            "meetings": meetings,
+        },
     )
 
 

@@ -23,7 +23,7 @@ def test_member_signs_in_and_sees_the_board(cast, daphne_server, new_context):
     page = new_context().new_page()
     sign_in(page, daphne_server.url, "radiologist")
     assert page.get_by_role("heading", name="Your boards").is_visible()
-    card = page.get_by_role("link", name=cast.board.name)
+    card = page.locator(".board-card").get_by_role("link", name=cast.board.name)
     assert card.is_visible()
     assert not page.get_by_role("link", name=cast.other_board.name).count()
     page.locator(".user-name", has_text="Dr Radiologist Test").wait_for()

@@ -1,0 +1,370 @@
+"""Writes to meetings: keyword-only, typed, atomic; invites go out by email after commit.
+
+Only the board's chair or coordinator schedules meetings and builds agendas. Putting a case
+on an agenda moves it to "scheduled" (and back to "in review" when it comes off) through
+``cases.services.case_transition``, so the case's own rules, audit and events apply.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.message
+import logging
+import zoneinfo
+from collections.abc import Sequence
+from uuid import UUID
+
+import django
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from board.models import Board, Membership, User
+from cases.access import case_access
+from cases.audit import audit
+from cases.models import Case
+from cases.services import case_transition
+from meetings import ical
+from meetings.models import AgendaItem, Attendance, Meeting
+
+logger = logging.getLogger(__name__)
+
+S = Case.Status
+
+
+def _require_manager(by: User, board: Board) -> Membership:
+    membership = Membership.objects.filter(user=by, board=board).first()
+    if membership is None or not membership.can_manage or not by.is_active:
+        raise PermissionDenied
+    return membership
+
+
+def _require_scheduled(meeting: Meeting) -> None:
+    if not meeting.is_scheduled:
+        raise ValidationError(
+            _("The meeting is %(status)s; its agenda can no longer change.")
+            % {"status": meeting.get_status_display().lower()}
+        )
+
+
+def _locked(meeting: Meeting) -> Meeting:
+    # Agenda writes serialise on the meeting row: two chairs adding at once must not both
+    # take the same next position.
+    return Meeting.objects.select_for_update().select_related("board").get(pk=meeting.pk)
+
+
+# --- invites --------------------------------------------------------------------------
+
+
+def _ics_part(ics: bytes, method: str):
+    """The .ics as a ``text/calendar; method=...`` part (RFC 6047 §2.4)."""
+    if django.VERSION >= (6, 0):
+        part = email.message.MIMEPart()
+        part.set_content(
+            ics.decode(),
+            subtype="calendar",
+            params={"method": method},
+            disposition="attachment",
+            filename="invite.ics",
+        )
+        return part
+    from email.mime.text import MIMEText  # Django 5.2 takes only legacy MIME objects
+
+    part = MIMEText(ics.decode(), "calendar", "utf-8")
+    part.set_param("method", method)
+    part.add_header("Content-Disposition", "attachment", filename="invite.ics")
+    return part
+
+
+def send_invites(meeting: Meeting, method: str) -> int:
+    """Email the invite to every active board member with an address; never raises."""
+    members = User.objects.filter(memberships__board_id=meeting.board_id, is_active=True)
+    addresses = sorted({u.email for u in members if u.email})
+    if not addresses:
+        return 0
+    meeting = Meeting.objects.select_related("board").get(pk=meeting.pk)
+    local = meeting.starts_at.astimezone(zoneinfo.ZoneInfo(meeting.time_zone))
+    if method == ical.CANCEL:
+        subject = _("Cancelled: %(title)s") % {"title": meeting.title}
+        intro = _("This meeting of %(board)s is cancelled.") % {"board": meeting.board.name}
+    else:
+        subject = _("Invitation: %(title)s") % {"title": meeting.title}
+        intro = _("You are invited to a meeting of %(board)s.") % {"board": meeting.board.name}
+    body = _(
+        "%(intro)s\n\n%(title)s\n%(when)s (%(zone)s), %(minutes)s minutes\n%(video)s\n%(url)s\n"
+    ) % {
+        "intro": intro,
+        "title": meeting.title,
+        "when": f"{local:%Y-%m-%d %H:%M}",
+        "zone": meeting.time_zone,
+        "minutes": meeting.duration_minutes,
+        "video": meeting.video_url,
+        "url": ical.meeting_url(meeting),
+    }
+    ics = ical.meeting_ics(meeting, method)
+    try:
+        # One message per recipient: nobody sees the others' addresses in the headers.
+        for address in addresses:
+            message = EmailMessage(
+                f"[Consilium] {subject}", body, settings.DEFAULT_FROM_EMAIL, [address]
+            )
+            message.attach(_ics_part(ics, method))
+            message.send()
+    except Exception:
+        logger.exception("could not send the invite for meeting %s", meeting.uuid)
+        return 0
+    return len(addresses)
+
+
+def _invite_on_commit(meeting: Meeting, method: str) -> None:
+    transaction.on_commit(lambda: send_invites(meeting, method), robust=True)
+
+
+# --- meetings -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def meeting_schedule(
+    *,
+    by: User,
+    board: Board,
+    title: str,
+    starts_at: datetime.datetime,
+    time_zone: str,
+    duration_minutes: int,
+    video_url: str = "",
+) -> Meeting:
+    _require_manager(by, board)
+    meeting = Meeting(
+        board=board,
+        title=title,
+        starts_at=starts_at,
+        time_zone=time_zone,
+        duration_minutes=duration_minutes,
+        video_url=video_url,
+        created_by=by,
+    )
+    meeting.full_clean()
+    meeting.save()
+    audit(actor=by, action="meeting.schedule", target=meeting)
+    _invite_on_commit(meeting, ical.REQUEST)
+    return meeting
+
+
+@transaction.atomic
+def meeting_update(
+    *,
+    by: User,
+    meeting: Meeting,
+    title: str,
+    starts_at: datetime.datetime,
+    time_zone: str,
+    duration_minutes: int,
+    video_url: str = "",
+) -> Meeting:
+    """Change what invitees see; a real change bumps SEQUENCE and re-sends the REQUEST."""
+    meeting = _locked(meeting)
+    _require_manager(by, meeting.board)
+    _require_scheduled(meeting)
+    new = {
+        "title": title,
+        "starts_at": starts_at,
+        "time_zone": time_zone,
+        "duration_minutes": duration_minutes,
+        "video_url": video_url,
+    }
+    changed = [name for name, value in new.items() if getattr(meeting, name) != value]
+    if not changed:
+        return meeting
+    for name, value in new.items():
+        setattr(meeting, name, value)
+    meeting.ical_sequence += 1
+    meeting.full_clean()
+    meeting.save()
+    audit(actor=by, action="meeting.update", target=meeting, detail={"changed": changed})
+    _invite_on_commit(meeting, ical.REQUEST)
+    return meeting
+
+
+@transaction.atomic
+def meeting_cancel(*, by: User, meeting: Meeting) -> Meeting:
+    meeting = _locked(meeting)
+    _require_manager(by, meeting.board)
+    _require_scheduled(meeting)
+    meeting.status = Meeting.Status.CANCELLED
+    meeting.ical_sequence += 1
+    meeting.save(update_fields=["status", "ical_sequence"])
+    for item in meeting.agenda_items.select_related("case"):
+        if item.case.status == S.SCHEDULED:
+            case_transition(access=case_access(by, item.case), to=S.IN_REVIEW)
+    audit(actor=by, action="meeting.cancel", target=meeting)
+    _invite_on_commit(meeting, ical.CANCEL)
+    return meeting
+
+
+# --- the agenda -----------------------------------------------------------------------
+
+
+def _require_presenter(meeting: Meeting, presenter: User | None) -> None:
+    if presenter is None:
+        return
+    if not Membership.objects.filter(board_id=meeting.board_id, user=presenter).exists():
+        raise ValidationError(_("The presenter must be a member of the board."))
+
+
+def _why_not_schedulable(meeting: Meeting, case: Case) -> list[str]:
+    if case.board_id != meeting.board_id:
+        return [_("the case belongs to another board")]
+    reasons = []
+    if case.status != S.IN_REVIEW:
+        reasons.append(
+            _("the case is %(status)s, not in review")
+            % {"status": case.get_status_display().lower()}
+        )
+    if case.ready_at is None:
+        reasons.append(_("the case is not marked ready for the board"))
+    if meeting.agenda_items.filter(case=case).exists():
+        reasons.append(_("the case is already on this agenda"))
+    return reasons
+
+
+@transaction.atomic
+def agenda_add(
+    *,
+    by: User,
+    meeting: Meeting,
+    case: Case,
+    time_box_minutes: int = 10,
+    presenter: User | None = None,
+) -> AgendaItem:
+    meeting = _locked(meeting)
+    _require_manager(by, meeting.board)
+    _require_scheduled(meeting)
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    reasons = _why_not_schedulable(meeting, case)
+    if reasons:
+        raise ValidationError(
+            _("Case %(pseudonym)s cannot be scheduled: %(reasons)s.")
+            % {"pseudonym": case.pseudonym, "reasons": "; ".join(reasons)}
+        )
+    _require_presenter(meeting, presenter)
+    last = meeting.agenda_items.aggregate(last=Max("position"))["last"] or 0
+    item = AgendaItem(
+        meeting=meeting,
+        case=case,
+        position=last + 1,
+        time_box_minutes=time_box_minutes,
+        presenter=presenter,
+    )
+    item.full_clean(exclude=["meeting", "case"])
+    item.save()
+    case_transition(access=case_access(by, case), to=S.SCHEDULED)
+    audit(
+        actor=by,
+        action="meeting.agenda_add",
+        case=case,
+        target=meeting,
+        detail={"position": item.position},
+    )
+    return item
+
+
+@transaction.atomic
+def agenda_remove(*, by: User, item: AgendaItem) -> None:
+    meeting = _locked(item.meeting)
+    _require_manager(by, meeting.board)
+    _require_scheduled(meeting)
+    item = AgendaItem.objects.select_related("case").get(pk=item.pk)
+    case = item.case
+    item.delete()
+    if case.status == S.SCHEDULED:
+        case_transition(access=case_access(by, case), to=S.IN_REVIEW)
+    _renumber(meeting, list(meeting.agenda_items.values_list("pk", flat=True)))
+    audit(actor=by, action="meeting.agenda_remove", case=case, target=meeting)
+
+
+def _renumber(meeting: Meeting, pks: Sequence[int]) -> None:
+    # Two passes: first out of the way (negative), then into place. A swap in one pass would
+    # collide on meetings_agenda_position_unique, which SQLite cannot defer.
+    for index, pk in enumerate(pks, start=1):
+        AgendaItem.objects.filter(pk=pk, meeting=meeting).update(position=-index)
+    for index, pk in enumerate(pks, start=1):
+        AgendaItem.objects.filter(pk=pk, meeting=meeting).update(position=index)
+
+
+@transaction.atomic
+def agenda_reorder(*, by: User, meeting: Meeting, order: Sequence[UUID | int]) -> None:
+    """Put the items in ``order`` (their UUIDs or primary keys, every item exactly once)."""
+    meeting = _locked(meeting)
+    _require_manager(by, meeting.board)
+    _require_scheduled(meeting)
+    items = list(meeting.agenda_items.all())
+    key = {}
+    for item in items:
+        key[item.pk] = item.pk
+        key[item.uuid] = item.pk
+        key[str(item.uuid)] = item.pk
+    pks = [key.get(ref) for ref in order]
+    if None in pks or len(set(pks)) != len(items) or len(pks) != len(items):
+        raise ValidationError(_("The new order must list every agenda item exactly once."))
+    _renumber(meeting, pks)
+    audit(actor=by, action="meeting.agenda_reorder", target=meeting)
+
+
+def agenda_move(*, by: User, item: AgendaItem, offset: int) -> None:
+    """Move one item up (offset -1) or down (+1); at either end it stays put."""
+    meeting = item.meeting
+    uuids = list(meeting.agenda_items.order_by("position").values_list("uuid", flat=True))
+    index = uuids.index(item.uuid)
+    target = index + offset
+    if not 0 <= target < len(uuids):
+        return
+    uuids[index], uuids[target] = uuids[target], uuids[index]
+    agenda_reorder(by=by, meeting=meeting, order=uuids)
+
+
+@transaction.atomic
+def agenda_set_presenter(*, by: User, item: AgendaItem, presenter: User | None) -> AgendaItem:
+    meeting = _locked(item.meeting)
+    _require_manager(by, meeting.board)
+    _require_scheduled(meeting)
+    _require_presenter(meeting, presenter)
+    item.presenter = presenter
+    item.save(update_fields=["presenter"])
+    audit(
+        actor=by,
+        action="meeting.agenda_presenter",
+        case=item.case,
+        target=meeting,
+        detail={"presenter": str(presenter.uuid) if presenter else None},
+    )
+    return item
+
+
+# --- attendance -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def attendance_join(*, user: User, meeting: Meeting) -> Attendance:
+    """One row per join: a second tab is a second row, closed by its own leave."""
+    if (
+        not user.is_active
+        or not Membership.objects.filter(user=user, board_id=meeting.board_id).exists()
+    ):
+        raise PermissionDenied
+    return Attendance.objects.create(meeting=meeting, user=user, joined_at=timezone.now())
+
+
+@transaction.atomic
+def attendance_leave(*, attendance: Attendance) -> Attendance:
+    """Close one join; leaving twice (a socket closing after a timeout) changes nothing."""
+    updated = Attendance.objects.filter(pk=attendance.pk, left_at__isnull=True).update(
+        left_at=timezone.now()
+    )
+    if updated:
+        attendance.refresh_from_db(fields=["left_at"])
+    return attendance
