@@ -21,15 +21,14 @@ from board.forms import BoardSettingsForm, ProfileForm
 from board.models import ApiToken, Membership, Specialty
 from board.services import board_update_settings
 from board.tokens import token_create, token_revoke
+from cases.access import active_invites
+from cases.models import Case
+from meetings.access import meetings_for_user
+from meetings.models import MAX_DURATION, Meeting
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    from cases.access import active_invites
-    from cases.models import Case
-    from meetings.access import meetings_for_user
-    from meetings.models import MAX_DURATION, Meeting
-
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("board")

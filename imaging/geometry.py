@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import io
 from typing import Any
 
 import numpy as np
+import pydicom
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
@@ -122,10 +124,6 @@ def native_pixel_offset(stored: bytes, ds: Dataset) -> int | None:
     frames = max(1, int_or_none(ds.get("NumberOfFrames")) or 1)
     needed = int(ds.Rows) * int(ds.Columns) * frames * bits // 8
     # A parse that defers large values records where each one starts in the file.
-    import io
-
-    import pydicom
-
     element = pydicom.dcmread(io.BytesIO(stored), defer_size=16).get_item("PixelData")
     offset = getattr(element, "file_tell", None)
     if offset is None or offset + needed > len(stored):
