@@ -73,6 +73,8 @@ def viewer_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "caseUrl": case_url,
         "annotationsUrl": f"{case_url}annotations/",
         "keyImagesUrl": f"{case_url}key-images/",
+        # Others' annotations arrive over the case socket, for those who may follow it.
+        "caseSocket": f"/ws/cases/{case.uuid}/" if access.can_see_opinions else None,
         "series": [
             {
                 "uuid": str(s.uuid),

@@ -433,3 +433,17 @@ def test_colour_multiframe_and_monochrome1_images(cast, daphne_server, new_conte
 
     show("m1")
     assert grey_at(page, 8, 8) == 0  # 240 HU is the top of the window: white, inverted to black
+
+
+def test_an_annotation_appears_on_another_panelists_open_viewer(
+    phantom_case, daphne_server, new_context
+):
+    watcher = open_viewer(new_context, daphne_server.url, phantom_case, username="surgeon")
+    watcher.locator("[data-viewer][data-live='open']").wait_for()
+    author = open_viewer(new_context, daphne_server.url, phantom_case)
+    author.keyboard.press("l")
+    drag(author, mouse_at(author, *pixel_of(-40.0, -40.0)), mouse_at(author, *pixel_of(20.0, -40.0)))
+    author.wait_for_function("[...window.viewer.annotations.values()].flat().length === 1")
+    # Without a reload, the other viewer shows it (same slice: both opened the middle one).
+    watcher.locator("g.ann-length text").wait_for(timeout=10_000)
+    assert watcher.evaluate("[...window.viewer.annotations.values()].flat()[0].mine") is False

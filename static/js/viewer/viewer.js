@@ -398,6 +398,41 @@ export class Viewer {
     this.requestRender();
   }
 
+  // After someone changed an annotation on an instance: fetch that instance's list again
+  // (with this user's rights) and show it.
+  async refreshAnnotations(instance) {
+    const response = await fetch(`${this.config.annotationsUrl}?instance=${instance}`, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const { annotations } = await response.json();
+    this.annotations.set(instance, annotations);
+    this.requestRender();
+  }
+
+  // Live changes to the case: annotations drawn, moved or deleted by others.
+  follow(path) {
+    if (!path || !("WebSocket" in window)) return;
+    let attempt = 0;
+    const connect = () => {
+      const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+      const ws = new WebSocket(`${scheme}//${window.location.host}${path}`);
+      ws.addEventListener("open", () => {
+        attempt = 0;
+        this.root.dataset.live = "open";
+      });
+      ws.addEventListener("message", (msg) => {
+        const event = JSON.parse(msg.data);
+        if (event.type === "annotation.changed") this.refreshAnnotations(event.instance);
+      });
+      ws.addEventListener("close", (ev) => {
+        this.root.dataset.live = "closed";
+        if (ev.code === 4401 || ev.code === 4403) return;
+        attempt += 1;
+        setTimeout(connect, Math.min(30000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
+      });
+    };
+    connect();
+  }
+
   storeAnnotation(ann) {
     const list = (this.annotations.get(ann.instance) || []).filter((a) => a.id !== ann.id);
     list.push(ann);
