@@ -442,7 +442,9 @@ def test_an_annotation_appears_on_another_panelists_open_viewer(
     watcher.locator("[data-viewer][data-live='open']").wait_for()
     author = open_viewer(new_context, daphne_server.url, phantom_case)
     author.keyboard.press("l")
-    drag(author, mouse_at(author, *pixel_of(-40.0, -40.0)), mouse_at(author, *pixel_of(20.0, -40.0)))
+    drag(
+        author, mouse_at(author, *pixel_of(-40.0, -40.0)), mouse_at(author, *pixel_of(20.0, -40.0))
+    )
     author.wait_for_function("[...window.viewer.annotations.values()].flat().length === 1")
     # Without a reload, the other viewer shows it (same slice: both opened the middle one).
     watcher.locator("g.ann-length text").wait_for(timeout=10_000)
