@@ -60,5 +60,8 @@ def test_zip_and_folder_upload_show_progress_results_and_thumbnails(
     assert Series.objects.filter(study__case=case).count() == 2
     thumbs = page.locator(".series-card img")
     assert thumbs.count() == 2
-    widths = thumbs.evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth)")
-    assert all(w and w > 0 for w in widths)
+    # Thumbnails load lazily: bring them into view, then wait until both have decoded.
+    thumbs.first.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.series-card img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
