@@ -111,3 +111,19 @@ def test_members_cannot_revoke(cast):
     assert response.status_code == 403
     granted.refresh_from_db()
     assert granted.revoked_at is None
+
+
+def test_expire_invites_removes_stale_grants_only(cast):
+    from django.core.management import call_command
+    from guardian.shortcuts import get_perms
+
+    from tests.cast import make_user
+
+    case = make_case(cast)
+    stale = invite(cast, case)
+    CaseInvite.objects.filter(pk=stale.pk).update(expires_at=timezone.now())
+    fresh_expert = make_user("fresh_expert", specialty="radiology")
+    invite(cast, case, expert=fresh_expert)
+    call_command("expire_invites", verbosity=0)
+    assert get_perms(cast.expert, case) == []
+    assert get_perms(fresh_expert, case) == ["view_case"]
