@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from meetings.models import AgendaItem, Attendance, Meeting
+from meetings.models import AgendaItem, Attendance, LiveSession, Meeting
 
 
 class AgendaItemInline(admin.TabularInline):
@@ -31,3 +31,14 @@ class AttendanceAdmin(admin.ModelAdmin):
     list_display = ("meeting", "user", "joined_at", "left_at")
     list_select_related = ("meeting", "user")
     raw_id_fields = ("meeting", "user")
+
+
+@admin.register(LiveSession)
+class LiveSessionAdmin(admin.ModelAdmin):
+    """The live state is the app's to write; the admin only shows it."""
+
+    list_display = ("meeting", "presenter", "epoch", "seq", "updated_at")
+    readonly_fields = ("meeting", "current_item", "presenter", "epoch", "seq", "viewer_state")
+
+    def has_add_permission(self, request):
+        return False

@@ -140,3 +140,26 @@ class Attendance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.meeting}"
+
+
+class LiveSession(models.Model):
+    """A meeting's one live state, where every Daphne process can read it.
+
+    The server is the authority: only the current presenter's viewer states for the
+    current epoch are applied; a hand-off bumps the epoch; every change bumps ``seq``.
+    """
+
+    meeting = models.OneToOneField(Meeting, on_delete=models.CASCADE, related_name="live")
+    current_item = models.ForeignKey(
+        AgendaItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    presenter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    epoch = models.PositiveIntegerField(default=0)
+    seq = models.PositiveBigIntegerField(default=0)
+    viewer_state = models.JSONField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Live state of {self.meeting}"

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import time
 from uuid import UUID
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.exceptions import PermissionDenied, ValidationError
 
-from realtime.events import AccessRevoked, CaseAccessRevoked, Event, SessionReady
-from realtime.groups import case_group, session_group, user_group
+from realtime.events import (
+    AccessRevoked,
+    CaseAccessRevoked,
+    Event,
+    LiveItem,
+    LivePresenter,
+    LiveState,
+    SessionReady,
+)
+from realtime.groups import case_group, meeting_group, session_group, user_group
+from realtime.publish import apublish
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_REVOKED = 4401
@@ -85,3 +97,158 @@ class CaseConsumer(SessionBoundConsumer):
                 await self.close(code=CLOSE_REVOKED)
             return  # other people's revocations are none of this client's business
         await super().relay(message)
+
+
+CLOSE_FLOOD = 4429
+MAX_MESSAGE_BYTES = 16 * 1024
+# A presenter sends at most at the display rate; a token bucket allows bursts up to this.
+RATE_PER_SECOND = 60
+RATE_BURST = 120
+
+
+class MeetingConsumer(SessionBoundConsumer):
+    """A live meeting: the snapshot on connect, then the presenter's states, hand-offs and
+    agenda moves, each checked and stored by meetings.live before it is broadcast."""
+
+    async def authorize(self) -> bool:
+        try:
+            self.meeting_uuid = UUID(str(self.scope["url_route"]["kwargs"]["meeting_id"]))
+        except (KeyError, ValueError):
+            return False
+        return await database_sync_to_async(self._may_join)()
+
+    def _may_join(self) -> bool:
+        from meetings.access import membership_of
+        from meetings.models import Meeting
+
+        meeting = Meeting.objects.filter(uuid=self.meeting_uuid).first()
+        if meeting is None or meeting.status == Meeting.Status.CANCELLED:
+            return False
+        self.meeting = meeting
+        return membership_of(self.user, meeting) is not None
+
+    def topics(self) -> list[str]:
+        return [meeting_group(self.meeting_uuid)]
+
+    async def connect(self) -> None:
+        self.attendance = None
+        self.tokens = float(RATE_BURST)
+        self.refilled = time.monotonic()
+        await super().connect()
+        if getattr(self, "meeting", None) is None or not self.groups:
+            return
+        self.attendance = await database_sync_to_async(self._join)()
+        await self.send(text_data=await database_sync_to_async(self._snapshot)())
+
+    def _join(self):
+        from meetings.services import attendance_join
+
+        return attendance_join(user=self.user, meeting=self.meeting)
+
+    def _snapshot(self) -> str:
+        from meetings.live import live_session, snapshot
+
+        session = live_session(self.meeting)
+        session = (
+            type(session).objects.select_related("presenter", "current_item").get(pk=session.pk)
+        )
+        return json.dumps(snapshot(session), separators=(",", ":"))
+
+    async def disconnect(self, code) -> None:
+        if getattr(self, "attendance", None) is not None:
+            from meetings.services import attendance_leave
+
+            await database_sync_to_async(attendance_leave)(attendance=self.attendance)
+
+    def _allowed_by_rate(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(RATE_BURST, self.tokens + (now - self.refilled) * RATE_PER_SECOND)
+        self.refilled = now
+        self.tokens -= 1
+        return self.tokens >= 0
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if bytes_data is not None or text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
+            await self.close(code=CLOSE_FLOOD)
+            return
+        if not self._allowed_by_rate():
+            await self.close(code=CLOSE_FLOOD)
+            return
+        try:
+            message = json.loads(text_data)
+            kind = message["type"]
+        except (ValueError, KeyError, TypeError):
+            await self._error("not a JSON object with a type")
+            return
+        if kind == "sync":
+            await self.send(text_data=await database_sync_to_async(self._snapshot)())
+            return
+        handler = {
+            "viewer.state": self._viewer_state,
+            "presenter.assign": self._assign,
+            "agenda.goto": self._goto,
+        }.get(kind)
+        if handler is None:
+            await self._error(f"unknown message type {str(kind)[:40]!r}")
+            return
+        try:
+            event = await database_sync_to_async(handler)(message)
+        except (ValidationError, ValueError, TypeError) as exc:
+            await self._error("; ".join(getattr(exc, "messages", [str(exc)])))
+            return
+        except PermissionDenied:
+            await self._error("not allowed")
+            return
+        if event is not None:
+            # Stored and committed: now everyone (this socket too) hears of it.
+            await apublish(meeting_group(self.meeting_uuid), event)
+
+    async def _error(self, text: str) -> None:
+        await self.send(text_data=json.dumps({"type": "error", "error": text}))
+
+    def _viewer_state(self, message: dict) -> Event | None:
+        from meetings.live import live_apply_state
+
+        epoch = message.get("epoch")
+        if not isinstance(epoch, int):
+            raise ValidationError("epoch is not a number")
+        session = live_apply_state(
+            meeting=self.meeting, user=self.user, epoch=epoch, state=message.get("state")
+        )
+        if session is None:
+            return None  # not the presenter, or a stale epoch: ignored
+        return LiveState(seq=session.seq, epoch=session.epoch, state=session.viewer_state)
+
+    def _assign(self, message: dict) -> Event:
+        from board.models import User
+        from meetings.live import live_assign_presenter
+
+        presenter = None
+        if message.get("user"):
+            presenter = User.objects.filter(uuid=UUID(str(message["user"]))).first()
+            if presenter is None:
+                raise ValidationError("no such user")
+        session = live_assign_presenter(by=self.user, meeting=self.meeting, presenter=presenter)
+        return LivePresenter(
+            seq=session.seq,
+            epoch=session.epoch,
+            presenter=str(presenter.uuid) if presenter else None,
+        )
+
+    def _goto(self, message: dict) -> Event:
+        from meetings.live import live_goto
+        from meetings.models import AgendaItem
+
+        item = AgendaItem.objects.filter(
+            meeting=self.meeting, uuid=UUID(str(message.get("item")))
+        ).first()
+        if item is None:
+            raise ValidationError("no such agenda item")
+        session = live_goto(by=self.user, meeting=self.meeting, item=item)
+        presenter = session.presenter
+        return LiveItem(
+            seq=session.seq,
+            epoch=session.epoch,
+            item=str(item.uuid),
+            presenter=str(presenter.uuid) if presenter else None,
+        )

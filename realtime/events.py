@@ -112,3 +112,46 @@ class KeyImageChanged(Event):
     case: str  # case UUID
     key_image: str  # key image UUID
     change: str  # "created" or "deleted"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LiveSnapshot(Event):
+    """The whole live state of a meeting: sent on connect and on request (a gap in seq)."""
+
+    type: ClassVar[str] = "live.snapshot"
+    seq: int
+    epoch: int
+    presenter: str | None  # user UUID
+    item: str | None  # agenda item UUID
+    state: dict | None  # the viewer state (see meetings.live.clean_viewer_state)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LiveState(Event):
+    """The presenter's viewer state: a full replacement, never a delta."""
+
+    type: ClassVar[str] = "live.state"
+    seq: int
+    epoch: int
+    state: dict
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LivePresenter(Event):
+    """A hand-off: a new presenter (or none) and a new epoch."""
+
+    type: ClassVar[str] = "live.presenter"
+    seq: int
+    epoch: int
+    presenter: str | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LiveItem(Event):
+    """The chair moved the meeting to another agenda item."""
+
+    type: ClassVar[str] = "live.item"
+    seq: int
+    epoch: int
+    item: str
+    presenter: str | None

@@ -15,3 +15,7 @@ def session_group(session_key: str) -> str:
 
 def case_group(case_uuid: UUID) -> str:
     return f"case.{case_uuid.hex}"
+
+
+def meeting_group(meeting_uuid: UUID) -> str:
+    return f"meeting.{meeting_uuid.hex}"

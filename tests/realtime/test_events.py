@@ -15,12 +15,24 @@ from realtime.events import (
     CaseStatusChanged,
     Event,
     KeyImageChanged,
+    LiveItem,
+    LivePresenter,
+    LiveSnapshot,
+    LiveState,
     Notice,
     OpinionPosted,
     SessionReady,
 )
 
 SAMPLES = {
+    "live.snapshot": LiveSnapshot(seq=4, epoch=2, presenter=None, item=None, state=None),
+    "live.state": LiveState(seq=5, epoch=2, state={"layout": "1x1", "viewports": [{"zoom": 1.5}]}),
+    "live.presenter": LivePresenter(
+        seq=6, epoch=3, presenter="2d4e6f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
+    ),
+    "live.item": LiveItem(
+        seq=7, epoch=4, item="0b8e2f8a-4c3d-4d7e-8a3f-2b9c1d0e6f22", presenter=None
+    ),
     "session.ready": SessionReady(user="Dr A"),
     "access.revoked": AccessRevoked(reason="logout"),
     "notice": Notice(text='quotes " and <tags> and ünïcode'),

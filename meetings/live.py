@@ -1,0 +1,160 @@
+"""The live session's state: validated viewer states from the presenter, hand-offs, the agenda.
+
+The viewer state is the browser viewer's `getState()` (static/js/viewer/viewer.js); the
+server checks its shape and bounds and stores a clean copy, so a follower only ever applies
+what this module produced.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from board.models import Membership, User
+from meetings.models import AgendaItem, LiveSession, Meeting
+
+LAYOUTS = ("1x1", "1x2", "2x2")
+VIEWPORTS = 4
+MAX_SLICE = 100_000
+
+
+def _number(value: Any, low: float, high: float, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(f"{what} is not a number")
+    if not low <= value <= high:
+        raise ValidationError(f"{what} is out of range")
+    return float(value)
+
+
+def _view(raw: Any, index: int) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ValidationError(f"viewport {index} is not an object")
+    series = raw.get("series")
+    if series is not None:
+        try:
+            series = str(uuid.UUID(str(series)))
+        except ValueError:
+            raise ValidationError(f"viewport {index}: series is not a UUID") from None
+    slice_ = raw.get("slice", 0)
+    if isinstance(slice_, bool) or not isinstance(slice_, int) or not 0 <= slice_ <= MAX_SLICE:
+        raise ValidationError(f"viewport {index}: slice is out of range")
+    preset = raw.get("preset")
+    if preset is not None and (not isinstance(preset, str) or len(preset) > 32):
+        raise ValidationError(f"viewport {index}: preset is not a short string")
+    pan = raw.get("pan", [0, 0])
+    if not isinstance(pan, list) or len(pan) != 2:
+        raise ValidationError(f"viewport {index}: pan is not two numbers")
+    rotation = raw.get("rotation", 0)
+    if rotation not in (0, 90, 180, 270):
+        raise ValidationError(f"viewport {index}: rotation is not 0, 90, 180 or 270")
+    for flag in ("invert", "flipH", "flipV"):
+        if not isinstance(raw.get(flag, False), bool):
+            raise ValidationError(f"viewport {index}: {flag} is not true or false")
+    return {
+        "series": series,
+        "slice": slice_,
+        "center": _number(raw.get("center", 40), -1e6, 1e6, "center"),
+        "width": _number(raw.get("width", 400), 1, 1e6, "width"),
+        "preset": preset,
+        "invert": raw.get("invert", False),
+        "zoom": _number(raw.get("zoom", 1), 0.05, 50, "zoom"),
+        "pan": [_number(p, -1e5, 1e5, "pan") for p in pan],
+        "rotation": rotation,
+        "flipH": raw.get("flipH", False),
+        "flipV": raw.get("flipV", False),
+    }
+
+
+def clean_viewer_state(raw: Any) -> dict[str, Any]:
+    """The viewer state in its one accepted shape, or ValidationError naming the problem."""
+    if not isinstance(raw, dict):
+        raise ValidationError("the state is not an object")
+    layout = raw.get("layout")
+    if layout not in LAYOUTS:
+        raise ValidationError("layout is not 1x1, 1x2 or 2x2")
+    active = raw.get("active", 0)
+    if isinstance(active, bool) or not isinstance(active, int) or not 0 <= active < VIEWPORTS:
+        raise ValidationError("active is not a viewport index")
+    viewports = raw.get("viewports")
+    if not isinstance(viewports, list) or len(viewports) != VIEWPORTS:
+        raise ValidationError(f"viewports is not a list of {VIEWPORTS}")
+    return {
+        "layout": layout,
+        "active": active,
+        "viewports": [_view(v, i) for i, v in enumerate(viewports)],
+    }
+
+
+def live_session(meeting: Meeting) -> LiveSession:
+    session, _ = LiveSession.objects.get_or_create(meeting=meeting)
+    return session
+
+
+def snapshot(session: LiveSession) -> dict[str, Any]:
+    """Everything a client needs to catch up, after connecting or seeing a gap in seq."""
+    return {
+        "type": "live.snapshot",
+        "seq": session.seq,
+        "epoch": session.epoch,
+        "presenter": str(session.presenter.uuid) if session.presenter_id else None,
+        "item": str(session.current_item.uuid) if session.current_item_id else None,
+        "state": session.viewer_state,
+    }
+
+
+@transaction.atomic
+def live_apply_state(*, meeting: Meeting, user: User, epoch: int, state: Any) -> LiveSession | None:
+    """Store the presenter's state; None (ignored) from anyone else or for a stale epoch."""
+    session = LiveSession.objects.select_for_update().get(pk=live_session(meeting).pk)
+    if session.presenter_id != user.pk or epoch != session.epoch:
+        return None
+    session.viewer_state = clean_viewer_state(state)
+    session.seq += 1
+    session.save(update_fields=["viewer_state", "seq", "updated_at"])
+    return session
+
+
+def _require_chair(by: User, meeting: Meeting) -> None:
+    if not Membership.objects.filter(
+        user=by, board_id=meeting.board_id, role__in=Membership.MANAGING_ROLES
+    ).exists():
+        raise PermissionDenied
+
+
+@transaction.atomic
+def live_assign_presenter(*, by: User, meeting: Meeting, presenter: User | None) -> LiveSession:
+    """The chair hands the viewer to someone (or takes it back): a new epoch begins."""
+    _require_chair(by, meeting)
+    if (
+        presenter is not None
+        and not Membership.objects.filter(user=presenter, board_id=meeting.board_id).exists()
+    ):
+        raise ValidationError("the presenter must be a member of the board")
+    session = LiveSession.objects.select_for_update().get(pk=live_session(meeting).pk)
+    session.presenter = presenter
+    session.epoch += 1
+    session.seq += 1
+    session.save(update_fields=["presenter", "epoch", "seq", "updated_at"])
+    return session
+
+
+@transaction.atomic
+def live_goto(*, by: User, meeting: Meeting, item: AgendaItem) -> LiveSession:
+    """The chair moves the meeting to an agenda item; the viewer state starts afresh."""
+    _require_chair(by, meeting)
+    if item.meeting_id != meeting.pk:
+        raise ValidationError("the item is not on this meeting's agenda")
+    session = LiveSession.objects.select_for_update().get(pk=live_session(meeting).pk)
+    session.current_item = item
+    session.presenter = item.presenter
+    session.viewer_state = None
+    session.epoch += 1
+    session.seq += 1
+    session.save(
+        update_fields=["current_item", "presenter", "viewer_state", "epoch", "seq", "updated_at"]
+    )
+    return session
