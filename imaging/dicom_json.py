@@ -143,10 +143,10 @@ def metadata(ds: Dataset, *, instance: Instance, pixel_data_uri: str) -> Json:
     out[tag("AvailableTransferSyntaxUID")] = attribute(
         "AvailableTransferSyntaxUID", instance.transfer_syntax_uid
     )
-    if instance.has_pixels:
-        compressed = UID(instance.transfer_syntax_uid).is_compressed
-        vr = "OW" if not compressed and instance.bits_allocated > 8 else "OB"
-        out["7FE00010"] = {"vr": vr, "BulkDataURI": pixel_data_uri}
+    # Every stored instance has pixel data: the ingest skips objects without.
+    compressed = UID(instance.transfer_syntax_uid).is_compressed
+    vr = "OW" if not compressed and instance.bits_allocated > 8 else "OB"
+    out["7FE00010"] = {"vr": vr, "BulkDataURI": pixel_data_uri}
     return dict(sorted(out.items()))
 
 

@@ -838,8 +838,6 @@ def instance_frames(
 ) -> HttpResponse:
     found = _instance(access, study_uid, series_uid, instance_uid)
     numbers = _frame_numbers(found, frames)
-    if not found.has_pixels:
-        raise Http404
     if not _accepts(request, OCTET_STREAM, EXPLICIT_VR_LITTLE_ENDIAN):
         return _not_acceptable('multipart/related; type="application/octet-stream"')
     audit(
@@ -864,8 +862,6 @@ def instance_rendered(
     request: HttpRequest, access: CaseAccess, study_uid: str, series_uid: str, instance_uid: str
 ) -> HttpResponse:
     found = _instance(access, study_uid, series_uid, instance_uid)
-    if not found.has_pixels:
-        raise Http404
     return _rendered(request, access, found, 0)
 
 
@@ -880,8 +876,6 @@ def frames_rendered(
 ) -> HttpResponse:
     found = _instance(access, study_uid, series_uid, instance_uid)
     numbers = _frame_numbers(found, frames)
-    if not found.has_pixels:
-        raise Http404
     if len(numbers) != 1:
         return _error("A rendered image is one frame: ask for one frame number.", 400)
     return _rendered(request, access, found, numbers[0] - 1)

@@ -123,9 +123,24 @@ def native_pixel_offset(stored: bytes, ds: Dataset) -> int | None:
         return None
     frames = max(1, int_or_none(ds.get("NumberOfFrames")) or 1)
     needed = int(ds.Rows) * int(ds.Columns) * frames * bits // 8
-    # A parse that defers large values records where each one starts in the file.
-    element = pydicom.dcmread(io.BytesIO(stored), defer_size=16).get_item("PixelData")
-    offset = getattr(element, "file_tell", None)
+    offset = _tail_offset(stored, ds)
+    if offset is None:
+        # Something follows the pixel data: a parse that defers large values records
+        # where each one starts in the file.
+        element = pydicom.dcmread(io.BytesIO(stored), defer_size=16).get_item("PixelData")
+        offset = getattr(element, "file_tell", None)
     if offset is None or offset + needed > len(stored):
         return None
     return int(offset)
+
+
+def _tail_offset(stored: bytes, ds: Dataset) -> int | None:
+    """Where the pixel data starts when it is the last element of the file just written
+    (the usual case), read off the end of the file, with its length field as a check."""
+    if max(ds.keys()) != 0x7FE00010:
+        return None
+    length = len(ds.PixelData) + len(ds.PixelData) % 2  # values are padded to even length
+    offset = len(stored) - length
+    if offset < 4 or int.from_bytes(stored[offset - 4 : offset], "little") != length:
+        return None
+    return offset

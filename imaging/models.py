@@ -100,7 +100,6 @@ class Instance(models.Model):
     # Position along the slice normal: the order of a series in space.
     slice_position = models.FloatField(null=True, blank=True)
     burned_in = models.BooleanField(default=False)
-    has_pixels = models.BooleanField(default=True)
     # Where uncompressed little-endian pixel data starts in the stored file: frames are
     # then read straight from disk, with no parse and no decode (most CT and MR).
     pixel_offset = models.PositiveBigIntegerField(null=True, blank=True)

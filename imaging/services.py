@@ -61,7 +61,7 @@ def _is_number(value: Any) -> bool:
 def _check_instance(access: CaseAccess, instance: Instance) -> None:
     if not Instance.objects.filter(pk=instance.pk, series__study__case=access.case).exists():
         raise ValidationError(_("That image is not part of this case."))
-    if not instance.has_pixels or not instance.rows or not instance.columns:
+    if not instance.rows or not instance.columns:
         raise ValidationError(_("That instance has no image to mark."))
 
 

@@ -90,7 +90,10 @@ def clean_viewer_state(raw: Any) -> dict[str, Any]:
 
 
 def live_session(meeting: Meeting) -> LiveSession:
-    session, _ = LiveSession.objects.get_or_create(meeting=meeting)
+    """The meeting's live state (created on first use), with what the snapshot names."""
+    session, _ = LiveSession.objects.select_related("presenter", "current_item").get_or_create(
+        meeting=meeting
+    )
     return session
 
 

@@ -148,11 +148,7 @@ class MeetingConsumer(SessionBoundConsumer):
     def _snapshot(self) -> str:
         from meetings.live import live_session, snapshot
 
-        session = live_session(self.meeting)
-        session = (
-            type(session).objects.select_related("presenter", "current_item").get(pk=session.pk)
-        )
-        return json.dumps(snapshot(session), separators=(",", ":"))
+        return json.dumps(snapshot(live_session(self.meeting)), separators=(",", ":"))
 
     async def disconnect(self, code) -> None:
         if getattr(self, "attendance", None) is not None:

@@ -265,7 +265,6 @@ def test_one_bad_file_does_not_sink_the_batch(case):
 
 
 def test_uids_are_replaced_valid_and_distinct(case):
-    originals = [pydicom.dcmread(io.BytesIO(d)).SOPInstanceUID for d in series_bytes(3)]
     data = series_bytes(3)
     originals = [pydicom.dcmread(io.BytesIO(d)).SOPInstanceUID for d in data]
     uids = {ingest(case, d).instance.sop_instance_uid for d in data}

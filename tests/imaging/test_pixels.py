@@ -226,3 +226,23 @@ def test_compressed_frames_go_through_the_decoder(case):
     instance = ingest_file(case=case, by=None, data=data, name="j2k").instance
     assert instance.pixel_offset is None
     assert pixels.frame(instance, 0).shape == (instance.rows, instance.columns)
+
+
+def test_pixel_offset_from_the_file_end_agrees_with_a_parse():
+    import io
+
+    import pydicom
+
+    from imaging import geometry
+    from tests.imaging.dicom import ct_dataset
+
+    for trailing in (False, True):
+        ds = ct_dataset(rows=5, columns=3)  # 30 bytes of pixels
+        if trailing:
+            ds.add_new(0xFFFCFFFC, "OB", b"\0\0")  # dataset trailing padding after the pixels
+        out = io.BytesIO()
+        pydicom.dcmwrite(out, ds, enforce_file_format=True)
+        stored = out.getvalue()
+        parsed = pydicom.dcmread(io.BytesIO(stored), defer_size=16).get_item("PixelData")
+        assert (geometry._tail_offset(stored, ds) is None) is trailing
+        assert geometry.native_pixel_offset(stored, ds) == parsed.file_tell
