@@ -24,7 +24,7 @@ from cases.audit import audit
 from cases.models import Attachment, Case, CaseInvite, Opinion, OpinionRevision, PatientIdentity
 from realtime.events import CaseAccessRevoked, CaseStatusChanged, OpinionPosted
 from realtime.groups import case_group
-from realtime.publish import publish_on_commit
+from realtime.publish import publish_case_event, publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def case_transition(*, access: CaseAccess, to: str) -> Case:
         target=case,
         detail={"from": previous, "to": to},
     )
-    publish_on_commit(case_group(case.uuid), CaseStatusChanged(case=str(case.uuid), status=to))
+    publish_case_event(case, CaseStatusChanged(case=str(case.uuid), status=to))
     if to == S.SUBMITTED:
         transaction.on_commit(lambda: notify.case_submitted(case), robust=True)
     if case.submitted_by_id != access.user.pk:
@@ -282,8 +282,8 @@ def opinion_withdraw(*, access: CaseAccess, opinion: Opinion) -> Opinion:
 
 
 def _publish_opinion(opinion: Opinion, change: str) -> None:
-    publish_on_commit(
-        case_group(opinion.case.uuid),
+    publish_case_event(
+        opinion.case,
         OpinionPosted(
             case=str(opinion.case.uuid),
             opinion=str(opinion.uuid),

@@ -19,8 +19,7 @@ from cases.access import CaseAccess
 from cases.audit import audit
 from imaging.models import Annotation, Instance, KeyImage
 from realtime.events import AnnotationChanged, KeyImageChanged
-from realtime.groups import case_group
-from realtime.publish import publish_on_commit
+from realtime.publish import publish_case_event
 
 K = Annotation.Kind
 # How many points each kind takes: an angle's vertex is the middle one, an ellipse is
@@ -255,8 +254,8 @@ def annotation_delete(*, access: CaseAccess, annotation: Annotation) -> Annotati
 
 
 def _publish_annotation(access: CaseAccess, annotation: Annotation, change: str) -> None:
-    publish_on_commit(
-        case_group(access.case.uuid),
+    publish_case_event(
+        access.case,
         AnnotationChanged(
             case=str(access.case.uuid),
             annotation=str(annotation.uuid),
@@ -325,7 +324,7 @@ def key_image_delete(*, access: CaseAccess, key_image: KeyImage) -> None:
 
 
 def _publish_key_image(access: CaseAccess, key_image: KeyImage, change: str) -> None:
-    publish_on_commit(
-        case_group(access.case.uuid),
+    publish_case_event(
+        access.case,
         KeyImageChanged(case=str(access.case.uuid), key_image=str(key_image.uuid), change=change),
     )

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from board.models import Membership, User
-from meetings.models import AgendaItem, LiveSession, Meeting
+from meetings.models import AgendaItem, Attendance, LiveSession, Meeting
 
 LAYOUTS = ("1x1", "1x2", "2x2")
 VIEWPORTS = 4
@@ -97,6 +97,16 @@ def live_session(meeting: Meeting) -> LiveSession:
     return session
 
 
+def present_users(meeting_id: int) -> list[str]:
+    """Users with at least one open socket in the meeting (several tabs count once)."""
+    users = (
+        Attendance.objects.filter(meeting_id=meeting_id, left_at__isnull=True)
+        .values_list("user__uuid", flat=True)
+        .distinct()
+    )
+    return sorted(str(u) for u in users)
+
+
 def snapshot(session: LiveSession) -> dict[str, Any]:
     """Everything a client needs to catch up, after connecting or seeing a gap in seq."""
     return {
@@ -106,7 +116,28 @@ def snapshot(session: LiveSession) -> dict[str, Any]:
         "presenter": str(session.presenter.uuid) if session.presenter_id else None,
         "item": str(session.current_item.uuid) if session.current_item_id else None,
         "state": session.viewer_state,
+        "present": present_users(session.meeting_id),
     }
+
+
+def clean_pointer(raw: Any) -> dict[str, Any] | None:
+    """The laser pointer: a viewport and a point in its image pixels, or None (hidden)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValidationError("the pointer is not an object")
+    viewport = raw.get("viewport")
+    if isinstance(viewport, bool) or not isinstance(viewport, int) or not 0 <= viewport < 4:
+        raise ValidationError("pointer: viewport is not an index")
+    return {
+        "viewport": viewport,
+        "x": _number(raw.get("x"), -1e5, 1e5, "pointer x"),
+        "y": _number(raw.get("y"), -1e5, 1e5, "pointer y"),
+    }
+
+
+def is_presenter(*, meeting: Meeting, user: User, epoch: int) -> bool:
+    return LiveSession.objects.filter(meeting=meeting, presenter=user, epoch=epoch).exists()
 
 
 @transaction.atomic

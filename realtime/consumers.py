@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from uuid import UUID
@@ -12,14 +13,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from realtime.events import (
     AccessRevoked,
+    BoardAccessRevoked,
     CaseAccessRevoked,
     Event,
+    LiveControlRequest,
     LiveItem,
+    LivePointer,
+    LivePresence,
     LivePresenter,
     LiveState,
     SessionReady,
 )
 from realtime.groups import case_group, meeting_group, session_group, user_group
+from realtime.hub import live_hub
 from realtime.publish import apublish
 
 CLOSE_FORBIDDEN = 4403
@@ -28,6 +34,8 @@ CLOSE_REVOKED = 4401
 
 class SessionBoundConsumer(AsyncWebsocketConsumer):
     """A socket that lives as long as its session: logout or deactivation closes it."""
+
+    accepted = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -43,6 +51,7 @@ class SessionBoundConsumer(AsyncWebsocketConsumer):
         for group in self.groups:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.accepted = True
         await self.send(text_data=SessionReady(user=user.display_name).to_json())
 
     async def authorize(self) -> bool:
@@ -96,19 +105,35 @@ class CaseConsumer(SessionBoundConsumer):
             if event.user == str(self.user.uuid):
                 await self.close(code=CLOSE_REVOKED)
             return  # other people's revocations are none of this client's business
+        if message.get("event") == BoardAccessRevoked.type:
+            # Sent to this user only; whether this case depended on that board, ask again.
+            if not await database_sync_to_async(self._may_follow)():
+                await self.close(code=CLOSE_REVOKED)
+            return
         await super().relay(message)
 
 
 CLOSE_FLOOD = 4429
+# The live hub lost the channel layer (Redis): reconnect, and resync from the snapshot.
+CLOSE_TRY_AGAIN = 1013
 MAX_MESSAGE_BYTES = 16 * 1024
 # A presenter sends at most at the display rate; a token bucket allows bursts up to this.
 RATE_PER_SECOND = 60
 RATE_BURST = 120
+# Hub deliveries held while the snapshot is read (more means the client resyncs anyway).
+EARLY_LIMIT = 100
 
 
 class MeetingConsumer(SessionBoundConsumer):
-    """A live meeting: the snapshot on connect, then the presenter's states, hand-offs and
-    agenda moves, each checked and stored by meetings.live before it is broadcast."""
+    """A live meeting: the snapshot on connect, then the presenter's states and pointer,
+    hand-offs, agenda moves and presence, each checked by meetings.live before it is
+    broadcast.
+
+    The socket does not join the meeting's group itself: the process's live hub
+    (realtime.hub) does, once, and hands this socket the already-encoded texts.
+    The presenter's states are coalesced on the way in, too: while one is being stored, a
+    newer one replaces the waiting one, so a slow database never builds a backlog.
+    """
 
     async def authorize(self) -> bool:
         try:
@@ -121,29 +146,47 @@ class MeetingConsumer(SessionBoundConsumer):
         from meetings.access import membership_of
         from meetings.models import Meeting
 
-        meeting = Meeting.objects.filter(uuid=self.meeting_uuid).first()
+        meeting = Meeting.objects.select_related("board").filter(uuid=self.meeting_uuid).first()
         if meeting is None or meeting.status == Meeting.Status.CANCELLED:
             return False
         self.meeting = meeting
         return membership_of(self.user, meeting) is not None
 
-    def topics(self) -> list[str]:
-        return [meeting_group(self.meeting_uuid)]
-
     async def connect(self) -> None:
+        self.hub = None
         self.attendance = None
+        self.ready = False
+        self.early: list[str] = []
         self.tokens = float(RATE_BURST)
         self.refilled = time.monotonic()
+        self.pending: dict[str, dict] = {}
+        self.worker: asyncio.Task | None = None
         await super().connect()
-        if getattr(self, "meeting", None) is None or not self.groups:
+        if not self.accepted:
             return
-        self.attendance = await database_sync_to_async(self._join)()
+        # Listen first, then read the snapshot: nothing published in between is missed
+        # (what arrives meanwhile waits in self.early; the client drops what the snapshot
+        # already holds by its seq).
+        self.hub = live_hub()
+        await self.hub.register(self.meeting_uuid, self)
+        self.attendance, arrived = await database_sync_to_async(self._join)()
         await self.send(text_data=await database_sync_to_async(self._snapshot)())
+        self.ready = True
+        early, self.early = self.early, []
+        for text in early:
+            await self.send(text_data=text)
+        if arrived:
+            await self._publish_presence()
 
     def _join(self):
+        from meetings.models import Attendance
         from meetings.services import attendance_join
 
-        return attendance_join(user=self.user, meeting=self.meeting)
+        attendance = attendance_join(user=self.user, meeting=self.meeting)
+        tabs = Attendance.objects.filter(
+            meeting=self.meeting, user=self.user, left_at__isnull=True
+        ).count()
+        return attendance, tabs == 1
 
     def _snapshot(self) -> str:
         from meetings.live import live_session, snapshot
@@ -151,10 +194,52 @@ class MeetingConsumer(SessionBoundConsumer):
         return json.dumps(snapshot(live_session(self.meeting)), separators=(",", ":"))
 
     async def disconnect(self, code) -> None:
-        if getattr(self, "attendance", None) is not None:
-            from meetings.services import attendance_leave
+        if getattr(self, "worker", None) is not None:
+            self.worker.cancel()
+        if getattr(self, "hub", None) is not None:
+            await self.hub.unregister(self.meeting_uuid, self)
+        attended = getattr(self, "attendance", None) is not None
+        if attended and await database_sync_to_async(self._leave)():
+            await self._publish_presence()
 
-            await database_sync_to_async(attendance_leave)(attendance=self.attendance)
+    def _leave(self) -> bool:
+        """Close this socket's attendance; True when it was the user's last one."""
+        from meetings.models import Attendance
+        from meetings.services import attendance_leave
+
+        attendance_leave(attendance=self.attendance)
+        return not Attendance.objects.filter(
+            meeting=self.meeting, user=self.user, left_at__isnull=True
+        ).exists()
+
+    async def _publish_presence(self) -> None:
+        from meetings.live import present_users
+
+        present = await database_sync_to_async(present_users)(self.meeting.pk)
+        await apublish(meeting_group(self.meeting_uuid), LivePresence(present=present))
+
+    # --- from the hub -----------------------------------------------------------------
+
+    async def live_deliver(self, texts: list[str]) -> None:
+        if not self.ready:
+            self.early = (self.early + texts)[-EARLY_LIMIT:]
+            return
+        for text in texts:
+            await self.send(text_data=text)
+
+    async def live_lost(self) -> None:
+        self.hub = None  # the hub forgot this socket already
+        await self.close(code=CLOSE_TRY_AGAIN)
+
+    async def relay(self, message: dict) -> None:
+        if message.get("event") == BoardAccessRevoked.type:
+            event = Event.from_json(message["text"])
+            if event.board == str(self.meeting.board.uuid):
+                await self.close(code=CLOSE_REVOKED)
+            return
+        await super().relay(message)
+
+    # --- from the client --------------------------------------------------------------
 
     def _allowed_by_rate(self) -> bool:
         now = time.monotonic()
@@ -179,14 +264,29 @@ class MeetingConsumer(SessionBoundConsumer):
         if kind == "sync":
             await self.send(text_data=await database_sync_to_async(self._snapshot)())
             return
+        if kind in ("viewer.state", "pointer"):
+            # Latest wins: a newer state replaces one still waiting to be stored.
+            self.pending[kind] = message
+            if self.worker is None or self.worker.done():
+                self.worker = asyncio.get_running_loop().create_task(self._drain())
+            return
         handler = {
-            "viewer.state": self._viewer_state,
             "presenter.assign": self._assign,
+            "presenter.request": self._request_control,
             "agenda.goto": self._goto,
         }.get(kind)
         if handler is None:
             await self._error(f"unknown message type {str(kind)[:40]!r}")
             return
+        await self._handle(handler, message)
+
+    async def _drain(self) -> None:
+        handlers = {"viewer.state": self._viewer_state, "pointer": self._pointer}
+        while self.pending:
+            kind = next(iter(self.pending))
+            await self._handle(handlers[kind], self.pending.pop(kind))
+
+    async def _handle(self, handler, message: dict) -> None:
         try:
             event = await database_sync_to_async(handler)(message)
         except (ValidationError, ValueError, TypeError) as exc:
@@ -202,18 +302,37 @@ class MeetingConsumer(SessionBoundConsumer):
     async def _error(self, text: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "error": text}))
 
+    @staticmethod
+    def _epoch(message: dict) -> int:
+        epoch = message.get("epoch")
+        if isinstance(epoch, bool) or not isinstance(epoch, int):
+            raise ValidationError("epoch is not a number")
+        return epoch
+
     def _viewer_state(self, message: dict) -> Event | None:
         from meetings.live import live_apply_state
 
-        epoch = message.get("epoch")
-        if not isinstance(epoch, int):
-            raise ValidationError("epoch is not a number")
         session = live_apply_state(
-            meeting=self.meeting, user=self.user, epoch=epoch, state=message.get("state")
+            meeting=self.meeting,
+            user=self.user,
+            epoch=self._epoch(message),
+            state=message.get("state"),
         )
         if session is None:
             return None  # not the presenter, or a stale epoch: ignored
         return LiveState(seq=session.seq, epoch=session.epoch, state=session.viewer_state)
+
+    def _pointer(self, message: dict) -> Event | None:
+        from meetings.live import clean_pointer, is_presenter
+
+        epoch = self._epoch(message)
+        pointer = clean_pointer(message.get("pointer"))
+        if not is_presenter(meeting=self.meeting, user=self.user, epoch=epoch):
+            return None
+        return LivePointer(epoch=epoch, pointer=pointer)
+
+    def _request_control(self, message: dict) -> Event:
+        return LiveControlRequest(user=str(self.user.uuid), name=self.user.display_name)
 
     def _assign(self, message: dict) -> Event:
         from board.models import User

@@ -1,11 +1,11 @@
 """Sockets follow the session: logout or deactivation closes them."""
 
 from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from board.models import User
-from realtime.events import AccessRevoked
+from board.models import Membership, User
+from realtime.events import AccessRevoked, BoardAccessRevoked
 from realtime.groups import session_group, user_group
 from realtime.publish import publish_now, publish_on_commit
 
@@ -21,3 +21,12 @@ def close_sockets_of_session(sender, request, user, **kwargs) -> None:
 def close_sockets_of_deactivated_user(sender, instance: User, **kwargs) -> None:
     if not instance.is_active:
         publish_on_commit(user_group(instance.uuid), AccessRevoked(reason="deactivated"))
+
+
+@receiver(post_delete, sender=Membership)
+def close_board_sockets_of_former_member(sender, instance: Membership, **kwargs) -> None:
+    user = instance.user
+    publish_on_commit(
+        user_group(user.uuid),
+        BoardAccessRevoked(board=str(instance.board.uuid), user=str(user.uuid)),
+    )

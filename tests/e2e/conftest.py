@@ -62,7 +62,8 @@ class LiveServer:
         return self.url
 
 
-def start_daphne(log_dir: Path) -> LiveServer:
+def start_daphne(log_dir: Path, env: dict[str, str] | None = None) -> LiveServer:
+    """A Daphne on the test database; `env` adds to (or overrides) its environment."""
     port = free_port()
     from django.conf import settings
 
@@ -72,6 +73,7 @@ def start_daphne(log_dir: Path) -> LiveServer:
         DJANGO_SETTINGS_MODULE="board.settings",
         # Files the test stores (uploads, DICOM) must be the files the server reads.
         MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        **(env or {}),
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     log = log_dir / f"daphne-{port}.log"

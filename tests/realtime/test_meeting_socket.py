@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from meetings.models import Attendance, LiveSession
-from realtime.consumers import CLOSE_FLOOD, CLOSE_FORBIDDEN
+from realtime.consumers import CLOSE_FLOOD, CLOSE_FORBIDDEN, CLOSE_REVOKED
 from tests.meetings.conftest import make_meeting, put_on_agenda, ready_case
 from tests.realtime.conftest import communicator, session_cookie
 
@@ -54,6 +54,20 @@ async def next_event(comm, kind):
             return event
 
 
+async def quiet(*comms) -> None:
+    """Read what the sockets have been told so far (presence, hand-offs) until they go quiet."""
+    for comm in comms:
+        while not await comm.receive_nothing(timeout=0.2):
+            await comm.receive_from()
+
+
+async def close_code(comm) -> int:
+    """Skip what the socket still says until it closes; the close code."""
+    while (output := await comm.receive_output(timeout=5))["type"] != "websocket.close":
+        pass
+    return output["code"]
+
+
 @pytest.fixture
 def meeting(cast):
     return make_meeting(cast)
@@ -70,6 +84,7 @@ async def test_members_join_and_get_the_snapshot_and_attendance_is_recorded(
         "presenter": None,
         "item": None,
         "state": None,
+        "present": [str(cast.radiologist.uuid)],
     }
     rows = await sync_to_async(list)(Attendance.objects.filter(user=cast.radiologist))
     assert len(rows) == 1 and rows[0].left_at is None
@@ -104,6 +119,7 @@ async def test_only_the_presenter_of_the_current_epoch_drives_the_viewer(
     assert (handoff["presenter"], handoff["epoch"]) == (str(cast.radiologist.uuid), 1)
 
     # A non-presenter's state and a stale epoch are ignored: nobody hears anything.
+    await quiet(follower)
     await follower.send_json_to({"type": "viewer.state", "epoch": 1, "state": state(zoom=9)})
     await presenter.send_json_to({"type": "viewer.state", "epoch": 0, "state": state(zoom=8)})
     assert await follower.receive_nothing(timeout=0.3)
@@ -174,18 +190,13 @@ async def test_a_flood_closes_the_socket(cast, meeting, channel_layer):
     comm, _, _ = await join(cast.surgeon, meeting)
     for _ in range(200):
         await comm.send_json_to({"type": "sync"})
-    closed = None
-    while closed is None:
-        output = await comm.receive_output(timeout=5)
-        if output["type"] == "websocket.close":
-            closed = output["code"]
-    assert closed == CLOSE_FLOOD
+    assert await close_code(comm) == CLOSE_FLOOD
 
 
 async def test_an_oversized_message_closes_the_socket(cast, meeting, channel_layer):
     comm, _, _ = await join(cast.surgeon, meeting)
     await comm.send_to(text_data="x" * (17 * 1024))
-    assert (await comm.receive_output())["code"] == CLOSE_FLOOD
+    assert await close_code(comm) == CLOSE_FLOOD
 
 
 async def test_a_cancelled_meeting_cannot_be_joined(cast, meeting, channel_layer):
@@ -204,6 +215,101 @@ async def test_logout_closes_the_meeting_socket(cast, meeting, channel_layer):
     await comm.receive_from()
     await comm.receive_from()
     await sync_to_async(client.post)(reverse("logout"))
-    revoked = json.loads(await comm.receive_from())
-    assert revoked["type"] == "access.revoked"
-    assert (await comm.receive_output())["type"] == "websocket.close"
+    assert (await next_event(comm, "access.revoked"))["reason"] == "logout"
+    assert await close_code(comm) == CLOSE_REVOKED
+
+
+async def test_presence_counts_a_user_once_across_tabs(cast, meeting, channel_layer):
+    chair, _, _ = await join(cast.chair, meeting)
+    tab1, _, _ = await join(cast.surgeon, meeting)
+    both = sorted([str(cast.chair.uuid), str(cast.surgeon.uuid)])
+    while (await next_event(chair, "live.presence"))["present"] != both:
+        pass
+    tab2, _, snapshot = await join(cast.surgeon, meeting)
+    assert str(cast.surgeon.uuid) in snapshot["present"]
+    # Closing one of two tabs changes nothing; closing the last one does.
+    await quiet(chair)
+    await tab1.disconnect()
+    assert await chair.receive_nothing(timeout=0.3)
+    await tab2.disconnect()
+    assert (await next_event(chair, "live.presence"))["present"] == [str(cast.chair.uuid)]
+    await chair.disconnect()
+
+
+async def test_the_presenters_pointer_reaches_followers_and_nobody_elses_does(
+    cast, meeting, channel_layer
+):
+    chair, _, _ = await join(cast.chair, meeting)
+    member, _, _ = await join(cast.pathologist, meeting)
+    await chair.send_json_to({"type": "presenter.assign", "user": str(cast.chair.uuid)})
+    epoch = (await next_event(member, "live.presenter"))["epoch"]
+    await quiet(chair, member)
+    await member.send_json_to(
+        {"type": "pointer", "epoch": epoch, "pointer": {"viewport": 0, "x": 1, "y": 2}}
+    )
+    assert await chair.receive_nothing(timeout=0.3)
+    pointer = {"viewport": 1, "x": 120.5, "y": 64}
+    await chair.send_json_to({"type": "pointer", "epoch": epoch, "pointer": pointer})
+    event = await next_event(member, "live.pointer")
+    assert event == {"type": "live.pointer", "epoch": epoch, "pointer": {**pointer, "y": 64.0}}
+    await chair.send_json_to({"type": "pointer", "epoch": epoch, "pointer": {"viewport": 9}})
+    assert "viewport" in (await next_event(chair, "error"))["error"]
+    await chair.disconnect()
+    await member.disconnect()
+
+
+async def test_a_member_asks_for_control_and_the_chair_hears_it(cast, meeting, channel_layer):
+    chair, _, _ = await join(cast.chair, meeting)
+    member, _, _ = await join(cast.radiologist, meeting)
+    await member.send_json_to({"type": "presenter.request"})
+    request = await next_event(chair, "live.control_request")
+    assert request["user"] == str(cast.radiologist.uuid)
+    await chair.disconnect()
+    await member.disconnect()
+
+
+async def test_a_process_subscribes_once_per_meeting_however_many_sockets(
+    cast, meeting, channel_layer
+):
+    """The fan-out costs one channel-layer message per process, not one per socket."""
+    from realtime.groups import meeting_group
+
+    sockets = [(await join(user, meeting))[0] for user in [cast.chair, *cast.members]]
+    if hasattr(channel_layer, "groups"):  # in memory: the group's members are visible
+        assert len(channel_layer.groups[meeting_group(meeting.uuid)]) == 1
+    else:
+        key = channel_layer._group_key(meeting_group(meeting.uuid))
+        async with channel_layer.connection(channel_layer.consistent_hash(key)) as redis:
+            assert await redis.zcard(key) == 1
+    await sockets[0].send_json_to({"type": "presenter.assign", "user": str(cast.chair.uuid)})
+    for comm in sockets:
+        assert (await next_event(comm, "live.presenter"))["presenter"] == str(cast.chair.uuid)
+    for comm in sockets:
+        await comm.disconnect()
+
+
+async def test_opinions_on_an_agenda_case_are_announced_in_the_meeting(
+    cast, meeting, channel_layer
+):
+    from cases.access import case_access
+    from cases.services import opinion_post
+
+    case = await sync_to_async(lambda: put_on_agenda(meeting, ready_case(cast), 1).case)()
+    member, _, _ = await join(cast.surgeon, meeting)
+
+    def post():
+        access = case_access(cast.pathologist, case)
+        return opinion_post(access=access, body="Dedifferentiated liposarcoma.")
+
+    opinion = await sync_to_async(post)()
+    event = await next_event(member, "opinion.posted")
+    assert (event["case"], event["opinion"]) == (str(case.uuid), str(opinion.uuid))
+    await member.disconnect()
+
+
+async def test_leaving_the_board_closes_the_meeting_socket(cast, meeting, channel_layer):
+    from board.models import Membership
+
+    member, _, _ = await join(cast.surgeon, meeting)
+    await sync_to_async(Membership.objects.filter(user=cast.surgeon, board=cast.board).delete)()
+    assert await close_code(member) == CLOSE_REVOKED
