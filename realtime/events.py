@@ -124,6 +124,7 @@ class LiveSnapshot(Event):
     presenter: str | None  # user UUID
     item: str | None  # agenda item UUID
     state: dict | None  # the viewer state (see meetings.live.clean_viewer_state)
+    present: list[str]  # user UUIDs of those in the meeting now
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -155,3 +156,82 @@ class LiveItem(Event):
     epoch: int
     item: str
     presenter: str | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LivePointer(Event):
+    """The presenter's laser pointer, in image pixels of one viewport (None: off the image).
+
+    Not stored and without a seq: only the latest one matters."""
+
+    type: ClassVar[str] = "live.pointer"
+    epoch: int
+    pointer: dict | None  # {"viewport": 0-3, "x": column, "y": row}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LivePresence(Event):
+    """Who is in the meeting now: users with at least one open socket (tabs count once)."""
+
+    type: ClassVar[str] = "live.presence"
+    present: list[str]  # user UUIDs
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LiveControlRequest(Event):
+    """A member asks the chair for control of the viewer."""
+
+    type: ClassVar[str] = "live.control_request"
+    user: str  # user UUID
+    name: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BoardAccessRevoked(Event):
+    """A user left a board (membership removed): their meeting sockets of that board close."""
+
+    type: ClassVar[str] = "board.access_revoked"
+    board: str  # board UUID
+    user: str  # user UUID
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProposalChanged(Event):
+    """A proposal was added to a case or withdrawn. Clients re-fetch the decisions panel."""
+
+    type: ClassVar[str] = "proposal.changed"
+    case: str  # case UUID
+    proposal: str  # proposal UUID
+    change: str  # "created" or "withdrawn"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VoteRoundChanged(Event):
+    """A vote round opened or closed."""
+
+    type: ClassVar[str] = "vote.round"
+    case: str  # case UUID
+    round: str  # vote round UUID
+    number: int
+    status: str  # "open" or "closed"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VoteCast(Event):
+    """Someone voted. Only the count: never who voted what (the tally may be hidden)."""
+
+    type: ClassVar[str] = "vote.cast"
+    case: str  # case UUID
+    round: str  # vote round UUID
+    votes: int  # ballots cast in the round so far
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConsensusSigned(Event):
+    """A consensus version was signed (signatures=1) or co-signed (signatures>1)."""
+
+    type: ClassVar[str] = "consensus.signed"
+    case: str  # case UUID
+    consensus: str  # consensus UUID
+    version: int
+    signatures: int  # the signer and the co-signers so far

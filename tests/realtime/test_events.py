@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import uuid
 
 import pytest
 from django.db import transaction
@@ -11,21 +12,35 @@ from realtime.events import (
     EVENT_TYPES,
     AccessRevoked,
     AnnotationChanged,
+    BoardAccessRevoked,
     CaseAccessRevoked,
     CaseStatusChanged,
+    ConsensusSigned,
     Event,
     KeyImageChanged,
+    LiveControlRequest,
     LiveItem,
+    LivePointer,
+    LivePresence,
     LivePresenter,
     LiveSnapshot,
     LiveState,
     Notice,
     OpinionPosted,
+    ProposalChanged,
     SessionReady,
+    VoteCast,
+    VoteRoundChanged,
 )
 
 SAMPLES = {
-    "live.snapshot": LiveSnapshot(seq=4, epoch=2, presenter=None, item=None, state=None),
+    "live.snapshot": LiveSnapshot(
+        seq=4, epoch=2, presenter=None, item=None, state=None, present=[str(uuid.uuid4())]
+    ),
+    "live.pointer": LivePointer(epoch=2, pointer={"viewport": 0, "x": 120.5, "y": 88.0}),
+    "live.presence": LivePresence(present=[str(uuid.uuid4()), str(uuid.uuid4())]),
+    "live.control_request": LiveControlRequest(user=str(uuid.uuid4()), name="Dr Rossi"),
+    "board.access_revoked": BoardAccessRevoked(board=str(uuid.uuid4()), user=str(uuid.uuid4())),
     "live.state": LiveState(seq=5, epoch=2, state={"layout": "1x1", "viewports": [{"zoom": 1.5}]}),
     "live.presenter": LivePresenter(
         seq=6, epoch=3, presenter="2d4e6f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
@@ -60,6 +75,24 @@ SAMPLES = {
         case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11",
         key_image="5e7f9a1b-4d6e-4f80-8b2c-3d4e5f607182",
         change="created",
+    ),
+    "proposal.changed": ProposalChanged(
+        case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11", proposal=str(uuid.uuid4()), change="created"
+    ),
+    "vote.round": VoteRoundChanged(
+        case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11",
+        round=str(uuid.uuid4()),
+        number=2,
+        status="open",
+    ),
+    "vote.cast": VoteCast(
+        case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11", round=str(uuid.uuid4()), votes=3
+    ),
+    "consensus.signed": ConsensusSigned(
+        case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11",
+        consensus=str(uuid.uuid4()),
+        version=1,
+        signatures=2,
     ),
 }
 
