@@ -6,7 +6,7 @@ default, with no command-line option). A 20-file DICOM upload is ~10 MB, so that
 
 Once Django and the app are loaded, their objects are moved out of the garbage collector's
 sight (``gc.freeze``): a full collection otherwise walks them all, every second or two,
-and each walk (20–50 ms) stalls every live session of the process at once.
+and each walk (20 to 50 ms) stalls every live session of the process at once.
 """
 
 from __future__ import annotations
