@@ -248,6 +248,9 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # pydicom's warnings quote tag values, which may identify a patient.
         "pydicom": {"level": "ERROR"},
+        # WeasyPrint narrates every layout step at INFO, and quotes refused URLs.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
