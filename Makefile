@@ -82,3 +82,18 @@ migrations:
 bench-imaging:
 	$(call ensure_venv,base)
 	$(VPY) bench/imaging.py $(BENCH_ARGS)
+
+# Live-session latency, presenter to 10/50/200 followers, Consilium beside a bare websockets
+# broadcast server (the floor): a table, then one JSON line. Redis when REDIS_URL is set.
+# BENCH_ARGS="--followers 10,50 --seconds 3 --rate 30".
+.PHONY: bench-sync
+bench-sync:
+	$(call ensure_venv,test)
+	$(VPY) bench/sync.py $(BENCH_ARGS)
+
+# The consensus PDF: 30 opinions and 8 phantom key images rendered to PDF/A-3b, no database:
+# a table, then one JSON line. BENCH_ARGS="--runs 9 --out /tmp/report.pdf".
+.PHONY: bench-report
+bench-report:
+	$(call ensure_venv,test)
+	$(VPY) bench/report.py $(BENCH_ARGS)
