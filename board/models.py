@@ -74,6 +74,26 @@ class Board(models.Model):
         NEURO = "neuro", _("Neuro-oncology")
         GENERAL = "general", _("General oncology")
 
+    class VoteMode(models.TextChoices):
+        PER_PROPOSAL = "per_proposal", _("Agree / disagree / abstain on each proposal")
+        SINGLE_CHOICE = "single_choice", _("Choose one proposal")
+
+    class TallyVisibility(models.TextChoices):
+        HIDDEN = "hidden", _("Hidden until the vote closes")
+        LIVE = "live", _("Live while voting")
+
+    class ConsensusRule(models.TextChoices):
+        UNANIMITY = "unanimity", _("Unanimity of the votes cast")
+        QUALIFIED_MAJORITY = "qualified_majority", _("Qualified majority of the votes cast")
+        MAJORITY = "majority", _("Simple majority (more than half) of the votes cast")
+
+    class QualifiedMajority(models.TextChoices):
+        # Fractions, not decimals: "0.67" would wrongly refuse exactly two votes of three.
+        THREE_FIFTHS = "3/5", _("At least three fifths (60%)")
+        TWO_THIRDS = "2/3", _("At least two thirds (66.7%)")
+        THREE_QUARTERS = "3/4", _("At least three quarters (75%)")
+        FOUR_FIFTHS = "4/5", _("At least four fifths (80%)")
+
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200, unique=True)
     disease_focus = models.CharField(
@@ -108,10 +128,59 @@ class Board(models.Model):
             "for a board whose cases are all internal."
         ),
     )
+    # How the board decides (see cases.tally for the exact rules). A vote round copies these
+    # when it opens, so changing them never changes a vote already under way.
+    vote_mode = models.CharField(
+        _("vote mode"),
+        max_length=16,
+        choices=VoteMode,
+        default=VoteMode.PER_PROPOSAL,
+        help_text=_(
+            "Per proposal: each member agrees, disagrees or abstains on every proposal. "
+            "Single choice: each member picks one proposal (or abstains)."
+        ),
+    )
+    tally_visibility = models.CharField(
+        _("tally visibility"),
+        max_length=8,
+        choices=TallyVisibility,
+        default=TallyVisibility.HIDDEN,
+        help_text=_("Whether members see the running count of a vote before it closes."),
+    )
+    consensus_rule = models.CharField(
+        _("consensus rule"),
+        max_length=20,
+        choices=ConsensusRule,
+        default=ConsensusRule.QUALIFIED_MAJORITY,
+    )
+    qualified_majority = models.CharField(
+        _("qualified majority"),
+        max_length=4,
+        choices=QualifiedMajority,
+        default=QualifiedMajority.TWO_THIRDS,
+        help_text=_(
+            "Share of the votes cast (abstentions excluded) a proposal needs, at least, "
+            "under the qualified-majority rule."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(vote_mode__in=["per_proposal", "single_choice"]),
+                name="board_board_vote_mode_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(consensus_rule__in=["unanimity", "qualified_majority", "majority"]),
+                name="board_board_consensus_rule_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(qualified_majority__in=["3/5", "2/3", "3/4", "4/5"]),
+                name="board_board_qualified_majority_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

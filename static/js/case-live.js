@@ -1,8 +1,15 @@
 // Live opinions on the case page: the socket says what changed; the page
 // fetches the opinion as HTML with the viewer's own rights and puts it in place.
+// The decisions panel (decisions.js) listens on the same socket.
+import { mountDecisionPanel } from "./decisions.js";
+
 const section = document.getElementById("opinions");
 const thread = document.getElementById("thread");
 const fragmentBase = section.dataset.fragmentBase;
+const decisionRoot = document.querySelector("[data-decision-panel]");
+const decisions = decisionRoot
+  ? mountDecisionPanel(decisionRoot, { panelUrl: decisionRoot.dataset.panelUrl })
+  : null;
 
 function socketUrl(path) {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -47,12 +54,14 @@ let attempt = 0;
 function connect() {
   const ws = new WebSocket(socketUrl(section.dataset.caseSocket));
   ws.addEventListener("open", () => {
+    if (attempt > 0) decisions?.refresh(); // events may have been missed while away
     attempt = 0;
     section.dataset.live = "open";
   });
   ws.addEventListener("message", (msg) => {
     const event = JSON.parse(msg.data);
     if (event.type === "opinion.posted") showOpinion(event);
+    decisions?.handleEvent(event);
     if (event.type === "case.status") {
       const badge = document.getElementById("case-status");
       if (badge) badge.textContent = event.status.replace("_", " ");

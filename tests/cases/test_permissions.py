@@ -39,6 +39,7 @@ MATRIX = {
     "opinion-create": ("post", [OK, OK, OK, OK, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
     "case-ready": ("post", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
     "case-status": ("post", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
+    "decision-panel": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
 }  # fmt: skip
 
 
@@ -104,6 +105,15 @@ def test_every_case_url_is_in_the_matrix():
         "opinion-edit",  # author only, tested in test_opinions
         "opinion-withdraw",
         "invite-revoke",  # tested in test_invites
+        # every role on each, tested in test_decisions_views
+        "proposal-create",
+        "proposal-withdraw",
+        "vote-round-open",
+        "vote-cast",
+        "vote-round-close",
+        "consensus-draft",
+        "consensus-sign",
+        "consensus-cosign",
     }
     assert {p.name for p in urlpatterns} == covered
 

@@ -1,0 +1,292 @@
+"""The decisions panel of a case and its forms: proposals, votes, consensus.
+
+Each form posts to its own URL. Posted by decisions.js (header ``X-Requested-With: fetch``)
+the answer is the re-rendered panel; posted plainly, a redirect back to the case page with a
+message. A clash with the record (a vote after the close, a second ballot, a signed version)
+is 409 either way and writes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from cases import decisions
+from cases.access import CaseAccess, get_case_for_user
+from cases.audit import audit
+from cases.forms import ConsensusForm, ProposalForm, SignForm, VoteForm, VoteRoundForm
+from cases.models import Consensus, Proposal, VoteRound
+
+PANEL = "cases/decisions/_panel_body.html"
+
+
+def panel_context(
+    request: HttpRequest, access: CaseAccess, forms: dict[str, Form] | None = None
+) -> dict[str, Any]:
+    """Everything the panel template needs; ``forms`` replaces the blank forms (with errors)."""
+    case = access.case
+    context: dict[str, Any] = {"case": case, "access": access, "request": request}
+    panelist = access.is_panelist
+    state = decisions.decision_state(access) if panelist else None
+    consensus = state.consensus if state else _latest_signed(case)
+    context.update(
+        panelist=panelist,
+        state=state,
+        consensus=consensus,
+        can_propose=decisions.can_propose(access),
+        can_vote=decisions.can_vote(access),
+        can_chair=decisions.can_chair(access),
+    )
+    if not panelist:
+        return context
+    forms = forms or {}
+    round_ = state.round
+    if context["can_propose"]:
+        context["proposal_form"] = forms.get("proposal") or ProposalForm()
+    if context["can_vote"] and round_ and round_.accepts_votes and state.my_vote is None:
+        context["vote_form"] = forms.get("vote") or VoteForm(round=round_, proposals=state.ballot)
+    if context["can_chair"]:
+        if round_ is None or not round_.is_open:
+            context["round_form"] = forms.get("round") or VoteRoundForm(case=case)
+        if not case.is_closed or (consensus and consensus.is_signed):
+            context["consensus_form"] = forms.get("consensus") or ConsensusForm(
+                initial=decisions.consensus_initial(case)
+            )
+        if consensus and not consensus.is_signed:
+            context["sign_form"] = forms.get("sign") or SignForm(prefix="sign")
+    if (
+        context["can_vote"]
+        and consensus
+        and consensus.is_signed
+        and consensus.signed_by_id != request.user.pk
+        and not any(c.signer_id == request.user.pk for c in consensus.cosignatures.all())
+    ):
+        context["cosign_form"] = forms.get("cosign") or SignForm(prefix="cosign")
+    return context
+
+
+def _latest_signed(case) -> Consensus | None:
+    return (
+        case.consensus_versions.filter(signed_at__isnull=False)
+        .select_related("signed_by")
+        .prefetch_related("cosignatures__signer")
+        .order_by("-version")
+        .first()
+    )
+
+
+def _is_fetch(request: HttpRequest) -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _case_url(access: CaseAccess) -> str:
+    return reverse("case-detail", kwargs={"case_id": access.case.uuid}) + "#decisions"
+
+
+def _done(request: HttpRequest, access: CaseAccess, message: str) -> HttpResponse:
+    if _is_fetch(request):
+        context = panel_context(request, access)
+        context["panel_message"] = message
+        return render(request, PANEL, context)
+    messages.success(request, message)
+    return redirect(_case_url(access))
+
+
+def _invalid(request: HttpRequest, access: CaseAccess, name: str, form: Form) -> HttpResponse:
+    if _is_fetch(request):
+        return render(request, PANEL, panel_context(request, access, {name: form}), status=400)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect(_case_url(access))
+
+
+def _refused(
+    request: HttpRequest, access: CaseAccess, action: str, message: str, status: int
+) -> HttpResponse:
+    """409 for a clash with the record, 400 for a request the rules refuse; audited."""
+    audit(
+        actor=request.user,
+        action=action,
+        case=access.case,
+        allowed=False,
+        detail={"reason": message, "status": status},
+    )
+    if _is_fetch(request):
+        context = panel_context(request, access)
+        context["panel_error"] = message
+        return render(request, PANEL, context, status=status)
+    if status == 409:
+        context = {"case": access.case, "message": message}
+        return render(request, "cases/decisions/conflict.html", context, status=409)
+    messages.error(request, message)
+    return redirect(_case_url(access))
+
+
+# --- the panel --------------------------------------------------------------------------------
+
+
+@require_GET
+def decision_panel(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    """The panel alone, for decisions.js to re-fetch when an event says it changed."""
+    access = get_case_for_user(request.user, case_id)
+    return render(request, PANEL, panel_context(request, access))
+
+
+# --- proposals --------------------------------------------------------------------------------
+
+
+@require_POST
+def proposal_create(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    access = get_case_for_user(request.user, case_id)
+    access.require(decisions.can_propose(access), "proposal.create")
+    form = ProposalForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, access, "proposal", form)
+    proposal = decisions.proposal_create(access=access, data=form.cleaned_data)
+    return _done(request, access, _("Proposal %(p)s added.") % {"p": f"P{proposal.number}"})
+
+
+@require_POST
+def proposal_withdraw(request: HttpRequest, case_id: UUID, proposal_id: UUID) -> HttpResponse:
+    access = get_case_for_user(request.user, case_id)
+    proposal = Proposal.objects.filter(case=access.case, uuid=proposal_id).first()
+    if proposal is None:
+        raise Http404
+    allowed = proposal.author_id == request.user.pk or access.is_manager
+    access.require(allowed and not access.case.is_closed, "proposal.withdraw")
+    try:
+        decisions.proposal_withdraw(access=access, proposal=proposal)
+    except decisions.Conflict as exc:
+        return _refused(request, access, "proposal.withdraw", exc.message, 409)
+    return _done(request, access, _("Proposal withdrawn. It stays in the record."))
+
+
+# --- votes ------------------------------------------------------------------------------------
+
+
+def _round_for(access: CaseAccess, round_id: UUID) -> VoteRound:
+    round_ = VoteRound.objects.filter(case=access.case, uuid=round_id).first()
+    if round_ is None:
+        raise Http404
+    round_.case = access.case
+    return round_
+
+
+@require_POST
+def vote_round_open(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    access = get_case_for_user(request.user, case_id)
+    access.require(decisions.can_chair(access), "vote.open")
+    form = VoteRoundForm(request.POST, case=access.case)
+    if not form.is_valid():
+        return _invalid(request, access, "round", form)
+    try:
+        round_ = decisions.vote_round_open(
+            access=access,
+            deadline=form.cleaned_data["deadline"],
+            meeting=form.cleaned_data["meeting"],
+        )
+    except decisions.Conflict as exc:
+        return _refused(request, access, "vote.open", exc.message, 409)
+    except ValidationError as exc:
+        return _refused(request, access, "vote.open", " ".join(exc.messages), 400)
+    return _done(request, access, _("Vote %(n)d is open.") % {"n": round_.number})
+
+
+@require_POST
+def vote_cast(request: HttpRequest, case_id: UUID, round_id: UUID) -> HttpResponse:
+    access = get_case_for_user(request.user, case_id)
+    access.require(decisions.can_vote(access), "vote.cast")
+    round_ = _round_for(access, round_id)
+    if not round_.accepts_votes:
+        return _refused(request, access, "vote.cast", _("This vote is closed."), 409)
+    form = VoteForm(request.POST, round=round_, proposals=list(round_.proposals.all()))
+    if not form.is_valid():
+        return _invalid(request, access, "vote", form)
+    try:
+        decisions.vote_cast(access=access, round=round_, **form.ballot())
+    except decisions.Conflict as exc:
+        return _refused(request, access, "vote.cast", exc.message, 409)
+    except ValidationError as exc:
+        return _refused(request, access, "vote.cast", " ".join(exc.messages), 400)
+    return _done(request, access, _("Your vote is recorded."))
+
+
+@require_POST
+def vote_round_close(request: HttpRequest, case_id: UUID, round_id: UUID) -> HttpResponse:
+    access = get_case_for_user(request.user, case_id)
+    access.require(decisions.can_chair(access), "vote.close")
+    round_ = _round_for(access, round_id)
+    try:
+        round_ = decisions.vote_round_close(access=access, round=round_)
+    except decisions.Conflict as exc:
+        return _refused(request, access, "vote.close", exc.message, 409)
+    return _done(
+        request,
+        access,
+        _("Vote %(n)d is closed: %(result)s.")
+        % {"n": round_.number, "result": round_.get_result_display().lower()},
+    )
+
+
+# --- consensus --------------------------------------------------------------------------------
+
+
+def _consensus_for(access: CaseAccess, consensus_id: UUID) -> Consensus:
+    consensus = Consensus.objects.filter(case=access.case, uuid=consensus_id).first()
+    if consensus is None:
+        raise Http404
+    return consensus
+
+
+@require_POST
+def consensus_draft(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    access = get_case_for_user(request.user, case_id)
+    access.require(decisions.can_chair(access), "consensus.draft")
+    form = ConsensusForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, access, "consensus", form)
+    try:
+        consensus = decisions.consensus_draft(access=access, data=form.cleaned_data)
+    except ValidationError as exc:
+        return _refused(request, access, "consensus.draft", " ".join(exc.messages), 400)
+    return _done(request, access, _("Draft version %(v)d saved.") % {"v": consensus.version})
+
+
+@require_POST
+def consensus_sign(request: HttpRequest, case_id: UUID, consensus_id: UUID) -> HttpResponse:
+    access = get_case_for_user(request.user, case_id)
+    access.require(decisions.can_chair(access), "consensus.sign")
+    consensus = _consensus_for(access, consensus_id)
+    return _sign(request, access, consensus, "sign", decisions.consensus_sign)
+
+
+@require_POST
+def consensus_cosign(request: HttpRequest, case_id: UUID, consensus_id: UUID) -> HttpResponse:
+    access = get_case_for_user(request.user, case_id)
+    access.require(decisions.can_vote(access), "consensus.cosign")
+    consensus = _consensus_for(access, consensus_id)
+    return _sign(request, access, consensus, "cosign", decisions.consensus_cosign)
+
+
+def _sign(request, access, consensus, prefix, service) -> HttpResponse:
+    form = SignForm(request.POST, prefix=prefix)
+    if form.is_valid():
+        try:
+            service(access=access, consensus=consensus, password=form.cleaned_data["password"])
+        except decisions.WrongPassword:
+            form.add_error("password", _("That is not your password. Nothing was signed."))
+        except decisions.Conflict as exc:
+            return _refused(request, access, f"consensus.{prefix}", exc.message, 409)
+        else:
+            return _done(request, access, _("Signed."))
+    return _invalid(request, access, prefix, form)
