@@ -62,14 +62,13 @@ def _not_modified(request: HttpRequest, etag: str) -> bool:
     return etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]
 
 
-@require_GET
-def viewer_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
-    """The full-window viewer for a case's imaging."""
-    access = get_case_for_user(request.user, case_id, action="imaging.view")
+def viewer_config(access: CaseAccess) -> dict:
+    """What the browser viewer (static/js/viewer/viewer.js) needs for one case: its series
+    and where to read and write. Shared by the case viewer and the live meeting page."""
     case = access.case
     series = Series.objects.filter(study__case=case).select_related("study")
     case_url = reverse("case-detail", kwargs={"case_id": case.uuid})
-    config = {
+    return {
         "caseUrl": case_url,
         "annotationsUrl": f"{case_url}annotations/",
         "keyImagesUrl": f"{case_url}key-images/",
@@ -88,6 +87,14 @@ def viewer_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
             for s in series.order_by("study__created_at", "series_number", "created_at")
         ],
     }
+
+
+@require_GET
+def viewer_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    """The full-window viewer for a case's imaging."""
+    access = get_case_for_user(request.user, case_id, action="imaging.view")
+    case = access.case
+    config = viewer_config(access)
     audit(actor=request.user, action="imaging.viewer", case=case, target=case)
     return render(request, "imaging/viewer.html", {"case": case, "config": config})
 

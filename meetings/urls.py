@@ -9,6 +9,12 @@ urlpatterns = [
     path("meetings/<uuid:meeting_id>/edit/", views.meeting_edit, name="meeting-edit"),
     path("meetings/<uuid:meeting_id>/cancel/", views.meeting_cancel, name="meeting-cancel"),
     path("meetings/<uuid:meeting_id>/invite.ics", views.meeting_invite, name="meeting-invite"),
+    path("meetings/<uuid:meeting_id>/live/", views.meeting_live, name="meeting-live"),
+    path(
+        "meetings/<uuid:meeting_id>/live/items/<uuid:item_id>/",
+        views.meeting_live_item,
+        name="meeting-live-item",
+    ),
     path("meetings/<uuid:meeting_id>/agenda/", views.agenda_add, name="agenda-add"),
     path(
         "meetings/<uuid:meeting_id>/agenda/<uuid:item_id>/remove/",

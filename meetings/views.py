@@ -4,20 +4,28 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, prefetch_related_objects
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from board.access import get_board_for_manager, get_board_for_user
-from board.models import Board, User
+from board.models import Board, Membership, Specialty, User
+from cases.access import get_case_for_user
+from cases.audit import audit
+from cases.forms import OpinionForm
 from cases.models import Case
+from cases.opinions import visible_thread
+from imaging.views import viewer_config
 from meetings import ical, services
 from meetings.access import get_meeting_for_manager, get_meeting_for_user
 from meetings.forms import AgendaAddForm, MeetingForm, MoveForm, PresenterForm
-from meetings.models import AgendaItem, Meeting
+from meetings.models import AgendaItem, Attendance, LiveSession, Meeting
 
 
 def _members(board: Board):
@@ -250,3 +258,170 @@ def agenda_presenter(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> H
         ),
         _("The presenter was set."),
     )
+
+
+# --- the live session ---------------------------------------------------------------------
+
+
+def _specialists_format(specialty: str, count: int) -> str:
+    """ "%(n)d pathologist(s)": how a quorum shortfall reads to a clinician."""
+    return {
+        Specialty.PATHOLOGY: ngettext("%(n)d pathologist", "%(n)d pathologists", count),
+        Specialty.RADIOLOGY: ngettext("%(n)d radiologist", "%(n)d radiologists", count),
+        Specialty.MEDICAL_ONCOLOGY: ngettext(
+            "%(n)d medical oncologist", "%(n)d medical oncologists", count
+        ),
+        Specialty.SURGICAL_ONCOLOGY: ngettext(
+            "%(n)d surgical oncologist", "%(n)d surgical oncologists", count
+        ),
+        Specialty.RADIATION_ONCOLOGY: ngettext(
+            "%(n)d radiation oncologist", "%(n)d radiation oncologists", count
+        ),
+    }.get(specialty, ngettext("%(n)d other member", "%(n)d other members", count))
+
+
+def _quorum_text(shortfall: dict[str, int]) -> str:
+    if not shortfall:
+        return _("Quorum met")
+    missing = ", ".join(_specialists_format(s, n) % {"n": n} for s, n in sorted(shortfall.items()))
+    return _("Missing: %(missing)s") % {"missing": missing}
+
+
+def _live_item_parts(request: HttpRequest, meeting: Meeting, item: AgendaItem) -> dict:
+    """The current case's summary and opinion thread (as HTML) and its viewer's config, with
+    the user's own rights on the case (404 for a case they may not see)."""
+    access = get_case_for_user(request.user, item.case.uuid)
+    case = access.case
+    audit(
+        actor=request.user,
+        action="case.view",
+        case=case,
+        target=case,
+        detail={"meeting": str(meeting.uuid)},
+    )
+    context = {
+        "meeting": meeting,
+        "item": item,
+        "case": case,
+        "access": access,
+        "thread": visible_thread(access) if access.can_see_opinions else None,
+        "opinion_form": OpinionForm() if access.can_write_opinion else None,
+    }
+    return {
+        "item": str(item.uuid),
+        "case": str(case.uuid),
+        "pseudonym": case.pseudonym,
+        "html": {
+            "case": render_to_string("meetings/live/_case.html", context, request=request),
+            "thread": render_to_string("meetings/live/_thread.html", context, request=request),
+        },
+        "viewer": viewer_config(access),
+    }
+
+
+@require_GET
+def meeting_live(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
+    """The live session: agenda, the current case with its images and opinions, who is here.
+
+    The page is drawn from the database; static/js/live/page.js then follows the meeting's
+    socket (realtime.consumers.MeetingConsumer), which is the authority from there on."""
+    meeting, membership = get_meeting_for_user(request.user, meeting_id)
+    if meeting.status == Meeting.Status.CANCELLED:
+        messages.info(request, _("This meeting was cancelled; it has no live session."))
+        return _meeting_url(meeting)
+    items = list(meeting.agenda_items.select_related("case", "presenter").order_by("position"))
+    # Read, not created: the socket creates the live state when the first member joins.
+    session = LiveSession.objects.select_related("presenter").filter(meeting=meeting).first()
+    current = next((i for i in items if session and i.pk == session.current_item_id), None)
+    members = list(
+        Membership.objects.filter(board=meeting.board)
+        .select_related("user")
+        .order_by("role", "user__last_name", "user__first_name")
+    )
+    present = set(
+        Attendance.objects.filter(meeting=meeting, left_at__isnull=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    prefetch_related_objects([meeting.board], "quorum_requirements")
+    board = meeting.board
+    shortfall = board.quorum_shortfall(m.specialty for m in members if m.user_id in present)
+    parts = _live_item_parts(request, meeting, current) if current else None
+    specialties = {req.specialty for req in board.quorum_requirements.all()} | {
+        m.specialty for m in members
+    }
+    config = {
+        "meeting": str(meeting.uuid),
+        "socket": f"/ws/meetings/{meeting.uuid}/",
+        "itemUrl": reverse("meeting-live", kwargs={"meeting_id": meeting.uuid}) + "items/",
+        "user": str(request.user.uuid),
+        "canManage": membership.can_manage,
+        "item": parts["item"] if parts else None,
+        "presenter": str(session.presenter.uuid) if session and session.presenter_id else None,
+        "viewer": parts["viewer"] if parts else None,
+        "members": [
+            {"uuid": str(m.user.uuid), "name": m.user.display_name, "specialty": m.specialty}
+            for m in members
+        ],
+        "quorum": {
+            "required": {req.specialty: req.minimum for req in board.quorum_requirements.all()},
+            # One and many of each specialty, for the page to word a shortfall as it changes.
+            "labels": {
+                s: [_specialists_format(s, 1), _specialists_format(s, 2)]
+                for s in sorted(specialties)
+            },
+            "met": _("Quorum met"),
+            "missing": _("Missing: %(missing)s"),
+        },
+        "text": {
+            "connecting": _("Connecting…"),
+            "live": _("Live"),
+            "reconnecting": _("Reconnecting in %(seconds)s s"),
+            "reconnectingNow": _("Reconnecting…"),
+            "notConnected": _("Not connected: try again in a moment."),
+            "unavailable": _("This case is not available to you."),
+            "offline": _("Offline"),
+            "forbidden": _("Signed out or no access to this meeting"),
+            "flood": _("Too many messages; reconnecting in %(seconds)s s"),
+            "following": _("Following the presenter"),
+            "free": _("You are browsing on your own"),
+            "presenting": _("You are presenting: everyone follows your view"),
+            "noPresenter": _("Nobody is presenting"),
+            "nobody": _("nobody"),
+            "asks": _("%(name)s asks for control"),
+            "asked": _("The chair has been asked"),
+            "waiting": _("Waiting for the chair to open the first case."),
+            "present": _("present"),
+            "away": _("away"),
+            "dismiss": _("Dismiss"),
+            "blindedNew": _("A new opinion was posted. Post your own to see the others."),
+            "notPosted": _("Not posted: %(error)s"),
+        },
+    }
+    context = {
+        "meeting": meeting,
+        "board": board,
+        "membership": membership,
+        "items": items,
+        "current": current,
+        "presenter": session.presenter if session else None,
+        "members": members,
+        "present": present,
+        "quorum_met": not shortfall,
+        "quorum_text": _quorum_text(shortfall),
+        "parts": parts,
+        "config": config,
+    }
+    return render(request, "meetings/live.html", context)
+
+
+@require_GET
+def meeting_live_item(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> JsonResponse:
+    """One agenda item's case for the live page, when the meeting moves to it."""
+    meeting, _membership = get_meeting_for_user(request.user, meeting_id)
+    if meeting.status == Meeting.Status.CANCELLED:
+        raise Http404
+    item = get_object_or_404(
+        AgendaItem.objects.select_related("case"), uuid=item_id, meeting=meeting
+    )
+    return JsonResponse(_live_item_parts(request, meeting, item))

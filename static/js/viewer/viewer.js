@@ -74,6 +74,8 @@ export class Viewer {
     this.root = root;
     this.config = config; // { caseUrl, series: [...], annotationsUrl, keyImagesUrl, csrf, user }
     this.listeners = new Set();
+    this.pointerListeners = new Set();
+    this.pointer = null; // someone else's laser pointer: { viewport, x, y } in image pixels
     this.loaders = new Map(); // series uuid -> { loader, manifest, ready: Promise }
     this.annotations = new Map(); // instance uuid -> [annotation]
     this.tool = "wl";
@@ -83,10 +85,11 @@ export class Viewer {
     this.state = normaliseState({});
     this.build();
     this.applyLayout();
-    window.addEventListener("resize", () => {
+    this.onResize = () => {
       this.viewports.forEach((vp) => vp.resize());
       this.requestRender();
-    });
+    };
+    window.addEventListener("resize", this.onResize);
   }
 
   // --- the public API -------------------------------------------------------------------
@@ -115,6 +118,35 @@ export class Viewer {
   onChange(callback) {
     this.listeners.add(callback);
     return () => this.listeners.delete(callback);
+  }
+
+  // The mouse over an image, in that image's pixels: { viewport, x, y }, or null when it
+  // leaves. At most once per animation frame (the live session's laser pointer).
+  onPointer(callback) {
+    this.pointerListeners.add(callback);
+    return () => this.pointerListeners.delete(callback);
+  }
+
+  // Show someone's pointer (image pixels of one viewport) as a dot; null hides it.
+  showPointer(pointer) {
+    this.pointer = pointer ? { viewport: pointer.viewport, x: pointer.x, y: pointer.y } : null;
+    this.viewports.forEach((vp) => vp.placePointer());
+  }
+
+  // Stop listening to the page (keys, resizes) and loading: the live session replaces the
+  // viewer when the meeting moves on to another case.
+  destroy() {
+    this.destroyed = true;
+    this.stopCine();
+    this.listeners.clear();
+    this.pointerListeners.clear();
+    document.removeEventListener("keydown", this.onKey);
+    window.removeEventListener("resize", this.onResize);
+    for (const entry of this.loaders.values()) entry.loader.abort();
+    if (this.frameRequest) cancelAnimationFrame(this.frameRequest);
+    this.frameRequest = null;
+    (this.renderWaiters || []).forEach((resolve) => resolve());
+    this.renderWaiters = [];
   }
 
   // --- series ------------------------------------------------------------------------------
@@ -351,7 +383,9 @@ export class Viewer {
     const ready = () => this.visible().every((vp) => !vp.series || vp.series.loader.has(vp.view.slice));
     return new Promise((resolve) => {
       const check = () => {
-        if (ready() && !this.frameRequest) {
+        if (this.destroyed) {
+          resolve();
+        } else if (ready() && !this.frameRequest) {
           this.requestRender();
           (this.renderWaiters ||= []).push(resolve);
         } else {
@@ -371,6 +405,17 @@ export class Viewer {
     s.mean = s.total / s.count;
     const node = this.root.querySelector("[data-redraw]");
     if (node) node.textContent = `${ms.toFixed(2)} ms`;
+  }
+
+  pointerMoved(pointer) {
+    const first = this.pointerPending === undefined;
+    this.pointerPending = pointer;
+    if (!first) return;
+    requestAnimationFrame(() => {
+      const latest = this.pointerPending;
+      this.pointerPending = undefined;
+      for (const listener of this.pointerListeners) listener(latest);
+    });
   }
 
   changed() {
@@ -739,6 +784,15 @@ export class Viewer {
       else if (drag?.draw && this.draft) this.draft.points.push([...this.draft.points.at(-1)]);
       drag = null;
     };
+    vp.root.addEventListener("pointermove", (ev) => {
+      if (!this.pointerListeners.size) return;
+      const info = vp.sliceInfo();
+      if (!info) return this.pointerMoved(null);
+      const [x, y] = vp.canvasToImage([ev.offsetX, ev.offsetY]);
+      const inside = x >= 0 && y >= 0 && x <= info.instance.columns && y <= info.instance.rows;
+      this.pointerMoved(inside ? { viewport: vp.index, x: Math.round(x * 10) / 10, y: Math.round(y * 10) / 10 } : null);
+    });
+    vp.root.addEventListener("pointerleave", () => this.pointerListeners.size && this.pointerMoved(null));
     vp.root.addEventListener("pointerup", end);
     vp.root.addEventListener("pointercancel", () => { drag = null; });
     vp.root.addEventListener("wheel", (ev) => {
@@ -773,14 +827,15 @@ export class Viewer {
     };
     for (const tool of TOOLS) keys[tool.key] = () => this.setTool(tool.id);
     for (const preset of CT_PRESETS) keys[preset.key] = () => this.applyPreset(preset.id);
-    document.addEventListener("keydown", (ev) => {
+    this.onKey = (ev) => {
       if (ev.target.closest("input, select, textarea") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
       const fn = keys[ev.key];
       if (fn) {
         ev.preventDefault();
         fn();
       }
-    });
+    };
+    document.addEventListener("keydown", this.onKey);
     this.shortcuts = keys;
   }
 

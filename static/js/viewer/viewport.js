@@ -42,6 +42,8 @@ export class Viewport {
     this.warning = el("div", "vp-warning", this.root);
     this.warning.hidden = true;
     this.progress = el("div", "vp-progress", this.root);
+    this.pointerDot = el("div", "vp-pointer", this.root);
+    this.pointerDot.hidden = true;
     this.image = document.createElement("canvas"); // the slice at native size, windowed
     this.imageKey = null;
     this.lutKey = null;
@@ -113,6 +115,7 @@ export class Viewport {
     }
     this.drawOverlays(info, frame);
     this.drawAnnotations(info, frame);
+    this.placePointer();
     this.lastDrawMs = performance.now() - started;
     return this.lastDrawMs;
   }
@@ -145,10 +148,21 @@ export class Viewport {
     this.imageFrame = frame;
   }
 
+  // The presenter's laser pointer (viewer.pointer), where its image point is now shown.
+  placePointer() {
+    const p = this.viewer.pointer;
+    const show = Boolean(p && p.viewport === this.index && this.sliceInfo());
+    this.pointerDot.hidden = !show;
+    if (!show) return;
+    const [x, y] = this.imageToCanvas([p.x, p.y]);
+    this.pointerDot.style.transform = `translate(${x}px, ${y}px)`;
+  }
+
   clearOverlays(message) {
     for (const node of [this.topLeft, this.topRight, this.bottomLeft, this.bottomRight, this.bar]) node.textContent = "";
     for (const node of Object.values(this.marks)) node.textContent = "";
     this.warning.hidden = true;
+    this.pointerDot.hidden = true;
     this.layer.replaceChildren();
     this.bottomLeft.textContent = message;
   }

@@ -1,0 +1,210 @@
+// The meeting's socket, as the live session protocol has it (DESIGN.md, "Live session
+// protocol"): the server's live state (seq, epoch, presenter, agenda item, viewer state,
+// who is here) kept current from its messages, a snapshot whenever something was missed,
+// and reconnection with backoff. No DOM here: the page listens to the events it emits.
+//
+// Events (detail in brackets): "status" (status), "snapshot", "state", "presenter",
+// "item", "pointer" (pointer or null), "presence" (user uuids), "control-request"
+// (message), "server-error" (text), "event" (any other message: opinions, votes, ...).
+
+export const CLOSE_REVOKED = 4401;
+export const CLOSE_FORBIDDEN = 4403;
+export const CLOSE_FLOOD = 4429;
+const FLOOD_PAUSE_MS = 5000;
+
+// Exponential backoff with jitter, so a restarted server is not stampeded.
+export function backoff(attempt, random = Math.random) {
+  return Math.min(30000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + random());
+}
+
+export class LiveSync extends EventTarget {
+  // The server closes a socket that sends more than 60 messages a second (burst 120);
+  // the client stays well under that whatever the display rate.
+  constructor(path, { rate = 40, burst = 20 } = {}) {
+    super();
+    this.path = path;
+    this.seq = null;
+    this.epoch = null;
+    this.presenter = null;
+    this.item = null;
+    this.state = null;
+    this.present = null;
+    this.synced = false; // a snapshot arrived since the socket (re)opened and no gap since
+    this.status = "connecting"; // connecting | live | reconnecting | flood | forbidden
+    this.retryAt = null;
+    this.attempt = 0;
+    this.socket = null;
+    this.rate = rate;
+    this.burst = burst;
+    this.tokens = burst;
+    this.refilled = performance.now();
+    this.pending = new Map(); // latest-wins messages waiting for the budget, by kind
+    this.pumpTimer = null;
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  setStatus(status) {
+    this.status = status;
+    this.emit("status", status);
+  }
+
+  // --- the connection ------------------------------------------------------------------
+
+  connect() {
+    clearTimeout(this.retryTimer);
+    this.retryAt = null;
+    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(`${scheme}//${window.location.host}${this.path}`);
+    this.socket = ws;
+    this.synced = false;
+    this.setStatus(this.attempt ? "reconnecting" : "connecting");
+    ws.addEventListener("message", (msg) => {
+      if (this.socket !== ws) return;
+      let message;
+      try {
+        message = JSON.parse(msg.data);
+      } catch {
+        return;
+      }
+      this.receive(message);
+    });
+    ws.addEventListener("close", (ev) => {
+      if (this.socket !== ws) return;
+      this.socket = null;
+      this.synced = false;
+      if (ev.code === CLOSE_REVOKED || ev.code === CLOSE_FORBIDDEN) {
+        this.setStatus("forbidden");
+        return;
+      }
+      let delay = backoff(this.attempt);
+      this.attempt += 1;
+      if (ev.code === CLOSE_FLOOD) delay = Math.max(delay, FLOOD_PAUSE_MS);
+      this.retryAt = Date.now() + delay;
+      this.retryTimer = setTimeout(() => this.connect(), delay);
+      this.setStatus(ev.code === CLOSE_FLOOD ? "flood" : "reconnecting");
+    });
+  }
+
+  // Back online (the browser says so): try now rather than at the end of the backoff.
+  retryNow() {
+    if (this.retryAt !== null) this.connect();
+  }
+
+  // --- from the server ----------------------------------------------------------------
+
+  receive(message) {
+    switch (message.type) {
+      case "session.ready":
+        return;
+      case "live.snapshot":
+        return this.applySnapshot(message);
+      case "live.state":
+      case "live.presenter":
+      case "live.item":
+        return this.applySequenced(message);
+      case "live.pointer":
+        if (this.synced && message.epoch === this.epoch) this.emit("pointer", message.pointer || null);
+        return;
+      case "live.presence":
+        this.present = message.present || [];
+        return this.emit("presence", this.present);
+      case "live.control_request":
+        return this.emit("control-request", message);
+      case "error":
+        return this.emit("server-error", message.error);
+      default:
+        return this.emit("event", message);
+    }
+  }
+
+  applySnapshot(message) {
+    this.seq = message.seq;
+    this.epoch = message.epoch;
+    this.presenter = message.presenter ?? null;
+    this.item = message.item ?? null;
+    this.state = message.state ?? null;
+    if (Array.isArray(message.present)) this.present = message.present;
+    this.synced = true;
+    this.attempt = 0;
+    if (this.status !== "live") this.setStatus("live");
+    this.emit("snapshot", message);
+    if (Array.isArray(message.present)) this.emit("presence", this.present);
+  }
+
+  applySequenced(message) {
+    if (!this.synced) return; // waiting for the snapshot, which holds this or later
+    if (message.seq <= this.seq) return; // already in the snapshot
+    // The server coalesces the presenter's states: a gap before a state of the same epoch
+    // is states nobody needs. Any other gap is a missed hand-off or agenda move.
+    const coalesced = message.type === "live.state" && message.epoch === this.epoch;
+    if (message.seq !== this.seq + 1 && !coalesced) {
+      this.resync();
+      return;
+    }
+    this.seq = message.seq;
+    this.epoch = message.epoch;
+    if (message.type === "live.state") {
+      this.state = message.state;
+      this.emit("state", message.state);
+    } else if (message.type === "live.presenter") {
+      this.presenter = message.presenter ?? null;
+      this.emit("presenter", this.presenter);
+    } else {
+      this.item = message.item;
+      this.presenter = message.presenter ?? null;
+      this.state = null; // the new case starts afresh until the presenter sends a view
+      this.emit("item", this.item);
+    }
+  }
+
+  resync() {
+    this.synced = false;
+    this.send({ type: "sync" });
+  }
+
+  // --- to the server ------------------------------------------------------------------
+
+  takeToken() {
+    const now = performance.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilled) * this.rate) / 1000);
+    this.refilled = now;
+    this.tokens -= 1;
+  }
+
+  // A command (hand-off, agenda move, sync): sent now if the socket is open.
+  send(message) {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.takeToken();
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  // A message where only the latest matters (the viewer state, the pointer): sent now if
+  // the budget allows, else it waits and a newer one of the same kind replaces it.
+  sendLatest(kind, message) {
+    this.pending.delete(kind);
+    this.pending.set(kind, message);
+    this.pump();
+  }
+
+  pump() {
+    for (;;) {
+      if (!this.pending.size) return;
+      const now = performance.now();
+      const tokens = Math.min(this.burst, this.tokens + ((now - this.refilled) * this.rate) / 1000);
+      if (tokens < 1) break;
+      const [kind, message] = this.pending.entries().next().value;
+      this.pending.delete(kind);
+      this.send(message);
+    }
+    if (!this.pumpTimer) {
+      this.pumpTimer = setTimeout(() => {
+        this.pumpTimer = null;
+        this.pump();
+      }, Math.ceil(1000 / this.rate));
+    }
+  }
+}
