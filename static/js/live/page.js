@@ -4,6 +4,7 @@
 // the screen agree with it: the agenda item on show, the presenter's view for those who
 // follow, the presenter's own view sent to everyone else, who is here and the quorum.
 
+import { mountDecisionPanel } from "../decisions.js";
 import { Viewer, sameState } from "../viewer/viewer.js";
 import { LiveSync } from "./sync.js";
 import { LiveThread } from "./thread.js";
@@ -58,6 +59,7 @@ class LivePage {
       if (!s.synced) this.reconcile(); // offline: at least show the case's first series
     });
     s.addEventListener("snapshot", () => {
+      this.decisions?.refresh(); // votes may have been cast while this page was away
       this.updateMode();
       if (this.mode === "presenting") this.announce = true;
       this.render();
@@ -96,10 +98,10 @@ class LivePage {
   }
 
   domainEvent(event) {
-    // Proposals, votes and the consensus belong to the decisions panel (static/js/decisions.js),
-    // mounted in #vote-panel by its own code; it hears of the case on show from "live:item".
+    // Proposals, votes and the consensus belong to the decisions panel (static/js/decisions.js)
+    // of the case on show, mounted in #vote-panel by mountViewer.
     if (/^(proposal|vote|consensus)\./.test(event.type)) {
-      window.decisionPanel?.handleEvent(event);
+      this.decisions?.handleEvent(event);
       return;
     }
     if (!event.case || event.case !== this.caseId) return;
@@ -297,6 +299,19 @@ class LivePage {
     const votes = this.root.querySelector("[data-vote-panel]");
     votes.dataset.item = itemId;
     votes.dataset.case = this.caseId || "";
+    votes.replaceChildren();
+    this.decisions = null;
+    if (this.caseId) {
+      // The same frame as the case page's panel (cases/decisions/_panel.html), filled by fetch.
+      const frame = document.createElement("div");
+      frame.className = "decision-panel";
+      frame.id = "decisions";
+      frame.dataset.panelUrl = `${viewerConfig.caseUrl}decisions/`;
+      votes.append(frame);
+      this.decisions = mountDecisionPanel(frame, { panelUrl: frame.dataset.panelUrl, caseId: this.caseId });
+      this.decisions.refresh();
+    }
+    window.decisionPanel = this.decisions;
     document.dispatchEvent(new CustomEvent("live:item", { detail: { item: itemId, case: this.caseId } }));
   }
 
