@@ -376,8 +376,8 @@ def meeting_live(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
         "text": {
             "connecting": _("Connecting…"),
             "live": _("Live"),
-            "reconnecting": _("Reconnecting in %(seconds)s s"),
-            "reconnectingNow": _("Reconnecting…"),
+            "reconnecting": _("Offline: reconnecting in %(seconds)s s"),
+            "reconnectingNow": _("Offline: reconnecting…"),
             "notConnected": _("Not connected: try again in a moment."),
             "unavailable": _("This case is not available to you."),
             "offline": _("Offline"),

@@ -24,6 +24,8 @@ from django.test import Client
 from cases.models import Opinion
 from tests.conftest import skip_or_fail
 from tests.e2e.conftest import free_port, start_daphne
+from tests.e2e.test_live_meeting import join as join_page
+from tests.e2e.test_live_meeting import stop
 from tests.meetings.conftest import make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.services
@@ -155,9 +157,35 @@ def test_a_meeting_survives_redis_going_down_and_coming_back(
 
         status, snapshot, handoff = asyncio.run(scenario())
     finally:
-        server.process.terminate()
-        server.process.wait(timeout=10)
+        stop(server)
     assert status == 200
     assert Opinion.objects.filter(case=case, body="Posted while Redis was down.").exists()
     assert snapshot["type"] == "live.snapshot"
     assert handoff["presenter"] == str(cast.chair.uuid)
+
+
+@pytest.mark.browser
+def test_the_live_page_says_it_is_offline_and_recovers_by_itself(
+    cast, transactional_db, tmp_path, private_redis, new_context
+):
+    meeting = make_meeting(cast)
+    case = put_on_agenda(meeting, ready_case(cast), 1).case
+    server = start_daphne(tmp_path, env={"REDIS_URL": private_redis.url})
+    try:
+        page = join_page(new_context, server.url, "chair", meeting)
+        page.locator("[data-goto]").first.click()
+        page.locator("[data-thread] textarea").wait_for()
+        private_redis.stop()
+        page.wait_for_function("document.body.dataset.connection !== 'live'")
+        page.locator("p[data-connection]", has_text="Offline").wait_for()
+        # The page still writes: the opinion goes over HTTP into the database.
+        page.locator("[data-thread] textarea").fill("Written during the outage.")
+        page.get_by_role("button", name="Post opinion").click()
+        page.wait_for_function("document.querySelector('[data-thread] textarea').value === ''")
+        assert Opinion.objects.filter(case=case, body="Written during the outage.").exists()
+        private_redis.start()
+        # Nobody reloads: the client's own backoff finds the server again.
+        page.wait_for_function("document.body.dataset.connection === 'live'", timeout=40_000)
+        assert page.locator("p[data-connection]").inner_text().strip() == "Live"
+    finally:
+        stop(server)
