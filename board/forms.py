@@ -28,6 +28,7 @@ class BoardSettingsForm(forms.Form):
         "accepts_referrals",
         "blinded_opinions",
         "share_opinions_with_referrers",
+        "send_report_to_patient",
         "deidentify_imaging",
     )
 
@@ -56,6 +57,14 @@ class BoardSettingsForm(forms.Form):
         label=_("Share the panel's opinions with referring doctors"),
         required=False,
         help_text=_("Patients never see the panel's internal opinions."),
+    )
+    send_report_to_patient = forms.BooleanField(
+        label=_("Send the signed report to patients who submitted their own case"),
+        required=False,
+        help_text=_(
+            "They get an email when it is ready, and read the recommendation and download "
+            "the PDF on their case page. Referring doctors always get it."
+        ),
     )
     deidentify_imaging = forms.BooleanField(
         label=_("De-identify uploaded images"),

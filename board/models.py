@@ -120,6 +120,18 @@ class Board(models.Model):
             "Referring doctors see the panel's opinions on their cases. Patients never do."
         ),
     )
+    # Referring doctors always get the signed report of the cases they submitted; for a
+    # patient who submitted their own case, the board decides.
+    send_report_to_patient = models.BooleanField(
+        _("send the report to patients"),
+        default=True,
+        help_text=_(
+            "A patient who submitted their own case is emailed when the signed report is "
+            "ready, and reads the recommendation and downloads the PDF on the case page. "
+            "Turn off where a doctor must explain the report first: patients then see "
+            "neither."
+        ),
+    )
     deidentify_imaging = models.BooleanField(
         _("de-identify imaging"),
         default=True,

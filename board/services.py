@@ -18,12 +18,14 @@ def board_update_settings(
     accepts_referrals: bool = True,
     blinded_opinions: bool = False,
     share_opinions_with_referrers: bool = False,
+    send_report_to_patient: bool = True,
     deidentify_imaging: bool = True,
 ) -> Board:
     board.description = description
     board.accepts_referrals = accepts_referrals
     board.blinded_opinions = blinded_opinions
     board.share_opinions_with_referrers = share_opinions_with_referrers
+    board.send_report_to_patient = send_report_to_patient
     board.deidentify_imaging = deidentify_imaging
     board.save(
         update_fields=[
@@ -31,6 +33,7 @@ def board_update_settings(
             "accepts_referrals",
             "blinded_opinions",
             "share_opinions_with_referrers",
+            "send_report_to_patient",
             "deidentify_imaging",
         ]
     )

@@ -8,25 +8,33 @@ is 409 either way and writes nothing.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import logging
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.forms import FileField, Form
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import decisions
 from cases.access import CaseAccess, get_case_for_user
 from cases.audit import audit
 from cases.forms import ConsensusForm, ProposalForm, SignForm, VoteForm, VoteRoundForm
-from cases.models import Consensus, Proposal, VoteRound
+from cases.models import Consensus, Proposal, Report, VoteRound
+
+logger = logging.getLogger(__name__)
 
 PANEL = "cases/decisions/_panel_body.html"
+# The largest file the verification page hashes: a report with many key images is a few MB.
+REPORT_CHECK_MAX_BYTES = 20 * 2**20
 
 
 def panel_context(
@@ -36,8 +44,13 @@ def panel_context(
     case = access.case
     context: dict[str, Any] = {"case": case, "access": access, "request": request}
     panelist = access.is_panelist
+    can_read_report = decisions.can_read_report(access)
     state = decisions.decision_state(access) if panelist else None
-    consensus = state.consensus if state else _latest_signed(case)
+    if state is not None:
+        consensus = state.consensus
+    else:
+        # The submitter sees the signed recommendation with its report, or neither.
+        consensus = _latest_signed(case) if can_read_report else None
     context.update(
         panelist=panelist,
         state=state,
@@ -45,7 +58,11 @@ def panel_context(
         can_propose=decisions.can_propose(access),
         can_vote=decisions.can_vote(access),
         can_chair=decisions.can_chair(access),
+        can_read_report=can_read_report,
     )
+    if consensus is not None and consensus.is_signed:
+        context["report"] = decisions.report_of(consensus)
+        context["report_status"] = decisions.report_status(consensus)
     if not panelist:
         return context
     forms = forms or {}
@@ -77,7 +94,7 @@ def panel_context(
 def _latest_signed(case) -> Consensus | None:
     return (
         case.consensus_versions.filter(signed_at__isnull=False)
-        .select_related("signed_by")
+        .select_related("signed_by", "report")
         .prefetch_related("cosignatures__signer")
         .order_by("-version")
         .first()
@@ -290,3 +307,148 @@ def _sign(request, access, consensus, prefix, service) -> HttpResponse:
         else:
             return _done(request, access, _("Signed."))
     return _invalid(request, access, prefix, form)
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+@require_GET
+def report_download(request: HttpRequest, case_id: UUID, report_id: UUID) -> HttpResponse:
+    """The signed PDF, as stored; every download is audited."""
+    access = get_case_for_user(request.user, case_id, action="report.download")
+    report = (
+        Report.objects.select_related("consensus")
+        .filter(consensus__case=access.case, uuid=report_id)
+        .first()
+    )
+    if report is None:
+        audit(actor=request.user, action="report.download", case=access.case, allowed=False)
+        raise Http404
+    access.require(decisions.can_read_report(access), "report.download")
+    with report.file.open("rb") as handle:
+        pdf = handle.read()
+    if hashlib.sha256(pdf).hexdigest() != report.sha256:
+        # The stored file is not the one that was signed: never hand it out as the report.
+        logger.error("report %s no longer matches its SHA-256", report.uuid)
+        audit(
+            actor=request.user,
+            action="report.download",
+            case=access.case,
+            target=report,
+            allowed=False,
+            detail={"reason": "integrity"},
+        )
+        return HttpResponse(
+            _("The stored report does not match its signature record. Contact the board."),
+            status=500,
+            content_type="text/plain; charset=utf-8",
+        )
+    version = report.consensus.version
+    audit(
+        actor=request.user,
+        action="report.download",
+        case=access.case,
+        target=report,
+        detail={"version": version},
+    )
+    response = FileResponse(
+        io.BytesIO(pdf),
+        as_attachment=True,
+        filename=f"consilium-{access.case.pseudonym}-report-v{version}.pdf",
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+def report_regenerate(request: HttpRequest, case_id: UUID, consensus_id: UUID) -> HttpResponse:
+    """Render the report of a signed version that has none (its first attempt failed)."""
+    access = get_case_for_user(request.user, case_id)
+    access.require(decisions.can_chair(access), "report.regenerate")
+    consensus = _consensus_for(access, consensus_id)
+    try:
+        report = decisions.report_regenerate(access=access, consensus=consensus)
+    except decisions.Conflict as exc:
+        return _refused(request, access, "report.regenerate", exc.message, 409)
+    if report is None:
+        message = _("The report could not be generated. The error is logged; try again later.")
+        if _is_fetch(request):
+            context = panel_context(request, access)
+            context["panel_error"] = message
+            return render(request, PANEL, context)
+        messages.error(request, message)
+        return redirect(_case_url(access))
+    return _done(
+        request, access, _("The report of version %(v)d is ready.") % {"v": consensus.version}
+    )
+
+
+class ReportCheckForm(Form):
+    file = FileField(
+        label=gettext_lazy("Report PDF"),
+        help_text=gettext_lazy("The file is hashed and compared, not stored."),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def report_verify(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    """Anyone who may open the case checks a PDF against the SHA-256 recorded for each of its
+    reports: the file is hashed, compared and thrown away."""
+    access = get_case_for_user(request.user, case_id, action="report.verify")
+    case = access.case
+    form, checked, error, status = ReportCheckForm(), None, "", 200
+    if request.method == "POST":
+        # Refused before Django reads the body into a temporary file.
+        if int(request.META.get("CONTENT_LENGTH") or 0) > REPORT_CHECK_MAX_BYTES + 2**16:
+            error, status = _too_big(), 413
+        else:
+            form = ReportCheckForm(request.POST, request.FILES)
+            if not form.is_valid():
+                status = 400
+            elif form.cleaned_data["file"].size > REPORT_CHECK_MAX_BYTES:
+                error, status = _too_big(), 413
+        if status == 200:
+            digest = hashlib.sha256()
+            for chunk in form.cleaned_data["file"].chunks():
+                digest.update(chunk)
+            match = decisions.verify_report(case, digest.hexdigest())
+            audit(
+                actor=request.user,
+                action="report.verify",
+                case=case,
+                target=match,
+                detail={"matched": match is not None, "sha256": digest.hexdigest()},
+            )
+            checked = {"sha256": digest.hexdigest(), "report": match}
+        else:
+            audit(
+                actor=request.user,
+                action="report.verify",
+                case=case,
+                allowed=False,
+                detail={"status": status},
+            )
+    reports = list(
+        Report.objects.filter(consensus__case=case)
+        .select_related("consensus__signed_by")
+        .order_by("-consensus__version")
+    )
+    context = {
+        "case": case,
+        "form": form,
+        "error": error,
+        "checked": checked,
+        "reports": reports,
+        "can_read_report": decisions.can_read_report(access),
+        "max_mb": REPORT_CHECK_MAX_BYTES // 2**20,
+    }
+    return render(request, "cases/report_verify.html", context, status=status)
+
+
+def _too_big() -> str:
+    return _("The file is larger than %(mb)d MB: it is not a report of this case.") % {
+        "mb": REPORT_CHECK_MAX_BYTES // 2**20
+    }

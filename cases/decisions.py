@@ -8,6 +8,8 @@ Who may do what (the issue leaves some of it open; decided here):
   ballot per round, never changed. The chair votes like any member.
 - Open, close and re-open a vote, draft and sign the consensus: the chair or coordinator.
 - Co-sign: any voting member other than the one who signed.
+- Read the signed report: see "the report" below (``can_read_report``); generate it again
+  after a failure: the chair or coordinator.
 
 Writes follow the house pattern: keyword-only, atomic, audited, events after commit.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -26,13 +28,16 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from board.models import Board, Membership, Specialty, User
 from cases import tally as tallying
 from cases.access import CaseAccess
 from cases.audit import audit
 from cases.models import (
+    AuditEvent,
     Case,
     Consensus,
     ConsensusCosignature,
@@ -42,7 +47,14 @@ from cases.models import (
     VoteChoice,
     VoteRound,
 )
-from realtime.events import ConsensusSigned, Event, ProposalChanged, VoteCast, VoteRoundChanged
+from realtime.events import (
+    ConsensusSigned,
+    Event,
+    ProposalChanged,
+    ReportChanged,
+    VoteCast,
+    VoteRoundChanged,
+)
 from realtime.groups import meeting_group
 from realtime.publish import publish_case_event, publish_on_commit
 
@@ -553,73 +565,210 @@ def _check_password(
 
 
 # --- the report -------------------------------------------------------------------------------
+#
+# The PDF of a signed version is rendered once, after the signature commits, and never changed:
+# a correction is a new version with a report of its own. It shows the case as it stood when
+# the version was signed (opinions at their text of that moment, key images and attendance up
+# to then), so a report made again after a failure says the same. Co-signatures come after
+# the signature: the report lists those known when it was rendered (normally none) and says
+# so; the case page lists them all.
+#
+# Who may download it (``can_read_report``): the board's members (coordinators too), invited
+# experts while their invitation runs, the referring doctor, and a patient who submitted their
+# own case if the board sends reports to patients (Board.send_report_to_patient). The
+# submitter, if they may read it, gets an email when it is ready; members follow the case page.
+
+REPORT_READY, REPORT_PENDING, REPORT_FAILED = "ready", "pending", "failed"
+# A report not stored this long after the signature (or after "generate again") failed
+# without saying so (the process died): the chair is offered to generate it again.
+REPORT_PENDING_FOR = timedelta(minutes=5)
+# Longest side of a key image in the PDF, in pixels: sharp at the printed width (8 cm).
+REPORT_KEY_IMAGE_SIZE = 512
 
 
-def report_generate(*, consensus: Consensus) -> Report | None:
-    """Render and store the PDF of a signed version. Runs after the signature commits; a
-    failure is logged and leaves the signature standing (the report can be made again)."""
+def can_read_report(access: CaseAccess) -> bool:
+    if access.is_panelist:
+        return True
+    if not access.is_submitter:
+        return False
+    return access.user.kind == User.Kind.CLINICIAN or access.case.board.send_report_to_patient
+
+
+def report_of(consensus: Consensus) -> Report | None:
     try:
-        from cases.report import render_report_pdf, report_sha256
-    except ImportError:
-        logger.warning("no report renderer; consensus %s has no PDF yet", consensus.uuid)
+        return consensus.report
+    except Report.DoesNotExist:
         return None
+
+
+def report_status(consensus: Consensus) -> str:
+    """ready, pending (being rendered) or failed, for a signed version."""
+    if report_of(consensus) is not None:
+        return REPORT_READY
+    last = (
+        AuditEvent.objects.filter(
+            case_id=consensus.case_id,
+            object_id=str(consensus.uuid),
+            action__in=("report.generate", "report.regenerate"),
+        )
+        .order_by("-at", "-pk")
+        .first()
+    )
+    started = consensus.signed_at
+    if last is not None:
+        if last.action == "report.generate" and last.outcome == AuditEvent.Outcome.DENIED:
+            return REPORT_FAILED
+        started = max(started, last.at)
+    return REPORT_PENDING if timezone.now() - started < REPORT_PENDING_FOR else REPORT_FAILED
+
+
+def report_generate(*, consensus: Consensus, by: User | None = None) -> Report | None:
+    """Render and store the PDF of a signed version, once. Runs after the signature commits;
+    a failure is logged and audited, leaves the signature standing and tells the case page
+    (the chair can then generate it again). An existing report is returned unchanged."""
+    from cases.report import render_report_pdf, report_sha256
+
+    consensus = Consensus.objects.select_related(
+        "case__board", "signed_by", "supersedes", "round__meeting", "report"
+    ).get(pk=consensus.pk)
+    if not consensus.is_signed:
+        raise ValueError("only a signed consensus has a report")
+    existing = report_of(consensus)
+    if existing is not None:
+        return existing
+    case = consensus.case
+    by = by or consensus.signed_by
     try:
         pdf = render_report_pdf(report_data(consensus))
-    except Exception:
-        logger.exception("could not render the report of consensus %s", consensus.uuid)
+        report = Report(consensus=consensus, sha256=report_sha256(pdf), size=len(pdf))
+        report.file.save("report.pdf", ContentFile(pdf), save=False)
+    except Exception as exc:
+        logger.exception("could not make the report of consensus %s", consensus.uuid)
+        audit(
+            actor=by,
+            action="report.generate",
+            case=case,
+            target=consensus,
+            allowed=False,
+            detail={"version": consensus.version, "error": type(exc).__name__},
+        )
+        _publish_report(consensus, REPORT_FAILED)
         return None
-    report = Report(consensus=consensus, sha256=report_sha256(pdf), size=len(pdf))
-    report.file.save("report.pdf", ContentFile(pdf), save=False)
     try:
-        report.save()
+        with transaction.atomic():
+            report.save()
+            audit(
+                actor=by,
+                action="report.generate",
+                case=case,
+                target=report,
+                detail={"version": consensus.version, "sha256": report.sha256},
+            )
+            _publish_report(consensus, REPORT_READY)
+            transaction.on_commit(lambda: report_deliver(report=report, by=by), robust=True)
+    except IntegrityError:
+        # Rendered twice at once (a regenerate beside a slow first attempt): the first stays.
+        report.file.storage.delete(report.file.name)
+        return Report.objects.get(consensus=consensus)
     except Exception:
         report.file.storage.delete(report.file.name)
         raise
     return report
 
 
+def report_regenerate(*, access: CaseAccess, consensus: Consensus) -> Report | None:
+    """The chair asks again for the report of a signed version that has none."""
+    if not can_chair(access) or consensus.case_id != access.case.pk:
+        raise PermissionDenied
+    if not consensus.is_signed:
+        raise Conflict(_("Only a signed version has a report."))
+    if Report.objects.filter(consensus=consensus).exists():
+        raise Conflict(_("This version has its report already; a report is never changed."))
+    audit(
+        actor=access.user,
+        action="report.regenerate",
+        case=access.case,
+        target=consensus,
+        detail={"version": consensus.version},
+    )
+    return report_generate(consensus=consensus, by=access.user)
+
+
+def report_recipients(case: Case) -> list[User]:
+    """Who is emailed when a report is ready: the submitter, if they may read it."""
+    submitter = case.submitted_by
+    if submitter.kind == User.Kind.PATIENT and not case.board.send_report_to_patient:
+        return []
+    return [submitter]
+
+
+def report_deliver(*, report: Report, by: User | None = None) -> int:
+    """Tell the submitter the report is ready (pseudonym and link only; the PDF stays behind
+    the login). Runs after the report is stored; returns how many were emailed."""
+    from cases import notify
+
+    case = report.consensus.case
+    sent = notify.report_ready(report, report_recipients(case))
+    audit(
+        actor=by,
+        action="report.deliver",
+        case=case,
+        target=report,
+        detail={"version": report.consensus.version, "emails": sent},
+    )
+    return sent
+
+
+def verify_report(case: Case, digest: str) -> Report | None:
+    """The report of this case whose SHA-256 is ``digest``, if any."""
+    return (
+        Report.objects.filter(consensus__case=case, sha256=digest.lower())
+        .select_related("consensus__signed_by")
+        .first()
+    )
+
+
+def _publish_report(consensus: Consensus, status: str) -> None:
+    _publish(
+        consensus.case,
+        ReportChanged(
+            case=str(consensus.case.uuid),
+            consensus=str(consensus.uuid),
+            version=consensus.version,
+            status=status,
+        ),
+    )
+
+
+# --- what the report shows --------------------------------------------------------------------
+
+
 def report_data(consensus: Consensus):
-    """The decision part of the report's data. TODO(lead): studies, key images, opinions and
-    attendees (cases.report.ReportData documents them)."""
+    """Everything the report of a signed version shows, as the case stood when it was signed
+    (see the notes above). Key images are drawn here, with their window and annotations."""
     from cases.markdown import render_markdown
-    from cases.report import ReportData, ReportDissent, ReportProposal, ReportSignature
+    from cases.report import ReportData, ReportSignature
 
     case = consensus.case
+    at = consensus.signed_at or timezone.now()
     round_ = consensus.round
-    proposals, dissent, outcome, rule, quorum, meeting = [], [], "", "", "", None
-    if round_ is not None:
-        counts = round_.tally.get("counts", {})
-        single = round_.vote_mode == tallying.SINGLE_CHOICE
-        for proposal in round_.proposals.all():
-            c = counts.get(str(proposal.uuid), {})
-            proposals.append(
-                ReportProposal(
-                    title=f"P{proposal.number}",
-                    category=proposal.get_category_display(),
-                    agree=c.get("agree", 0),
-                    disagree=0 if single else c.get("disagree", 0),
-                    abstain=0 if single else c.get("abstain", 0),
-                    chosen=c.get("agree", 0) if single else None,
-                    adopted=proposal.pk == round_.winner_id,
-                )
-            )
-        for vote in round_.votes.filter(uuid__in=round_.tally.get("dissent", [])).select_related(
-            "voter"
-        ):
-            dissent.append(ReportDissent(name=vote.voter.display_name, reason=vote.comment))
-        outcome = round_.get_result_display()
-        rule = rule_label(round_)
-        shortfall = round_.tally.get("shortfall", {})
-        quorum = (
-            _("Quorum met.")
-            if not shortfall
-            else _("Quorum not met: %(missing)s.")
-            % {"missing": ", ".join(f"{Specialty(s).label} ×{n}" for s, n in shortfall.items())}
-        )
-        meeting = round_.meeting
+    meeting = round_.meeting if round_ is not None else None
+    decision = _report_decision(round_) if round_ is not None else {}
+    quorum = decision.pop("quorum", "")
+    attendees = []
+    if meeting is not None:
+        attendees, present = _report_attendees(meeting, case, at)
+        quorum = " ".join(part for part in (quorum, _attendance_quorum(case, present)) if part)
+    signer_role = (
+        Membership.objects.filter(board_id=case.board_id, user_id=consensus.signed_by_id)
+        .values_list("role", flat=True)
+        .first()
+    )
     signatures = [
         ReportSignature(
-            name=consensus.signed_by.display_name, role=_("Chair"), signed_at=consensus.signed_at
+            name=consensus.signed_by.display_name,
+            role=str(Membership.Role(signer_role).label) if signer_role else _("Signed"),
+            signed_at=consensus.signed_at,
         )
     ] + [
         ReportSignature(name=c.signer.display_name, role=_("Co-signer"), signed_at=c.signed_at)
@@ -633,14 +782,242 @@ def report_data(consensus: Consensus):
         meeting_title=meeting.title if meeting else None,
         meeting_date=meeting.starts_at if meeting else None,
         supersedes=consensus.supersedes.version if consensus.supersedes else None,
+        structured=_report_structured(case),
         question=case.question,
-        proposals=proposals,
-        outcome=outcome,
-        rule=rule,
+        studies=_report_studies(case, at),
+        key_images=_report_key_images(case, at),
+        opinions=_report_opinions(case, at),
         quorum=quorum,
-        dissent=dissent,
-        recommendation_html=render_markdown(consensus.text),
+        recommendation_html=render_markdown(consensus.text) + _coded_recommendation(consensus),
+        attendees=attendees,
         signatures=signatures,
+        **decision,
+    )
+
+
+def _report_structured(case: Case) -> list[tuple[str, str]]:
+    """The sarcoma data as the case page's panel shows it (templates/cases/_structured.html)."""
+    size = f"{case.size_cm} cm" if case.size_cm else ""
+    if size and case.depth:
+        size += f", {case.get_depth_display().lower()}"
+    grade = ""
+    if case.grade:
+        grade = _("G%(grade)d (differentiation %(d)d + mitoses %(m)d + necrosis %(n)d)") % {
+            "grade": case.grade,
+            "d": case.differentiation_score,
+            "m": case.mitotic_score,
+            "n": case.necrosis,
+        }
+    stage = case.stage
+    staged = _("Stage %(group)s") % {"group": stage.group} if stage.group else ""
+    staged = " ".join(part for part in (staged, f"({stage.tnm})", stage.note) if part)
+    age = _("%(age)d years") % {"age": case.age} if case.age is not None else ""
+    return [
+        (_("Sex"), case.get_sex_display() if case.sex else ""),
+        (_("Age"), age),
+        (_("Histotype"), case.diagnosis_label),
+        (_("Primary site"), case.get_primary_site_display() if case.primary_site else ""),
+        (_("Size"), size),
+        (_("FNCLCC grade"), grade or _("incomplete")),
+        (_("AJCC 8th stage"), staged),
+        (_("Margins"), case.get_margins_display() if case.margins else ""),
+        (_("ECOG"), "" if case.ecog is None else str(case.ecog)),
+        (_("Molecular findings"), case.molecular_findings),
+        (_("Expert pathology review"), case.get_pathology_review_display()),
+    ]
+
+
+def _report_studies(case: Case, at: datetime) -> list:
+    from cases.report import ReportStudy
+
+    studies = []
+    for study in case.studies.filter(created_at__lte=at).prefetch_related("series"):
+        series = list(study.series.all())
+        modalities = sorted({s.modality for s in series if s.modality})
+        studies.append(
+            ReportStudy(
+                date=study.study_date,
+                modality=", ".join(modalities),
+                description=study.description,
+                series=len(series),
+                instances=sum(s.instance_count for s in series),
+            )
+        )
+    return studies
+
+
+def _report_key_images(case: Case, at: datetime) -> list:
+    from cases.report import ReportImage
+    from imaging.annotation_views import render_key_image
+
+    images = []
+    key_images = case.key_images.filter(created_at__lte=at).select_related(
+        "author", "instance__series"
+    )
+    for key in key_images:
+        series = key.instance.series
+        where = " ".join(part for part in (series.modality, series.description) if part)
+        caption = " · ".join(part for part in (key.caption, where, key.author.display_name) if part)
+        # Never enlarged: a 256-pixel MR stays 256 pixels.
+        native = max(key.instance.rows, key.instance.columns)
+        png = render_key_image(key, min(REPORT_KEY_IMAGE_SIZE, native) or None)
+        images.append(ReportImage(png=png, caption=caption))
+    return images
+
+
+def _report_opinions(case: Case, at: datetime) -> list:
+    """The opinions standing when the version was signed, by specialty, each with the text it
+    had then (an edit after the signature left its earlier text in a revision)."""
+    from cases.markdown import render_markdown
+    from cases.models import Opinion
+    from cases.report import ReportOpinion, ReportSpecialty
+
+    opinions = (
+        Opinion.objects.filter(case=case, created_at__lte=at)
+        .exclude(withdrawn_at__lte=at)
+        .select_related("author")
+        .prefetch_related("revisions")
+    )
+    by_specialty: dict[str, list] = {}
+    for opinion in opinions:
+        body = opinion.body
+        later = [r for r in opinion.revisions.all() if r.edited_at > at]
+        if later:
+            body = min(later, key=lambda r: r.edited_at).body
+        by_specialty.setdefault(opinion.author_specialty, []).append(
+            ReportOpinion(
+                author=opinion.author.display_name,
+                written_at=opinion.created_at,
+                html=render_markdown(body),
+            )
+        )
+    order = list(Specialty.values)
+    return [
+        ReportSpecialty(label=str(Specialty(key).label), opinions=by_specialty[key])
+        for key in sorted(by_specialty, key=lambda k: order.index(k) if k in order else len(order))
+    ]
+
+
+def _report_decision(round_: VoteRound) -> dict[str, Any]:
+    """The proposals with their tally, the outcome, the rule, the vote's quorum, the dissent."""
+    from django.utils.html import strip_tags
+
+    from cases.markdown import render_markdown
+    from cases.report import ReportDissent, ReportProposal
+
+    counts = round_.tally.get("counts", {})
+    single = round_.vote_mode == tallying.SINGLE_CHOICE
+    proposals = []
+    for proposal in round_.proposals.all():
+        c = counts.get(str(proposal.uuid), {})
+        text = " ".join(strip_tags(render_markdown(proposal.text)).split())
+        proposals.append(
+            ReportProposal(
+                title=text if len(text) <= 160 else text[:159].rstrip() + "…",
+                category=proposal.get_category_display(),
+                agree=c.get("agree", 0),
+                disagree=0 if single else c.get("disagree", 0),
+                abstain=0 if single else c.get("abstain", 0),
+                chosen=c.get("agree", 0) if single else None,
+                adopted=proposal.pk == round_.winner_id,
+                number=proposal.number,
+            )
+        )
+    dissent = [
+        ReportDissent(name=vote.voter.display_name, reason=vote.comment)
+        for vote in round_.votes.filter(uuid__in=round_.tally.get("dissent", [])).select_related(
+            "voter"
+        )
+    ]
+    outcome = str(round_.get_result_display())
+    if round_.winner_id is not None:
+        outcome = _("%(result)s: P%(n)d") % {"result": outcome, "n": round_.winner.number}
+    return {
+        "proposals": proposals,
+        "dissent": dissent,
+        "outcome": outcome,
+        "rule": rule_label(round_),
+        "quorum": _vote_quorum(round_),
+    }
+
+
+def _vote_quorum(round_: VoteRound) -> str:
+    ballots = round_.tally.get("ballots", 0)
+    shortfall = round_.tally.get("shortfall", {})
+    cast = ngettext("%(n)d ballot cast", "%(n)d ballots cast", ballots) % {"n": ballots}
+    if shortfall:
+        missing = ", ".join(f"{Specialty(s).label} ×{n}" for s, n in shortfall.items())
+        return _("Vote: quorum not met (%(cast)s; missing %(missing)s).") % {
+            "cast": cast,
+            "missing": missing,
+        }
+    return _("Vote: quorum met (%(cast)s).") % {"cast": cast}
+
+
+def _report_attendees(meeting, case: Case, at: datetime) -> tuple[list, list[str]]:
+    """One row per person who joined the meeting before the signature: first join, last
+    leave (none while any of their tabs was still open at the signature); and the specialty
+    each sat in, for the quorum."""
+    from cases.report import ReportAttendee
+    from meetings.models import Attendance
+
+    specialties = dict(
+        Membership.objects.filter(board_id=case.board_id).values_list("user_id", "specialty")
+    )
+    people: dict[int, dict[str, Any]] = {}
+    for row in Attendance.objects.filter(meeting=meeting, joined_at__lte=at).select_related("user"):
+        person = people.setdefault(
+            row.user_id, {"user": row.user, "joined": row.joined_at, "left": [], "open": False}
+        )
+        person["joined"] = min(person["joined"], row.joined_at)
+        if row.left_at is None or row.left_at > at:
+            person["open"] = True
+        else:
+            person["left"].append(row.left_at)
+    attendees, present = [], []
+    for user_id, person in sorted(people.items(), key=lambda item: item[1]["joined"]):
+        specialty = specialties.get(user_id) or person["user"].specialty
+        present.append(specialty)
+        attendees.append(
+            ReportAttendee(
+                name=person["user"].display_name,
+                specialty=str(Specialty(specialty).label) if specialty else "",
+                joined_at=person["joined"],
+                left_at=None if person["open"] else max(person["left"]),
+            )
+        )
+    return attendees, present
+
+
+def _attendance_quorum(case: Case, present: list[str]) -> str:
+    shortfall = case.board.quorum_shortfall(present)
+    people = ngettext("%(n)d attendee", "%(n)d attendees", len(present)) % {"n": len(present)}
+    if shortfall:
+        missing = ", ".join(f"{Specialty(s).label} ×{n}" for s, n in shortfall.items())
+        return _("Meeting: quorum not met (%(people)s; missing %(missing)s).") % {
+            "people": people,
+            "missing": missing,
+        }
+    return _("Meeting: quorum met (%(people)s).") % {"people": people}
+
+
+def _coded_recommendation(consensus: Consensus) -> str:
+    """The recommendation's coded fields under its text (escaped here; the report cleans all
+    HTML it is given again)."""
+    guideline = consensus.get_guideline_display()
+    if consensus.guideline_reference:
+        guideline = f"{guideline} — {consensus.guideline_reference}"
+    return format_html(
+        "<p><strong>{}</strong>: {}<br><strong>{}</strong>: {}<br>"
+        "<strong>{}</strong>: {}<br><strong>{}</strong>: {}</p>",
+        _("Category"),
+        consensus.get_category_display(),
+        _("Guideline"),
+        guideline,
+        _("Level of evidence"),
+        consensus.get_evidence_level_display(),
+        _("Grade of recommendation"),
+        consensus.get_grade_display(),
     )
 
 
@@ -720,7 +1097,7 @@ def decision_state(access: CaseAccess) -> DecisionState:
                     round_.votes.filter(uuid__in=data["dissent"]).select_related("voter", "choice")
                 )
     versions = list(
-        case.consensus_versions.select_related("signed_by", "drafted_by")
+        case.consensus_versions.select_related("signed_by", "drafted_by", "report")
         .prefetch_related("cosignatures__signer")
         .order_by("-version")
     )

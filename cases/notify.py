@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from board.models import Membership, User
-from cases.models import Case, CaseInvite, Opinion
+from cases.models import Case, CaseInvite, Opinion, Report
 
 logger = logging.getLogger(__name__)
 
@@ -107,3 +107,22 @@ def expert_invited(invite: CaseInvite) -> int:
         "url": case_url(case),
     }
     return _send(subject, body, [invite.expert])
+
+
+def report_ready(report: Report, recipients: list[User]) -> int:
+    """The signed report is ready: the pseudonym and a link, never the PDF or the patient."""
+    consensus = report.consensus
+    case = consensus.case
+    subject = _("The board's report on case %(pseudonym)s is ready") % {"pseudonym": case.pseudonym}
+    if consensus.version > 1:
+        intro = _(
+            "%(board)s signed a corrected report (version %(version)d) on case %(pseudonym)s."
+        )
+    else:
+        intro = _("%(board)s signed its report on case %(pseudonym)s.")
+    values = {"board": case.board.name, "version": consensus.version, "pseudonym": case.pseudonym}
+    link = _("Sign in to read the recommendation and download the PDF:\n%(url)s\n") % {
+        "url": case_url(case)
+    }
+    body = f"{intro % values}\n\n{link}"
+    return _send(subject, body, recipients)

@@ -99,6 +99,9 @@ class ReportProposal:
     abstain: int = 0
     chosen: int | None = None
     adopted: bool = False
+    # Its number on the case (P1, P2, …); a ballot can skip one that was withdrawn. None:
+    # numbered by position.
+    number: int | None = None
 
     @property
     def total(self) -> int:
@@ -327,7 +330,7 @@ def tally_svg(proposals: Sequence[ReportProposal]) -> SafeString:
         middle = top + CHART_BAR / 2 + 4
         out.append(
             f'<text x="0" y="{middle}" font-size="11" font-weight="bold" fill="#1d2430">'
-            f"P{row + 1}</text>"
+            f"P{proposal.number or row + 1}</text>"
             f'<rect x="{CHART_LABEL}" y="{top}" width="{bar_width}" height="{CHART_BAR}"'
             f' fill="#f1f3f6"/>'
         )

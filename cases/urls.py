@@ -73,4 +73,15 @@ urlpatterns = [
         decision_views.consensus_cosign,
         name="consensus-cosign",
     ),
+    path(
+        "cases/<uuid:case_id>/consensus/<uuid:consensus_id>/report/",
+        decision_views.report_regenerate,
+        name="report-regenerate",
+    ),
+    path("cases/<uuid:case_id>/report/verify/", decision_views.report_verify, name="report-verify"),
+    path(
+        "cases/<uuid:case_id>/report/<uuid:report_id>.pdf",
+        decision_views.report_download,
+        name="report-download",
+    ),
 ]

@@ -235,3 +235,15 @@ class ConsensusSigned(Event):
     consensus: str  # consensus UUID
     version: int
     signatures: int  # the signer and the co-signers so far
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReportChanged(Event):
+    """The PDF report of a signed version was stored, or could not be made. It is rendered
+    after the signature commits, so it comes after consensus.signed."""
+
+    type: ClassVar[str] = "consensus.report"
+    case: str  # case UUID
+    consensus: str  # consensus UUID
+    version: int
+    status: str  # "ready" or "failed"

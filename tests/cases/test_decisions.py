@@ -642,8 +642,8 @@ def test_report_data_carries_the_vote_and_the_signatures(cast):
     )
     data = decisions.report_data(Consensus.objects.get(pk=consensus.pk))
     assert (data.case_pseudonym, data.version, data.supersedes) == (case.pseudonym, 1, None)
-    assert [(p.title, p.agree, p.disagree, p.adopted) for p in data.proposals] == [
-        ("P1", 4, 1, True)
+    assert [(p.number, p.title, p.agree, p.disagree, p.adopted) for p in data.proposals] == [
+        (1, "Wide en bloc resection.", 4, 1, True)
     ]
     assert [(d.name, d.reason) for d in data.dissent] == [
         (cast.radiologist.display_name, "Margins unlikely without RT.")

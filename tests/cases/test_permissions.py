@@ -40,6 +40,10 @@ MATRIX = {
     "case-ready": ("post", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
     "case-status": ("post", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
     "decision-panel": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
+    "report-download": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
+    "report-verify": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
+    # The world's report exists, so the chair and coordinator get 409 (a report never changes).
+    "report-regenerate": ("post", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
 }  # fmt: skip
 
 
@@ -60,16 +64,49 @@ def world(cast):
     from cases.services import invite_revoke
 
     invite_revoke(access=case_access(cast.chair, case), invite=revoked_invite)
+    signed_report(case, cast.chair)
     people = {name: getattr(cast, name, None) for name in WHO}
     people["expired_expert"] = expired
     people["revoked_expert"] = User.objects.get(pk=revoked.pk)
     return case, attachment, first, people
 
 
+def signed_report(case, chair):
+    """A signed version of the case with a stored report (the PDF bytes are a stand-in)."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from cases.models import Consensus, Report
+
+    consensus = Consensus.objects.create(
+        case=case,
+        category="surgery",
+        text="Wide resection.",
+        drafted_by=chair,
+        signed_by=chair,
+        signed_at=timezone.now(),
+    )
+    pdf = b"%PDF-1.7 matrix stand-in"
+    report = Report(consensus=consensus, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf))
+    report.file.save("report.pdf", ContentFile(pdf), save=False)
+    report.save()
+    return report
+
+
 def url_for(name, case, attachment, first):
+    from cases.models import Report
+
     kwargs = {"case_id": case.uuid}
     if name == "attachment-download":
         kwargs["attachment_id"] = attachment.uuid
+    if name in ("report-download", "report-regenerate"):
+        report = Report.objects.select_related("consensus").get(consensus__case=case)
+        if name == "report-download":
+            kwargs["report_id"] = report.uuid
+        else:
+            kwargs["consensus_id"] = report.consensus.uuid
     if name in ("opinion-fragment", "opinion-history"):
         kwargs["opinion_id"] = first.uuid
     return reverse(name, kwargs=kwargs)

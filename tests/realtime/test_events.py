@@ -28,6 +28,7 @@ from realtime.events import (
     Notice,
     OpinionPosted,
     ProposalChanged,
+    ReportChanged,
     SessionReady,
     VoteCast,
     VoteRoundChanged,
@@ -93,6 +94,12 @@ SAMPLES = {
         consensus=str(uuid.uuid4()),
         version=1,
         signatures=2,
+    ),
+    "consensus.report": ReportChanged(
+        case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11",
+        consensus=str(uuid.uuid4()),
+        version=1,
+        status="ready",
     ),
 }
 
