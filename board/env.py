@@ -148,7 +148,12 @@ def channel_layers_for(redis_url: str | None, *, prefix: str) -> dict[str, Any]:
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url_checked(redis_url)], "prefix": prefix},
+            "CONFIG": {
+                # redis-py's pool refuses a 101st connection by default; a process with a few
+                # hundred sockets opens (and, when a meeting ends, closes) that many at once.
+                "hosts": [{"address": redis_url_checked(redis_url), "max_connections": 1000}],
+                "prefix": prefix,
+            },
         }
     }
 

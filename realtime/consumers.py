@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import logging
 import time
 from uuid import UUID
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
+from channels.db import aclose_old_connections, database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connections
 
 from realtime.events import (
     AccessRevoked,
@@ -27,6 +32,28 @@ from realtime.events import (
 from realtime.groups import case_group, meeting_group, session_group, user_group
 from realtime.hub import live_hub
 from realtime.publish import apublish
+
+
+def keep_connection(func):
+    """Run ``func`` in the thread of every database_sync_to_async call, without closing the
+    connection afterwards. With CONN_MAX_AGE 0, database_sync_to_async reconnects on every
+    call: 6 ms on SQLite, a TCP and auth handshake on PostgreSQL, 30 times a second for the
+    presenter. The next ordinary call closes the connection anyway; a broken one is closed
+    here at once."""
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            for connection in connections.all(initialized_only=True):
+                if connection.errors_occurred and not connection.is_usable():
+                    connection.close()
+
+    return run
+
+
+logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_REVOKED = 4401
@@ -53,6 +80,22 @@ class SessionBoundConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.accepted = True
         await self.send(text_data=SessionReady(user=user.display_name).to_json())
+
+    async def websocket_disconnect(self, message) -> None:
+        # Channels discards the groups first and only then calls disconnect(): when the layer
+        # refuses (Redis down, or a pool exhausted by hundreds of sockets closing at once),
+        # disconnect() would never run and attendance would stay open. Ours runs first, and
+        # a group that cannot be left expires in the layer by itself.
+        try:
+            await self.disconnect(message["code"])
+        finally:
+            for group in self.groups:
+                try:
+                    await self.channel_layer.group_discard(group, self.channel_name)
+                except Exception:
+                    logger.warning("could not leave %s", group, exc_info=True)
+            await aclose_old_connections()
+        raise StopConsumer
 
     async def authorize(self) -> bool:
         return True
@@ -284,11 +327,14 @@ class MeetingConsumer(SessionBoundConsumer):
         handlers = {"viewer.state": self._viewer_state, "pointer": self._pointer}
         while self.pending:
             kind = next(iter(self.pending))
-            await self._handle(handlers[kind], self.pending.pop(kind))
+            await self._handle(handlers[kind], self.pending.pop(kind), hot=True)
 
-    async def _handle(self, handler, message: dict) -> None:
+    async def _handle(self, handler, message: dict, *, hot: bool = False) -> None:
+        # The presenter's 30-a-second messages keep the database connection open between
+        # calls (see keep_connection); everything else closes it as Channels always does.
+        run = sync_to_async(keep_connection(handler)) if hot else database_sync_to_async(handler)
         try:
-            event = await database_sync_to_async(handler)(message)
+            event = await run(message)
         except (ValidationError, ValueError, TypeError) as exc:
             await self._error("; ".join(getattr(exc, "messages", [str(exc)])))
             return

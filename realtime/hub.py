@@ -33,6 +33,12 @@ logger = logging.getLogger(__name__)
 # Event types a newer message of the same type makes worthless (see module docstring).
 COALESCED = frozenset({"live.state", "live.pointer", "live.presence"})
 RETRY_SECONDS = (0.5, 1, 2, 5)
+try:
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    TRANSIENT: tuple[type[BaseException], ...] = (RedisTimeout,)
+except ImportError:  # pragma: no cover (redis is a dependency)
+    TRANSIENT = ()
 
 
 class Listener(Protocol):
@@ -92,6 +98,9 @@ class LiveHub:
                 attempt = 0
             except asyncio.CancelledError:
                 raise
+            except TRANSIENT:
+                # An idle blocking read timed out: Redis is there, nothing was lost.
+                continue
             except Exception:
                 # The layer (Redis) is gone: whatever was published meanwhile is lost, so
                 # every local socket is told to reconnect, which resyncs from the snapshot.

@@ -105,7 +105,9 @@ def test_database_url_switches_to_postgresql(tmp_path):
 def test_redis_url_switches_channel_layer_and_cache(tmp_path):
     got = resolved(tmp_path, REDIS_URL="redis://cache.internal:6379/3")
     assert got["layer"] == "channels_redis.core.RedisChannelLayer"
-    assert got["layer_hosts"] == ["redis://cache.internal:6379/3"]
+    assert got["layer_hosts"] == [
+        {"address": "redis://cache.internal:6379/3", "max_connections": 1000}
+    ]
     assert got["cache"] == "django.core.cache.backends.redis.RedisCache"
 
 

@@ -124,3 +124,31 @@ async def test_a_lost_channel_layer_sends_every_socket_to_reconnect():
     assert all(socket.lost for socket in sockets)
     assert hub.listeners == {}
     hub.reader.cancel()
+
+
+class SlowRedis(InMemoryChannelLayer):
+    """A layer whose first blocking reads time out, as an idle Redis read does."""
+
+    def __init__(self):
+        super().__init__()
+        self.timeouts = 3
+
+    async def receive(self, channel):
+        if self.timeouts:
+            self.timeouts -= 1
+            from redis.exceptions import TimeoutError as RedisTimeout
+
+            raise RedisTimeout("Timeout reading from socket")
+        return await super().receive(channel)
+
+
+async def test_an_idle_read_timing_out_is_not_an_outage():
+    layer = SlowRedis()
+    hub, meeting = LiveHub(layer), uuid.uuid4()
+    socket = Socket()
+    await hub.register(meeting, socket)
+    await send(layer, meeting, state_event(1))
+    await settle()
+    assert not socket.lost
+    assert socket.texts == [state_event(1).to_json()]
+    hub.reader.cancel()

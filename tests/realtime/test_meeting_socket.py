@@ -313,3 +313,18 @@ async def test_leaving_the_board_closes_the_meeting_socket(cast, meeting, channe
     member, _, _ = await join(cast.surgeon, meeting)
     await sync_to_async(Membership.objects.filter(user=cast.surgeon, board=cast.board).delete)()
     assert await close_code(member) == CLOSE_REVOKED
+
+
+async def test_attendance_closes_even_when_the_layer_refuses_to_let_go(
+    cast, meeting, channel_layer, monkeypatch
+):
+    """Hundreds of sockets closing at once can exhaust the Redis pool; leaving still counts."""
+    comm, _, _ = await join(cast.surgeon, meeting)
+
+    async def refuse(group, channel):
+        raise ConnectionError("Too many connections")
+
+    monkeypatch.setattr(channel_layer, "group_discard", refuse)
+    await comm.disconnect()
+    rows = await sync_to_async(list)(Attendance.objects.filter(user=cast.surgeon))
+    assert rows[0].left_at is not None
