@@ -10,6 +10,7 @@ import time
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import aclose_old_connections, database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -80,6 +81,16 @@ class SessionBoundConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.accepted = True
         await self.send(text_data=SessionReady(user=user.display_name).to_json())
+
+    async def dispatch(self, message) -> None:
+        # Channels closes stale database connections before every message it dispatches: a
+        # hop to the database thread and, with CONN_MAX_AGE 0, a reconnect, for each of the
+        # presenter's 30 states a second. Here every database call goes through
+        # database_sync_to_async (which does the same cleaning) or keep_connection.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def websocket_disconnect(self, message) -> None:
         # Channels discards the groups first and only then calls disconnect(): when the layer
