@@ -73,7 +73,11 @@ def panel_context(
         context["vote_form"] = forms.get("vote") or VoteForm(round=round_, proposals=state.ballot)
     if context["can_chair"]:
         if round_ is None or not round_.is_open:
-            context["round_form"] = forms.get("round") or VoteRoundForm(case=case)
+            # The live meeting page asks for its panel with ?meeting=<uuid>: a vote opened
+            # there is a vote of that meeting unless the chair says otherwise.
+            context["round_form"] = forms.get("round") or VoteRoundForm(
+                case=case, initial={"meeting": request.GET.get("meeting")}
+            )
         if not case.is_closed or (consensus and consensus.is_signed):
             context["consensus_form"] = forms.get("consensus") or ConsensusForm(
                 initial=decisions.consensus_initial(case)

@@ -306,7 +306,7 @@ class LivePage {
       const frame = document.createElement("div");
       frame.className = "decision-panel";
       frame.id = "decisions";
-      frame.dataset.panelUrl = `${viewerConfig.caseUrl}decisions/`;
+      frame.dataset.panelUrl = `${viewerConfig.caseUrl}decisions/?meeting=${this.config.meeting}`;
       votes.append(frame);
       this.decisions = mountDecisionPanel(frame, { panelUrl: frame.dataset.panelUrl, caseId: this.caseId });
       this.decisions.refresh();
