@@ -102,7 +102,8 @@ def live_session(meeting: Meeting) -> LiveSession:
 def present_users(meeting_id: int) -> list[str]:
     """Users with at least one open socket in the meeting (several tabs count once)."""
     users = (
-        Attendance.objects.filter(meeting_id=meeting_id, left_at__isnull=True)
+        Attendance.objects.present()
+        .filter(meeting_id=meeting_id)
         .values_list("user__uuid", flat=True)
         .distinct()
     )

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from board.models import Board, validate_time_zone
@@ -119,6 +120,18 @@ class AgendaItem(models.Model):
         return f"{self.position}. {self.case.pseudonym}"
 
 
+# An open socket refreshes its attendance this often; a row not refreshed for PRESENCE_TIMEOUT
+# belongs to a process that died without closing it, and no longer counts as present.
+HEARTBEAT = datetime.timedelta(seconds=30)
+PRESENCE_TIMEOUT = datetime.timedelta(seconds=90)
+
+
+class AttendanceQuerySet(models.QuerySet):
+    def present(self) -> AttendanceQuerySet:
+        """Open joins whose socket is still alive (it refreshed ``seen_at`` lately)."""
+        return self.filter(left_at__isnull=True, seen_at__gte=timezone.now() - PRESENCE_TIMEOUT)
+
+
 class Attendance(models.Model):
     """One join of one user (a second browser tab is a second row)."""
 
@@ -128,6 +141,10 @@ class Attendance(models.Model):
     )
     joined_at = models.DateTimeField(_("joined at"))
     left_at = models.DateTimeField(_("left at"), null=True, blank=True)
+    # The socket's last heartbeat (see HEARTBEAT).
+    seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True)
+
+    objects = AttendanceQuerySet.as_manager()
 
     class Meta:
         ordering = ["joined_at"]

@@ -356,7 +356,17 @@ def attendance_join(*, user: User, meeting: Meeting) -> Attendance:
         or not Membership.objects.filter(user=user, board_id=meeting.board_id).exists()
     ):
         raise PermissionDenied
-    return Attendance.objects.create(meeting=meeting, user=user, joined_at=timezone.now())
+    now = timezone.now()
+    return Attendance.objects.create(meeting=meeting, user=user, joined_at=now, seen_at=now)
+
+
+def attendance_seen(*, attendance: Attendance) -> bool:
+    """The socket's heartbeat; False once the join is closed (nothing to keep alive)."""
+    return bool(
+        Attendance.objects.filter(pk=attendance.pk, left_at__isnull=True).update(
+            seen_at=timezone.now()
+        )
+    )
 
 
 @transaction.atomic

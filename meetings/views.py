@@ -339,9 +339,7 @@ def meeting_live(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
         .order_by("role", "user__last_name", "user__first_name")
     )
     present = set(
-        Attendance.objects.filter(meeting=meeting, left_at__isnull=True).values_list(
-            "user_id", flat=True
-        )
+        Attendance.objects.present().filter(meeting=meeting).values_list("user_id", flat=True)
     )
     prefetch_related_objects([meeting.board], "quorum_requirements")
     board = meeting.board

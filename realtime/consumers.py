@@ -224,6 +224,7 @@ class MeetingConsumer(SessionBoundConsumer):
         self.hub = live_hub()
         await self.hub.register(self.meeting_uuid, self)
         self.attendance, arrived = await database_sync_to_async(self._join)()
+        self.heartbeat = asyncio.get_running_loop().create_task(self._heartbeat())
         await self.send(text_data=await database_sync_to_async(self._snapshot)())
         self.ready = True
         early, self.early = self.early, []
@@ -237,9 +238,7 @@ class MeetingConsumer(SessionBoundConsumer):
         from meetings.services import attendance_join
 
         attendance = attendance_join(user=self.user, meeting=self.meeting)
-        tabs = Attendance.objects.filter(
-            meeting=self.meeting, user=self.user, left_at__isnull=True
-        ).count()
+        tabs = Attendance.objects.present().filter(meeting=self.meeting, user=self.user).count()
         return attendance, tabs == 1
 
     def _snapshot(self) -> str:
@@ -247,9 +246,23 @@ class MeetingConsumer(SessionBoundConsumer):
 
         return json.dumps(snapshot(live_session(self.meeting)), separators=(",", ":"))
 
+    async def _heartbeat(self) -> None:
+        from meetings.models import HEARTBEAT
+        from meetings.services import attendance_seen
+
+        seen = database_sync_to_async(attendance_seen)
+        while True:
+            await asyncio.sleep(HEARTBEAT.total_seconds())
+            try:
+                if not await seen(attendance=self.attendance):
+                    return
+            except Exception:
+                logger.warning("attendance heartbeat failed", exc_info=True)
+
     async def disconnect(self, code) -> None:
-        if getattr(self, "worker", None) is not None:
-            self.worker.cancel()
+        for task in (getattr(self, "worker", None), getattr(self, "heartbeat", None)):
+            if task is not None:
+                task.cancel()
         if getattr(self, "hub", None) is not None:
             await self.hub.unregister(self.meeting_uuid, self)
         attended = getattr(self, "attendance", None) is not None
@@ -262,9 +275,9 @@ class MeetingConsumer(SessionBoundConsumer):
         from meetings.services import attendance_leave
 
         attendance_leave(attendance=self.attendance)
-        return not Attendance.objects.filter(
-            meeting=self.meeting, user=self.user, left_at__isnull=True
-        ).exists()
+        return (
+            not Attendance.objects.present().filter(meeting=self.meeting, user=self.user).exists()
+        )
 
     async def _publish_presence(self) -> None:
         from meetings.live import present_users

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 
@@ -15,7 +16,7 @@ from cases.access import case_access
 from cases.models import AuditEvent
 from cases.services import opinion_post
 from imaging.models import Series, Study
-from meetings.models import Attendance, LiveSession, Meeting
+from meetings.models import PRESENCE_TIMEOUT, Attendance, LiveSession, Meeting
 from tests.cast import add_member, make_user
 from tests.meetings.conftest import make_meeting, put_on_agenda, ready_case, signed_in
 
@@ -38,8 +39,10 @@ def with_series(case) -> Series:
 
 
 def arrive(meeting, *users) -> None:
+    """Open joins with a fresh heartbeat, as a live socket keeps them."""
+    now = timezone.now()
     for user in users:
-        Attendance.objects.create(meeting=meeting, user=user, joined_at=timezone.now())
+        Attendance.objects.create(meeting=meeting, user=user, joined_at=now, seen_at=now)
 
 
 def config_of(response) -> dict:
@@ -159,6 +162,12 @@ def test_presence_and_quorum_follow_open_attendances(cast, meeting, agenda):
     assert sorted(present) == sorted(
         str(u.uuid) for u in (cast.chair, cast.radiologist, cast.pathologist)
     )
+    assert "Missing: 1 surgical oncologist" in page
+    # A join whose socket died without a goodbye (a killed process) stops counting once its
+    # heartbeat is older than the timeout.
+    ghost = timezone.now() - PRESENCE_TIMEOUT - datetime.timedelta(seconds=1)
+    Attendance.objects.create(meeting=meeting, user=cast.surgeon, joined_at=ghost, seen_at=ghost)
+    page = signed_in(cast.pathologist).get(live(meeting)).content.decode()
     assert "Missing: 1 surgical oncologist" in page
     arrive(meeting, cast.surgeon)
     page = signed_in(cast.pathologist).get(live(meeting)).content.decode()

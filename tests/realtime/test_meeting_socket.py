@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -328,3 +329,28 @@ async def test_attendance_closes_even_when_the_layer_refuses_to_let_go(
     await comm.disconnect()
     rows = await sync_to_async(list)(Attendance.objects.filter(user=cast.surgeon))
     assert rows[0].left_at is not None
+
+
+async def test_a_heartbeat_keeps_the_join_alive_and_ghosts_do_not_count(
+    cast, meeting, channel_layer, monkeypatch
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from meetings import models
+
+    monkeypatch.setattr(models, "HEARTBEAT", datetime.timedelta(seconds=0.05))
+    # A join left open by a process that died: older than the presence timeout.
+    ghost = timezone.now() - models.PRESENCE_TIMEOUT - datetime.timedelta(seconds=1)
+    await sync_to_async(Attendance.objects.create)(
+        meeting=meeting, user=cast.pathologist, joined_at=ghost, seen_at=ghost
+    )
+    comm, _, snapshot = await join(cast.surgeon, meeting)
+    assert snapshot["present"] == [str(cast.surgeon.uuid)]
+    row = await sync_to_async(Attendance.objects.get)(user=cast.surgeon)
+    first = row.seen_at
+    await asyncio.sleep(0.3)
+    await sync_to_async(row.refresh_from_db)()
+    assert row.seen_at > first
+    await comm.disconnect()
