@@ -3,7 +3,7 @@ import zoneinfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from board.models import Specialty, User
+from board.models import Board, Specialty, User
 
 
 def _time_zone_choices() -> list[tuple[str, str]]:
@@ -30,6 +30,10 @@ class BoardSettingsForm(forms.Form):
         "share_opinions_with_referrers",
         "send_report_to_patient",
         "deidentify_imaging",
+        "vote_mode",
+        "tally_visibility",
+        "consensus_rule",
+        "qualified_majority",
     )
 
     description = forms.CharField(
@@ -65,6 +69,25 @@ class BoardSettingsForm(forms.Form):
             "They get an email when it is ready, and read the recommendation and download "
             "the PDF on their case page. Referring doctors always get it."
         ),
+    )
+    # How the board decides: a vote round copies these when it opens (see cases.tally).
+    vote_mode = forms.ChoiceField(
+        label=_("Vote mode"),
+        choices=Board.VoteMode.choices,
+        help_text=Board._meta.get_field("vote_mode").help_text,
+    )
+    tally_visibility = forms.ChoiceField(
+        label=_("Tally while a vote is open"),
+        choices=Board.TallyVisibility.choices,
+        help_text=Board._meta.get_field("tally_visibility").help_text,
+    )
+    consensus_rule = forms.ChoiceField(
+        label=_("Consensus rule"), choices=Board.ConsensusRule.choices
+    )
+    qualified_majority = forms.ChoiceField(
+        label=_("Qualified majority"),
+        choices=Board.QualifiedMajority.choices,
+        help_text=Board._meta.get_field("qualified_majority").help_text,
     )
     deidentify_imaging = forms.BooleanField(
         label=_("De-identify uploaded images"),

@@ -20,13 +20,28 @@ def board_update_settings(
     share_opinions_with_referrers: bool = False,
     send_report_to_patient: bool = True,
     deidentify_imaging: bool = True,
+    vote_mode: str | None = None,
+    tally_visibility: str | None = None,
+    consensus_rule: str | None = None,
+    qualified_majority: str | None = None,
 ) -> Board:
+    """Save the board's settings. The decision rules (None: unchanged) apply to vote rounds
+    opened from now on; a round under way keeps the rules it opened with."""
     board.description = description
     board.accepts_referrals = accepts_referrals
     board.blinded_opinions = blinded_opinions
     board.share_opinions_with_referrers = share_opinions_with_referrers
     board.send_report_to_patient = send_report_to_patient
     board.deidentify_imaging = deidentify_imaging
+    rules = {
+        "vote_mode": vote_mode,
+        "tally_visibility": tally_visibility,
+        "consensus_rule": consensus_rule,
+        "qualified_majority": qualified_majority,
+    }
+    for name, value in rules.items():
+        if value is not None:
+            setattr(board, name, value)
     board.save(
         update_fields=[
             "description",
@@ -35,6 +50,7 @@ def board_update_settings(
             "share_opinions_with_referrers",
             "send_report_to_patient",
             "deidentify_imaging",
+            *rules,
         ]
     )
     wanted = set(required_specialties)

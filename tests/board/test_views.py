@@ -111,10 +111,22 @@ def test_managers_open_board_settings(cast, who):
     assert set(checked) == {"pathology", "radiology", "medical_oncology", "surgical_oncology"}
 
 
+RULES = {
+    "vote_mode": "per_proposal",
+    "tally_visibility": "hidden",
+    "consensus_rule": "qualified_majority",
+    "qualified_majority": "2/3",
+}
+
+
 def test_chair_saves_description_and_quorum(cast):
     response = signed_in(cast.chair).post(
         settings_url(cast.board),
-        {"description": "Fridays 8:00", "required_specialties": ["pathology", "radiology"]},
+        {
+            "description": "Fridays 8:00",
+            "required_specialties": ["pathology", "radiology"],
+            **RULES,
+        },
     )
     assert response.status_code == 302
     cast.board.refresh_from_db()
@@ -126,10 +138,36 @@ def test_chair_saves_description_and_quorum(cast):
     # Unticked boxes switch the options off, de-identification included.
     assert cast.board.deidentify_imaging is False
     signed_in(cast.chair).post(
-        settings_url(cast.board), {"description": "x", "deidentify_imaging": "on"}
+        settings_url(cast.board), {"description": "x", "deidentify_imaging": "on", **RULES}
     )
     cast.board.refresh_from_db()
     assert cast.board.deidentify_imaging is True
+
+
+def test_chair_sets_how_the_board_decides(cast):
+    page = signed_in(cast.chair).get(settings_url(cast.board)).content.decode()
+    assert 'name="consensus_rule"' in page and 'name="qualified_majority"' in page
+    rules = {
+        "vote_mode": "single_choice",
+        "tally_visibility": "live",
+        "consensus_rule": "unanimity",
+        "qualified_majority": "3/4",
+    }
+    response = signed_in(cast.chair).post(settings_url(cast.board), {"description": "", **rules})
+    assert response.status_code == 302
+    cast.board.refresh_from_db()
+    assert {name: getattr(cast.board, name) for name in rules} == rules
+
+
+def test_an_unknown_rule_is_refused_and_nothing_changes(cast):
+    response = signed_in(cast.chair).post(
+        settings_url(cast.board),
+        {"description": "changed", **RULES, "consensus_rule": "dictator"},
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    cast.board.refresh_from_db()
+    assert (cast.board.description, cast.board.consensus_rule) == ("", "qualified_majority")
 
 
 def test_bad_specialty_is_refused_with_a_message(cast):
