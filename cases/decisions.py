@@ -155,7 +155,7 @@ def proposal_create(*, access: CaseAccess, data: Mapping[str, Any]) -> Proposal:
     proposal.full_clean()
     proposal.save()
     audit(actor=access.user, action="proposal.create", case=case, target=proposal)
-    _publish(
+    publish_case_event(
         case, ProposalChanged(case=str(case.uuid), proposal=str(proposal.uuid), change="created")
     )
     return proposal
@@ -176,7 +176,7 @@ def proposal_withdraw(*, access: CaseAccess, proposal: Proposal) -> Proposal:
     proposal.withdrawn_at = timezone.now()
     proposal.save(update_fields=["withdrawn_at"])
     audit(actor=access.user, action="proposal.withdraw", case=access.case, target=proposal)
-    _publish(
+    publish_case_event(
         access.case,
         ProposalChanged(
             case=str(access.case.uuid), proposal=str(proposal.uuid), change="withdrawn"
@@ -489,7 +489,7 @@ def _sign(access: CaseAccess, consensus: Consensus) -> Consensus:
         detail={"version": consensus.version},
     )
     _conclude(access)
-    _publish(
+    publish_case_event(
         access.case,
         ConsensusSigned(
             case=str(access.case.uuid),
@@ -536,7 +536,7 @@ def consensus_cosign(*, access: CaseAccess, consensus: Consensus, password: str)
             target=consensus,
             detail={"version": consensus.version},
         )
-        _publish(
+        publish_case_event(
             access.case,
             ConsensusSigned(
                 case=str(access.case.uuid),
@@ -729,7 +729,7 @@ def verify_report(case: Case, digest: str) -> Report | None:
 
 
 def _publish_report(consensus: Consensus, status: str) -> None:
-    _publish(
+    publish_case_event(
         consensus.case,
         ReportChanged(
             case=str(consensus.case.uuid),
@@ -941,15 +941,18 @@ def _report_decision(round_: VoteRound) -> dict[str, Any]:
     }
 
 
+def _missing(shortfall: dict[str, int]) -> str:
+    return ", ".join(f"{Specialty(s).label} ×{n}" for s, n in shortfall.items())
+
+
 def _vote_quorum(round_: VoteRound) -> str:
     ballots = round_.tally.get("ballots", 0)
     shortfall = round_.tally.get("shortfall", {})
     cast = ngettext("%(n)d ballot cast", "%(n)d ballots cast", ballots) % {"n": ballots}
     if shortfall:
-        missing = ", ".join(f"{Specialty(s).label} ×{n}" for s, n in shortfall.items())
         return _("Vote: quorum not met (%(cast)s; missing %(missing)s).") % {
             "cast": cast,
-            "missing": missing,
+            "missing": _missing(shortfall),
         }
     return _("Vote: quorum met (%(cast)s).") % {"cast": cast}
 
@@ -959,7 +962,7 @@ def _report_attendees(meeting, case: Case, at: datetime) -> tuple[list, list[str
     leave (none while any of their tabs was still open at the signature); and the specialty
     each sat in, for the quorum."""
     from cases.report import ReportAttendee
-    from meetings.models import Attendance
+    from meetings.models import PRESENCE_TIMEOUT, Attendance
 
     specialties = dict(
         Membership.objects.filter(board_id=case.board_id).values_list("user_id", "specialty")
@@ -970,10 +973,13 @@ def _report_attendees(meeting, case: Case, at: datetime) -> tuple[list, list[str
             row.user_id, {"user": row.user, "joined": row.joined_at, "left": [], "open": False}
         )
         person["joined"] = min(person["joined"], row.joined_at)
-        if row.left_at is None or row.left_at > at:
+        left = row.left_at
+        if left is None and row.seen_at is not None and row.seen_at < at - PRESENCE_TIMEOUT:
+            left = row.seen_at  # its socket died unannounced: gone since its last heartbeat
+        if left is None or left > at:
             person["open"] = True
         else:
-            person["left"].append(row.left_at)
+            person["left"].append(left)
     attendees, present = [], []
     for user_id, person in sorted(people.items(), key=lambda item: item[1]["joined"]):
         specialty = specialties.get(user_id) or person["user"].specialty
@@ -993,10 +999,9 @@ def _attendance_quorum(case: Case, present: list[str]) -> str:
     shortfall = case.board.quorum_shortfall(present)
     people = ngettext("%(n)d attendee", "%(n)d attendees", len(present)) % {"n": len(present)}
     if shortfall:
-        missing = ", ".join(f"{Specialty(s).label} ×{n}" for s, n in shortfall.items())
         return _("Meeting: quorum not met (%(people)s; missing %(missing)s).") % {
             "people": people,
-            "missing": missing,
+            "missing": _missing(shortfall),
         }
     return _("Meeting: quorum met (%(people)s).") % {"people": people}
 
@@ -1031,13 +1036,8 @@ def rule_label(round_: VoteRound) -> str:
 # --- events -----------------------------------------------------------------------------------
 
 
-def _publish(case: Case, event: Event) -> None:
-    # The case's followers and every scheduled meeting with the case on its agenda.
-    publish_case_event(case, event)
-
-
 def _publish_round_event(round_: VoteRound, event: Event) -> None:
-    _publish(round_.case, event)
+    publish_case_event(round_.case, event)
     meeting = round_.meeting
     if meeting is not None and not meeting.is_scheduled:
         # publish_case_event reaches scheduled meetings only; the round's own meeting hears

@@ -25,6 +25,7 @@ import weakref
 from typing import Protocol
 
 from channels.layers import get_channel_layer
+from redis.exceptions import TimeoutError as RedisTimeout
 
 from realtime.groups import meeting_group
 
@@ -33,12 +34,6 @@ logger = logging.getLogger(__name__)
 # Event types a newer message of the same type makes worthless (see module docstring).
 COALESCED = frozenset({"live.state", "live.pointer", "live.presence"})
 RETRY_SECONDS = (0.5, 1, 2, 5)
-try:
-    from redis.exceptions import TimeoutError as RedisTimeout
-
-    TRANSIENT: tuple[type[BaseException], ...] = (RedisTimeout,)
-except ImportError:  # pragma: no cover (redis is a dependency)
-    TRANSIENT = ()
 
 
 class Listener(Protocol):
@@ -98,7 +93,7 @@ class LiveHub:
                 attempt = 0
             except asyncio.CancelledError:
                 raise
-            except TRANSIENT:
+            except RedisTimeout:
                 # An idle blocking read timed out: Redis is there, nothing was lost.
                 continue
             except Exception:

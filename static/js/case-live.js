@@ -2,10 +2,9 @@
 // fetches the opinion as HTML with the viewer's own rights and puts it in place.
 // The decisions panel (decisions.js) listens on the same socket.
 import { mountDecisionPanel } from "./decisions.js";
+import { showOpinion } from "./opinions.js";
 
 const section = document.getElementById("opinions");
-const thread = document.getElementById("thread");
-const fragmentBase = section.dataset.fragmentBase;
 const decisionRoot = document.querySelector("[data-decision-panel]");
 const decisions = decisionRoot
   ? mountDecisionPanel(decisionRoot, { panelUrl: decisionRoot.dataset.panelUrl })
@@ -14,40 +13,6 @@ const decisions = decisionRoot
 function socketUrl(path) {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${window.location.host}${path}`;
-}
-
-async function showOpinion(event) {
-  const response = await fetch(`${fragmentBase}${event.opinion}/`, { credentials: "same-origin" });
-  if (response.status === 403) {
-    const notice = document.getElementById("blinded-notice");
-    if (notice) notice.textContent = "A new opinion was posted. Post your own to see the others.";
-    return;
-  }
-  if (!response.ok) return;
-  const template = document.createElement("template");
-  template.innerHTML = (await response.text()).trim();
-  const article = template.content.firstElementChild;
-  const existing = document.getElementById(`opinion-${event.opinion}`);
-  if (existing) {
-    existing.replaceWith(article);
-    return;
-  }
-  document.getElementById("thread-empty")?.remove();
-  const li = document.createElement("li");
-  li.append(article);
-  const parent = event.parent && document.getElementById(`opinion-${event.parent}`);
-  if (parent) {
-    let replies = parent.parentElement.querySelector(":scope > ol.replies");
-    if (!replies) {
-      replies = document.createElement("ol");
-      replies.className = "thread replies";
-      parent.parentElement.append(replies);
-    }
-    replies.append(li);
-  } else {
-    thread.append(li);
-  }
-  article.classList.add("opinion-new");
 }
 
 let attempt = 0;
@@ -60,7 +25,9 @@ function connect() {
   });
   ws.addEventListener("message", (msg) => {
     const event = JSON.parse(msg.data);
-    if (event.type === "opinion.posted") showOpinion(event);
+    if (event.type === "opinion.posted") {
+      showOpinion(document, event, { blindedText: "A new opinion was posted. Post your own to see the others." });
+    }
     decisions?.handleEvent(event);
     if (event.type === "case.status") {
       const badge = document.getElementById("case-status");

@@ -235,6 +235,23 @@ def test_the_report_shows_each_attendee_once_with_first_join_and_last_leave(cast
     assert [s.role for s in data.signatures] == ["Chair"]
 
 
+def test_a_join_whose_socket_died_ends_at_its_last_heartbeat(cast):
+    case, consensus = whole_case(cast, key_images=1)
+    meeting = consensus.case.agenda_items.get().meeting
+    pathologist = Attendance.objects.filter(user=cast.pathologist).get()
+    # A second tab whose process was killed: never closed, last heard of 6 minutes in.
+    heartbeat = pathologist.left_at + datetime.timedelta(minutes=6)
+    Attendance.objects.create(
+        meeting=meeting,
+        user=cast.pathologist,
+        joined_at=pathologist.left_at + datetime.timedelta(minutes=5),
+        seen_at=heartbeat,
+    )
+    data = decisions.report_data(sign(cast, case, consensus))
+    row = next(a for a in data.attendees if a.name == cast.pathologist.display_name)
+    assert row.left_at == heartbeat
+
+
 def test_hostile_text_in_the_real_flow_fetches_nothing(
     cast,
     loopback,  # noqa: F811 - the counting server fixture of test_report_render

@@ -61,6 +61,14 @@ class LiveServer:
     def __str__(self) -> str:
         return self.url
 
+    def stop(self) -> None:
+        """Terminate; kill if it lingers (Daphne waits for open sockets to close)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
 
 def start_daphne(log_dir: Path, env: dict[str, str] | None = None) -> LiveServer:
     """A Daphne on the test database; `env` adds to (or overrides) its environment."""
@@ -112,11 +120,7 @@ def start_daphne(log_dir: Path, env: dict[str, str] | None = None) -> LiveServer
 def daphne_server(transactional_db, tmp_path):
     server = start_daphne(tmp_path)
     yield server
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
+    server.stop()
 
 
 @pytest.fixture

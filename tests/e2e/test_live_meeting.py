@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 
 import pytest
 
@@ -47,14 +46,6 @@ def meeting(cast, transactional_db):
     return meeting
 
 
-def stop(server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-
-
 @pytest.fixture(params=["one", "two"])
 def servers(request, transactional_db, tmp_path):
     """(the chair's server, the members' server): the same Daphne, or two sharing Redis."""
@@ -66,7 +57,7 @@ def servers(request, transactional_db, tmp_path):
         started = [start_daphne(tmp_path, env=env), start_daphne(tmp_path, env=env)]
         yield started[0], started[1]
     for server in started:
-        stop(server)
+        server.stop()
 
 
 def join(new_context, base: str, username: str, meeting):

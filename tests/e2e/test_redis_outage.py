@@ -25,7 +25,6 @@ from cases.models import Opinion
 from tests.conftest import skip_or_fail
 from tests.e2e.conftest import free_port, start_daphne
 from tests.e2e.test_live_meeting import join as join_page
-from tests.e2e.test_live_meeting import stop
 from tests.meetings.conftest import make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.services
@@ -157,7 +156,7 @@ def test_a_meeting_survives_redis_going_down_and_coming_back(
 
         status, snapshot, handoff = asyncio.run(scenario())
     finally:
-        stop(server)
+        server.stop()
     assert status == 200
     assert Opinion.objects.filter(case=case, body="Posted while Redis was down.").exists()
     assert snapshot["type"] == "live.snapshot"
@@ -188,4 +187,4 @@ def test_the_live_page_says_it_is_offline_and_recovers_by_itself(
         page.wait_for_function("document.body.dataset.connection === 'live'", timeout=40_000)
         assert page.locator("p[data-connection]").inner_text().strip() == "Live"
     finally:
-        stop(server)
+        server.stop()

@@ -2,6 +2,8 @@
 // goes on); others' opinions arrive as socket events and are fetched with this user's
 // own rights, as on the case page (static/js/case-live.js).
 
+import { showOpinion } from "../opinions.js";
+
 export class LiveThread {
   // `reload` fetches the whole thread again (after one's own post: a blinded reviewer
   // then sees the others' opinions).
@@ -39,39 +41,7 @@ export class LiveThread {
   }
 
   // An opinion.posted event for the case on screen.
-  async show(event) {
-    const section = this.container.querySelector("#opinions");
-    if (!section) return;
-    const response = await fetch(`${section.dataset.fragmentBase}${event.opinion}/`, { credentials: "same-origin" });
-    if (response.status === 403) {
-      const notice = this.container.querySelector("#blinded-notice");
-      if (notice) notice.textContent = this.blindedText;
-      return;
-    }
-    if (!response.ok) return;
-    const template = document.createElement("template");
-    template.innerHTML = (await response.text()).trim();
-    const article = template.content.firstElementChild;
-    const existing = this.container.querySelector(`#opinion-${CSS.escape(event.opinion)}`);
-    if (existing) {
-      existing.replaceWith(article);
-      return;
-    }
-    this.container.querySelector("#thread-empty")?.remove();
-    const li = document.createElement("li");
-    li.append(article);
-    const parent = event.parent && this.container.querySelector(`#opinion-${CSS.escape(event.parent)}`);
-    if (parent) {
-      let replies = parent.parentElement.querySelector(":scope > ol.replies");
-      if (!replies) {
-        replies = document.createElement("ol");
-        replies.className = "thread replies";
-        parent.parentElement.append(replies);
-      }
-      replies.append(li);
-    } else {
-      this.container.querySelector("#thread")?.append(li);
-    }
-    article.classList.add("opinion-new");
+  show(event) {
+    return showOpinion(this.container, event, { blindedText: this.blindedText });
   }
 }
