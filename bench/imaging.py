@@ -670,7 +670,7 @@ def outward(first: int, count: int) -> list[int]:
 
 def first_frame_slices(count: int) -> list[int]:
     # Far apart, so the few frames a closed stream decodes past its first never serve a
-    # later run; off the exact middles, which the upload decodes for its thumbnails.
+    # later run (and off the exact middles, where a thumbnail would have read).
     runs = min(FIRST_FRAME_RUNS, count)
     return sorted({min(count * (2 * i + 1) // (2 * runs) + 1, count - 1) for i in range(runs)})
 
@@ -847,7 +847,8 @@ def methods(info: dict) -> list[str]:
         "A 2-slice series went through every request below first, untimed.",
         "1 Consilium: POST /cases/<c>/imaging/, multipart/related, "
         f"{UPLOAD_BATCH} files a request as the browser sends them, Accept: application/json, "
-        f"de-identification {deid} (with a thumbnail per batch); Orthanc: POST /instances, "
+        f"de-identification {deid} (the series thumbnail is made when first asked for, "
+        "not during the upload); Orthanc: POST /instances, "
         "one file a request, stored as sent. Both on one connection, one request at a time.",
         "2 Consilium: GET /cases/<c>/series/<s>/ (the manifest), then on a fresh connection "
         "GET .../frames/?first=K until the first record is whole, and close. Orthanc, as OHIF: "

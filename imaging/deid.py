@@ -57,7 +57,7 @@ import re
 from dataclasses import dataclass
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -66,6 +66,7 @@ from pydicom.uid import (
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
+from pydicom.valuerep import VR
 
 from imaging import annex_e
 
@@ -115,6 +116,7 @@ _FIRST_CHOICE = {
 _PATIENT_NAME = 0x00100010
 _PATIENT_ID = 0x00100020
 
+_VRS = frozenset(vr.value for vr in VR)
 _TEXT_VRS = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"})
 _BYTES_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 _NUMBER_VRS = frozenset({"FD", "FL", "SL", "SS", "SV", "UL", "US", "UV", "AT"})
@@ -198,7 +200,11 @@ def burned_in_risk(ds: Dataset) -> bool:
 def deidentify(ds: Dataset, ctx: DeidContext) -> Dataset:
     """Apply the profile to `ds` in place and return it, with a fresh file meta."""
     old_meta = getattr(ds, "file_meta", None)
-    _clean(ds, ctx, date_shift_days(ctx), in_dummy_sequence=False)
+    syntax = _old_meta_value(old_meta, "TransferSyntaxUID") or _encoding_of(ds)
+    # Elements read without a VR (implicit) can be written back unparsed only as implicit:
+    # some files encode their dataset implicitly under an explicit transfer syntax.
+    shift = date_shift_days(ctx)
+    _clean(ds, ctx, shift, in_dummy_sequence=False, implicit=syntax == ImplicitVRLittleEndian)
 
     ds.PatientName = ctx.pseudonym
     ds.PatientID = ctx.pseudonym
@@ -215,11 +221,32 @@ def deidentify(ds: Dataset, ctx: DeidContext) -> Dataset:
     return ds
 
 
-def _clean(ds: Dataset, ctx: DeidContext, shift: int, *, in_dummy_sequence: bool) -> None:
+def _clean(
+    ds: Dataset, ctx: DeidContext, shift: int, *, in_dummy_sequence: bool, implicit: bool
+) -> None:
     for tag in list(ds.keys()):
         try:
-            elem = ds[tag]
-            _apply(ds, elem, _action(elem), ctx, shift, in_dummy_sequence=in_dummy_sequence)
+            elem = ds.get_item(tag)
+            if elem.is_raw:
+                # Most of a header is kept or removed as it is: decide from the tag and the
+                # VR alone, so the value is never parsed and is written back byte for byte.
+                action = _raw_action(elem)
+                if action == "X":
+                    del ds[tag]
+                    continue
+                keep = action == "K" or (action == "SHIFT" and _is_time_as_read(elem))
+                if keep and not in_dummy_sequence and (elem.VR or implicit):
+                    continue
+                elem = ds[tag]
+            _apply(
+                ds,
+                elem,
+                _action(elem.tag, elem.VR),
+                ctx,
+                shift,
+                in_dummy_sequence=in_dummy_sequence,
+                implicit=implicit,
+            )
         except Exception:
             # Hostile or broken input: what cannot be processed is not kept.
             _discard(ds, tag)
@@ -232,9 +259,36 @@ def _discard(ds: Dataset, tag: int) -> None:
         ds._dict.pop(tag, None)  # last resort when even deletion fails
 
 
-def _action(elem: DataElement) -> str:
-    """One of X, Z, D, U, K, SHIFT, PSEUDONYM for this element."""
-    tag = int(elem.tag)
+def _raw_action(raw: RawDataElement) -> str | None:
+    """The action for an element not parsed yet, or None when only parsing can tell: a
+    sequence, an UN that the dictionary may know, a VR that is ambiguous or not a VR."""
+    if int(raw.tag) >> 16 & 1:
+        return annex_e.PRIVATE_ACTION
+    vr = raw.VR
+    if vr is None:  # implicit VR: the dictionary's, when it names exactly one
+        try:
+            vr = dictionary_VR(raw.tag)
+        except KeyError:
+            return None
+    if vr in ("SQ", "UN") or vr not in _VRS:
+        return None
+    return _action(raw.tag, vr)
+
+
+def _is_time_as_read(raw: RawDataElement) -> bool:
+    """A TM element whose every value is a time: the whole-day shift keeps it as it is."""
+    try:
+        if (raw.VR or dictionary_VR(raw.tag)) != "TM":
+            return False
+        values = raw.value.decode("ascii").rstrip("\x00 ").split("\\")
+    except (KeyError, UnicodeDecodeError, AttributeError):
+        return False
+    return all(_TM_RE.match(value.strip()) for value in values)
+
+
+def _action(tag: int, vr: str) -> str:
+    """One of X, Z, D, U, K, SHIFT, PSEUDONYM for an element with this tag and VR."""
+    tag = int(tag)
     group, element = tag >> 16, tag & 0xFFFF
     if group % 2:
         return annex_e.PRIVATE_ACTION
@@ -247,7 +301,7 @@ def _action(elem: DataElement) -> str:
     except KeyError:
         return "X"  # a standard attribute nobody here can vouch for
     action = _table_action(tag, dict_vr.split(" or ")[0])
-    if elem.VR not in (dict_vr, *dict_vr.split(" or ")):
+    if vr not in (dict_vr, *dict_vr.split(" or ")):
         harmless = action == "K" and tag not in annex_e.ACTIONS and dict_vr != "SQ"
         return "K" if harmless else "X"
     if tag in (_PATIENT_NAME, _PATIENT_ID):
@@ -286,6 +340,7 @@ def _apply(
     shift: int,
     *,
     in_dummy_sequence: bool,
+    implicit: bool,
 ) -> None:
     tag, vr = elem.tag, elem.VR
     if action == "X":
@@ -296,7 +351,7 @@ def _apply(
             return
         dummy_items = in_dummy_sequence or action == "D"
         for item in elem.value:
-            _clean(item, ctx, shift, in_dummy_sequence=dummy_items)
+            _clean(item, ctx, shift, in_dummy_sequence=dummy_items, implicit=implicit)
     elif action == "PSEUDONYM":
         elem.value = ctx.pseudonym
     elif action == "Z":

@@ -35,16 +35,15 @@ from django.utils.http import parse_header_parameters
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from board.models import User
 from board.tokens import user_for_bearer
 from cases.access import CaseAccess, get_case_for_user
 from cases.audit import audit
 from imaging import dicom_json, pixels
 from imaging.deid import deid_uid
-from imaging.ingest import FileResult, deid_context, ingest_file
+from imaging.ingest import FileResult, Ingest, deid_context
 from imaging.models import Instance, Series, Study
 from imaging.multipart import CappedReader, MultipartError, Part, read_parts
-from imaging.thumbnails import ordered_instances, refresh_thumbnail
+from imaging.thumbnails import ordered_instances
 
 DICOM = "application/dicom"
 DICOM_JSON = "application/dicom+json"
@@ -639,37 +638,43 @@ def _stow_parts(request: HttpRequest) -> Iterator[Part] | HttpResponse:
     )
 
 
-def _failure(reason: int, comment: str, data: bytes | None = None) -> dict:
-    # The UIDs as sent (the instance was not stored), when the part lets us read them.
-    sop_class, sop_instance, _study = _uids(data) if data else ("", "", "")
+def _failure(reason: int, comment: str, sent: tuple[str, str] = ("", "")) -> dict:
+    """A FailedSOPSequence item, naming the SOP Class and Instance UIDs as sent if known."""
+    sop_class, sop_instance = sent
     return dicom_json.failed_sop(
         sop_class_uid=sop_class, sop_instance_uid=sop_instance, reason=reason, comment=comment
     )
 
 
 def _store_part(
-    access: CaseAccess, user: User, part: Part, number: int, study_uid: str | None
+    access: CaseAccess, ingest: Ingest, part: Part, number: int, study_uid: str | None
 ) -> FileResult | dict:
-    """Store one part through the upload pipeline: its result, or a FailedSOPSequence item."""
+    """Queue one part for the upload pipeline: its result, or a FailedSOPSequence item."""
     if part.data is None:
         limit = settings.DICOM_MAX_FILE_BYTES // 2**20
         return _failure(dicom_json.FAILURE_OUT_OF_RESOURCES, f"Over the {limit} MB file limit.")
     part_type = parse_header_parameters(part.content_type)[0] if part.content_type else DICOM
     if part_type != DICOM:
         return _failure(
-            dicom_json.FAILURE_CANNOT_UNDERSTAND, f"A {part_type[:40]} part, not DICOM."
+            dicom_json.FAILURE_CANNOT_UNDERSTAND,
+            f"A {part_type[:40]} part, not DICOM.",
+            _uids(part.data)[:2],
         )
     if study_uid:
-        uploaded_study = _uids(part.data)[2]
-        if uploaded_study and not _in_study(access, uploaded_study, study_uid):
+        uploaded = _uids(part.data)
+        if uploaded[2] and not _in_study(access, uploaded[2], study_uid):
             comment = "Not part of the study in the URL."
-            return _failure(dicom_json.FAILURE_CANNOT_UNDERSTAND, comment, part.data)
-    result = ingest_file(case=access.case, by=user, data=part.data, name=f"part {number}")
-    if result.ok:
-        return result
-    if result.status == "skipped":
-        return _failure(dicom_json.FAILURE_SOP_CLASS_NOT_SUPPORTED, result.reason, part.data)
-    return _failure(dicom_json.FAILURE_CANNOT_UNDERSTAND, result.reason, part.data)
+            return _failure(dicom_json.FAILURE_CANNOT_UNDERSTAND, comment, uploaded[:2])
+    return ingest.add(f"part {number}", part.data)
+
+
+def _failed(result: FileResult) -> dict:
+    reason = (
+        dicom_json.FAILURE_SOP_CLASS_NOT_SUPPORTED
+        if result.status == "skipped"
+        else dicom_json.FAILURE_CANNOT_UNDERSTAND
+    )
+    return _failure(reason, result.reason, result.sent)
 
 
 def _store(request: HttpRequest, access: CaseAccess, study_uid: str | None) -> HttpResponse:
@@ -677,28 +682,30 @@ def _store(request: HttpRequest, access: CaseAccess, study_uid: str | None) -> H
     parts = _stow_parts(request)
     if isinstance(parts, HttpResponse):
         return parts
-    results: list[FileResult] = []
-    failed: list[dict] = []
+    outcomes: list[FileResult | dict] = []
     seen = 0
-    try:
-        for seen, part in enumerate(parts, start=1):
-            if seen > settings.ZIP_MAX_ENTRIES:
-                comment = f"Over {settings.ZIP_MAX_ENTRIES} parts; the rest was not read."
-                failed.append(_failure(dicom_json.FAILURE_OUT_OF_RESOURCES, comment))
-                break
-            outcome = _store_part(access, request.user, part, seen, study_uid)
-            (results if isinstance(outcome, FileResult) else failed).append(outcome)
-    except MultipartError as exc:
+    with Ingest(case=access.case, by=request.user) as ingest:
+        try:
+            for seen, part in enumerate(parts, start=1):
+                if seen > settings.ZIP_MAX_ENTRIES:
+                    comment = f"Over {settings.ZIP_MAX_ENTRIES} parts; the rest was not read."
+                    outcomes.append(_failure(dicom_json.FAILURE_OUT_OF_RESOURCES, comment))
+                    break
+                outcomes.append(_store_part(access, ingest, part, seen, study_uid))
+        except MultipartError as exc:
+            if seen == 0:
+                return _error(str(exc), 400)
+            outcomes.append(_failure(dicom_json.FAILURE_CANNOT_UNDERSTAND, str(exc)))
         if seen == 0:
-            return _error(str(exc), 400)
-        failed.append(_failure(dicom_json.FAILURE_CANNOT_UNDERSTAND, str(exc)))
-    if seen == 0:
-        return _error("The request holds no part.", 400)
+            return _error("The request holds no part.", 400)
+        ingest.close()  # every result is final from here
 
-    # Like a browser upload: thumbnails for the series that grew, one audit event.
-    grown = {r.instance.series_id for r in results if r.status == "stored"}
-    for series in Series.objects.filter(pk__in=grown):
-        refresh_thumbnail(series)
+    results = [o for o in outcomes if isinstance(o, FileResult) and o.ok]
+    failed = [
+        o if isinstance(o, dict) else _failed(o)
+        for o in outcomes
+        if isinstance(o, dict) or not o.ok
+    ]
     counts = {
         "stored": sum(r.status == "stored" for r in results),
         "duplicate": sum(r.status == "duplicate" for r in results),

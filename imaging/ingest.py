@@ -1,70 +1,56 @@
 """One pipeline for every DICOM file that reaches a case (browser upload, zip, STOW-RS).
 
-Each file is parsed without ``force``, checked, de-identified (unless the board
-turned it off), stripped of its preamble, stored, and indexed whole or not at
-all. Every refusal carries a reason a person can act on.
+Each file is parsed without ``force``, checked, de-identified (unless the board turned it
+off), stripped of its preamble, re-encoded and written by `imaging.prepare`. The prepared
+files are then indexed a chunk at a time: one query finds the instances already stored, and
+one transaction indexes the chunk, so each file is indexed whole or not at all. Every
+refusal carries a reason a person can act on.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
+import contextlib
 import logging
+import os
 import stat
+import uuid
 import zipfile
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-import numpy as np
-import pydicom
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
-from pydicom.uid import UID
 
 from board.models import User
 from cases.audit import audit
 from cases.models import Case
-from imaging import deid, geometry
+from imaging import deid
 from imaging.models import Instance, Series, Study
+from imaging.prepare import Limits, NotDicom, Prepared, Refused, Skipped, prepare, write
 
 logger = logging.getLogger(__name__)
 
-DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
-NON_IMAGE = {
-    "1.2.840.10008.5.1.4.1.1.88": "a structured report",
-    "1.2.840.10008.5.1.4.1.1.11": "a presentation state",
-    "1.2.840.10008.5.1.4.1.1.481": "a radiotherapy object",
-    "1.2.840.10008.5.1.4.1.1.104": "an encapsulated document",
-    "1.2.840.10008.5.1.4.1.1.9": "a waveform",
-}
-REQUIRED = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
-
-
-class Refused(Exception):
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-class NotDicom(Refused):
-    """The file is no DICOM at all (a CD's viewer program, its README)."""
-
-
-class Skipped(Refused):
-    """Not an error: a file that carries no image for the viewer (DICOMDIR, reports)."""
+# A chunk is stored as soon as it holds this many files or bytes (uploads arrive 20 files
+# a request; a zip may hold thousands, and one file may be hundreds of MB).
+CHUNK_FILES = 32
+CHUNK_BYTES = 64 * 2**20
+DUPLICATE = "Already stored; not stored twice."
+FILE_FIELD = Instance._meta.get_field("file")
 
 
 @dataclass
 class FileResult:
     name: str
-    status: str  # "stored", "duplicate", "skipped" or "refused"
+    status: str  # "stored", "duplicate", "skipped" or "refused" ("pending" until stored)
     reason: str = ""
     instance: Instance | None = None
+    # SOP Class and Instance UIDs as uploaded, when a refused file could be read that far.
+    sent: tuple[str, str] = ("", "")
 
     @property
     def ok(self) -> bool:
@@ -90,88 +76,12 @@ class Batch:
         return sum(r.status == "stored" for r in self.results)
 
 
-# --- checks --------------------------------------------------------------------------
-
-
-def parse(data: bytes) -> Dataset:
-    """Parse without force: a file must be Part 10 (preamble and DICM) to get in."""
-    if len(data) < 132:
-        raise NotDicom("The file is too short to be DICOM.")
-    try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=False)
-    except InvalidDicomError:
-        raise NotDicom("Not a DICOM file (no 'DICM' marker after the preamble).") from None
-    except (EOFError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise Refused(f"Malformed or truncated DICOM: {type(exc).__name__}.") from None
-    meta_class = str(getattr(ds.file_meta, "MediaStorageSOPClassUID", ""))
-    if meta_class == DICOMDIR_CLASS or "DirectoryRecordSequence" in ds:
-        raise Skipped("DICOMDIR (the CD's index); the images themselves are read instead.")
-    try:
-        missing = [kw for kw in REQUIRED if not str(ds.get(kw, "") or "").strip()]
-    except Exception:  # a tag whose value cannot be read is malformed
-        raise Refused("Malformed DICOM: a required UID cannot be read.") from None
-    if missing:
-        raise Refused(f"Missing required attribute(s): {', '.join(missing)}.")
-    for keyword in REQUIRED:
-        if not UID(str(ds[keyword].value)).is_valid:
-            raise Refused(f"{keyword} is not a valid UID.")
-    return ds
-
-
-def check_pixels(ds: Dataset) -> None:
-    """Bound the decoded size before any decoding, and check native data is complete."""
-    sop_class = str(ds.SOPClassUID)
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-        what = next((v for k, v in NON_IMAGE.items() if sop_class.startswith(k)), None)
-        raise Skipped(f"Not an image ({what or 'no pixel data'}); nothing to show.")
-    if "PixelData" not in ds:
-        raise Refused("Float pixel data is not supported.")
-    try:
-        rows, cols = int(ds.Rows), int(ds.Columns)
-        frames = int(ds.get("NumberOfFrames", 1) or 1)
-        samples = int(ds.get("SamplesPerPixel", 1))
-        bits = int(ds.BitsAllocated)
-    except (AttributeError, ValueError, TypeError):
-        raise Refused(
-            "Image attributes (Rows, Columns, BitsAllocated) are missing or bad."
-        ) from None
-    if min(rows, cols, frames, samples, bits) < 1 or samples not in (1, 3):
-        raise Refused("Image attributes are out of range.")
-    if bits not in (1, 8, 16, 32):
-        raise Refused(f"BitsAllocated {bits} is not supported.")
-    decoded = rows * cols * frames * samples * max(bits, 8) // 8
-    if decoded > settings.DICOM_MAX_DECODED_BYTES:
-        raise Refused(
-            f"The image would decode to {decoded / 2**20:.0f} MB, over the "
-            f"{settings.DICOM_MAX_DECODED_BYTES / 2**20:.0f} MB limit."
-        )
-    if frames > settings.DICOM_MAX_FRAMES:
-        raise Refused(f"{frames} frames is over the limit of {settings.DICOM_MAX_FRAMES}.")
-    if not ds.file_meta.TransferSyntaxUID.is_compressed:
-        photometric = str(ds.get("PhotometricInterpretation", ""))
-        # 4:2:2 chroma subsampling stores two samples per pixel, not three.
-        per_pixel = 2 if samples == 3 and photometric.endswith("_422") else samples
-        expected = (rows * cols * frames * per_pixel * bits + 7) // 8
-        if len(ds.PixelData) < expected:
-            raise Refused(
-                f"Truncated pixel data: {len(ds.PixelData)} bytes where {expected} are needed."
-            )
-
-
-def check_decodes(ds: Dataset) -> np.ndarray:
-    """Decode the first frame: a file we cannot show is not indexed."""
-    from pydicom.pixels import pixel_array
-
-    try:
-        return pixel_array(ds, index=0)
-    except Exception as exc:  # codecs raise anything from ValueError to RuntimeError
-        syntax = ds.file_meta.TransferSyntaxUID
-        raise Refused(
-            f"The pixel data cannot be decoded ({syntax.name}): {type(exc).__name__}."
-        ) from None
-
-
-# --- the pipeline ------------------------------------------------------------------------
+def limits() -> Limits:
+    return Limits(
+        file_bytes=settings.DICOM_MAX_FILE_BYTES,
+        decoded_bytes=settings.DICOM_MAX_DECODED_BYTES,
+        frames=settings.DICOM_MAX_FRAMES,
+    )
 
 
 def deid_context(case: Case) -> deid.DeidContext:
@@ -180,180 +90,280 @@ def deid_context(case: Case) -> deid.DeidContext:
     )
 
 
-def prepare(data: bytes, case: Case) -> tuple[Dataset, bytes, bool]:
-    """Parse, check, de-identify and re-encode one file: (dataset, bytes to store, burned-in)."""
-    if len(data) > settings.DICOM_MAX_FILE_BYTES:
-        raise Refused(f"The file is over the {settings.DICOM_MAX_FILE_BYTES // 2**20} MB limit.")
-    ds = parse(data)
-    check_pixels(ds)
-    check_decodes(ds)
-    burned_in = deid.burned_in_risk(ds)
-    if case.board.deidentify_imaging:
+@dataclass
+class _Item:
+    result: FileResult
+    in_collection: bool
+    instance_uuid: uuid.UUID
+    name: str  # the stored file's name in the storage
+    target: str | None  # its path, where the storage is local
+    prepared: Prepared
+
+
+# --- the pipeline ------------------------------------------------------------------------
+
+
+class Ingest:
+    """One upload into one case: `add` each file, then `close`; results keep their order.
+
+    Use it as a context manager (or call `close`): a result is final once `close` has
+    returned, since files are stored a chunk at a time, and leaving early removes what
+    was written for files not indexed.
+    """
+
+    def __init__(self, *, case: Case, by: User | None):
+        self.case = case
+        self.by = by
+        self.ctx = deid_context(case) if case.board.deidentify_imaging else None
+        self.limits = limits()
+        self.results: list[FileResult] = []
+        self.touched_series: set[int] = set()
+        self._pending: list[_Item] = []
+        self._pending_bytes = 0
+        self._series: dict[tuple[str, str], Series] = {}
+
+    def __enter__(self) -> Ingest:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._abandon()
+
+    def add(self, name: str, data: bytes, *, in_collection: bool = False) -> FileResult:
+        """Check and prepare one file; it is indexed with its chunk. ``in_collection``: it
+        came in a zip or a folder, where files that are not DICOM at all (a CD's viewer, its
+        README) are expected and skipped."""
+        result = FileResult(name, "pending")
+        self.results.append(result)
+        instance_uuid = uuid.uuid4()
+        stored_name = FILE_FIELD.generate_filename(
+            None, f"{self.case.uuid.hex}/{instance_uuid.hex}.dcm"
+        )
         try:
-            deid.deidentify(ds, deid_context(case))
-        except Exception as exc:
-            logger.exception("de-identification failed")
-            raise Refused(f"De-identification failed ({type(exc).__name__}).") from None
-    # The preamble is free for any use: zero it so a stored file is never also a program.
-    ds.preamble = b"\0" * 128
-    out = io.BytesIO()
-    try:
-        pydicom.dcmwrite(out, ds, enforce_file_format=True)
-    except Exception as exc:
-        raise Refused(f"The file cannot be re-encoded ({type(exc).__name__}).") from None
-    return ds, out.getvalue(), burned_in
+            target = default_storage.path(stored_name)
+        except NotImplementedError:  # a remote storage: the bytes are saved through it
+            target = None
+        try:
+            prepared = prepare(data, self.limits, self.ctx)
+        except Refused as refusal:
+            _refuse(result, refusal, in_collection)
+            return result
+        try:
+            prepared.instance["sha256"] = write(prepared.stored, target)
+        except BaseException:
+            _unlink(target)  # a file begun and not finished (a full disk)
+            raise
+        if target is not None:
+            prepared.stored = b""  # on disk now
+        self._pending.append(
+            _Item(result, in_collection, instance_uuid, stored_name, target, prepared)
+        )
+        self._pending_bytes += len(data)
+        if len(self._pending) >= CHUNK_FILES or self._pending_bytes >= CHUNK_BYTES:
+            self._flush()
+        return result
+
+    def close(self) -> Batch:
+        try:
+            self._flush()
+        finally:
+            self._abandon()
+        return Batch(results=self.results, touched_series=self.touched_series)
+
+    def _abandon(self) -> None:
+        """Files prepared but never indexed (an error, or no `close`): their stored bytes
+        are removed."""
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
+        for item in pending:
+            if item.result.status != "stored":
+                _discard(item)
+            if item.result.status == "pending":
+                item.result.status = "refused"
+                item.result.reason = "Not stored (the upload failed)."
+
+    # --- storing a chunk ---------------------------------------------------------------
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._store(self._pending)
+        self._pending, self._pending_bytes = [], 0
+
+    def _store(self, chunk: list[_Item]) -> None:
+        uids = {item.prepared.sop_instance_uid for item in chunk}
+        stored = {
+            instance.sop_instance_uid: instance
+            for instance in Instance.objects.select_related("series")
+            .filter(series__study__case=self.case, sop_instance_uid__in=uids)
+            .order_by()
+        }
+        fresh: dict[str, tuple[_Item, Instance]] = {}
+        echoes: list[tuple[_Item, str]] = []  # already stored, or twice in this chunk
+        for item in chunk:
+            uid = item.prepared.sop_instance_uid
+            if uid in stored or uid in fresh:
+                echoes.append((item, uid))
+                _discard(item)
+            else:
+                instance = Instance(
+                    uuid=item.instance_uuid, sop_instance_uid=uid, **item.prepared.instance
+                )
+                fresh[uid] = (item, instance)
+        if fresh:
+            try:
+                self._store_chunk(list(fresh.values()))
+            except IntegrityError:
+                # Another upload stored some of these meanwhile: each on its own.
+                for item, instance in fresh.values():
+                    self._store_one(item, instance)
+            for uid, (item, _instance) in fresh.items():
+                if item.result.instance is not None:
+                    stored.setdefault(uid, item.result.instance)
+        for item, uid in echoes:
+            result = item.result
+            result.status, result.reason, result.instance = "duplicate", DUPLICATE, stored.get(uid)
+
+    def _store_chunk(self, fresh: list[tuple[_Item, Instance]]) -> None:
+        try:
+            for item, instance in fresh:
+                self._place(item, instance)
+            with transaction.atomic():
+                for item, instance in fresh:
+                    instance.series = self._series_for(item.prepared)
+                Instance.objects.bulk_create([instance for _item, instance in fresh])
+                _count([instance for _item, instance in fresh])
+        except IntegrityError:
+            self._series.clear()  # rolled back with the chunk; the files stay for a retry
+            raise
+        except BaseException:
+            self._series.clear()
+            for item, _instance in fresh:
+                _discard(item)
+            raise
+        for item, instance in fresh:
+            item.result.status, item.result.instance = "stored", instance
+            self.touched_series.add(instance.series_id)
+
+    def _store_one(self, item: _Item, instance: Instance) -> None:
+        self._place(item, instance)
+        try:
+            with transaction.atomic():
+                instance.series = self._series_for(item.prepared)
+                instance.save()
+                _count([instance])
+        except IntegrityError:
+            # The same instance arrived twice at once: the other request stored it.
+            self._series.clear()
+            _discard(item)
+            existing = (
+                Instance.objects.select_related("series")
+                .filter(series__study__case=self.case, sop_instance_uid=instance.sop_instance_uid)
+                .first()
+            )
+            item.result.status, item.result.reason = "duplicate", DUPLICATE
+            item.result.instance = existing
+            return
+        except BaseException:
+            self._series.clear()
+            _discard(item)
+            raise
+        item.result.status, item.result.instance = "stored", instance
+        self.touched_series.add(instance.series_id)
+
+    def _place(self, item: _Item, instance: Instance) -> None:
+        """Point the instance at its stored file, saving the bytes first where
+        `prepare_file` could not write them itself (a remote storage)."""
+        if item.target is None and item.prepared.stored:
+            instance.file.save(item.name, ContentFile(item.prepared.stored), save=False)
+            item.name = instance.file.name  # a remote storage may pick another
+            item.prepared.stored = b""
+        instance.file.name = item.name
+
+    def _series_for(self, prepared: Prepared) -> Series:
+        key = (prepared.study_instance_uid, prepared.series_instance_uid)
+        if key in self._series:
+            return self._series[key]
+        study, _ = Study.objects.get_or_create(
+            case=self.case,
+            study_instance_uid=prepared.study_instance_uid,
+            defaults={
+                **prepared.study,
+                "deidentified": self.ctx is not None,
+                "uploaded_by": self.by,
+            },
+        )
+        series, _ = Series.objects.get_or_create(
+            study=study, series_instance_uid=prepared.series_instance_uid, defaults=prepared.series
+        )
+        self._series[key] = series
+        return series
 
 
-def ingest_file(
-    *,
-    case: Case,
-    by: User | None,
-    data: bytes,
-    name: str,
-    in_collection: bool = False,
-    series_cache: dict[tuple[str, str], Series] | None = None,
-) -> FileResult:
-    """Ingest one file. ``in_collection``: it came in a zip or a folder, where files that
-    are not DICOM at all (a CD's viewer, its README) are expected and skipped.
-    ``series_cache``: series already looked up in this batch (most files share one)."""
-    try:
-        ds, stored, burned_in = prepare(data, case)
-    except NotDicom as exc:
-        if in_collection:
-            return FileResult(name, "skipped", f"{exc.reason} Ignored.")
-        return FileResult(name, "refused", exc.reason)
-    except Skipped as exc:
-        return FileResult(name, "skipped", exc.reason)
-    except Refused as exc:
-        return FileResult(name, "refused", exc.reason)
-
-    sop_uid = str(ds.SOPInstanceUID)
-    existing = (
-        Instance.objects.select_related("series")
-        .filter(series__study__case=case, sop_instance_uid=sop_uid)
-        .first()
-    )
-    if existing is not None:
-        return FileResult(name, "duplicate", "Already stored; not stored twice.", existing)
-
-    content = ContentFile(stored)
-    instance = Instance(
-        sop_instance_uid=sop_uid,
-        sop_class_uid=str(ds.SOPClassUID),
-        transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
-        size=len(stored),
-        sha256=hashlib.sha256(stored).hexdigest(),
-        burned_in=burned_in,
-        pixel_offset=geometry.native_pixel_offset(stored, ds),
-        **geometry.instance_fields(ds),
-    )
-    instance.file.save(f"{case.uuid.hex}/{instance.uuid.hex}.dcm", content, save=False)
-    try:
-        with transaction.atomic():
-            series = _series_for(case, ds, by, series_cache)
-            instance.series = series
-            instance.save()
-            counts = {
-                "instance_count": F("instance_count") + 1,
-                "frame_count": F("frame_count") + instance.frames,
-            }
-            if burned_in:  # only ever raised: the cached series may be out of date
-                counts["burned_in_risk"] = True
-            Series.objects.filter(pk=series.pk).update(**counts)
-    except IntegrityError:
-        # The same instance arrived twice at once: the other request stored it.
-        instance.file.storage.delete(instance.file.name)
-        existing = Instance.objects.filter(
-            series__study__case=case, sop_instance_uid=sop_uid
-        ).first()
-        return FileResult(name, "duplicate", "Already stored; not stored twice.", existing)
-    except Exception:
-        instance.file.storage.delete(instance.file.name)
-        raise
-    return FileResult(name, "stored", instance=instance)
+def _unlink(path: str | None) -> None:
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
-def _series_for(
-    case: Case, ds: Dataset, by: User | None, cache: dict[tuple[str, str], Series] | None
-) -> Series:
-    key = (str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID))
-    if cache is not None and key in cache:
-        return cache[key]
-    study, _ = Study.objects.get_or_create(
-        case=case,
-        study_instance_uid=str(ds.StudyInstanceUID),
-        defaults={
-            "study_date": geometry.date_of(ds.get("StudyDate")),
-            "study_time": str(ds.get("StudyTime", "") or "")[:16],
-            "description": str(ds.get("StudyDescription", "") or "")[:200],
-            "accession_number": str(ds.get("AccessionNumber", "") or "")[:16],
-            "patient_name": str(ds.get("PatientName", "") or "")[:200],
-            "patient_id": str(ds.get("PatientID", "") or "")[:64],
-            "deidentified": case.board.deidentify_imaging,
-            "uploaded_by": by,
-        },
-    )
-    series, _ = Series.objects.get_or_create(
-        study=study,
-        series_instance_uid=str(ds.SeriesInstanceUID),
-        defaults={
-            "modality": str(ds.get("Modality", "") or "")[:16],
-            "description": str(ds.get("SeriesDescription", "") or "")[:200],
-            "body_part": str(ds.get("BodyPartExamined", "") or "")[:64],
-            "series_number": geometry.int_or_none(ds.get("SeriesNumber")),
-        },
-    )
-    if cache is not None:
-        cache[key] = series
-    return series
+def _discard(item: _Item) -> None:
+    """Remove the stored file of an item that is not indexed (nothing if there is none)."""
+    if item.target is not None:
+        _unlink(item.target)
+    elif not item.prepared.stored:  # saved through the storage by _place
+        default_storage.delete(item.name)
+
+
+def _refuse(result: FileResult, refusal: Refused, in_collection: bool) -> None:
+    if isinstance(refusal, NotDicom) and in_collection:
+        result.status, result.reason = "skipped", f"{refusal.reason} Ignored."
+    elif isinstance(refusal, Skipped):
+        result.status, result.reason = "skipped", refusal.reason
+    else:
+        result.status, result.reason = "refused", refusal.reason
+    result.sent = refusal.sent
+
+
+def _count(instances: list[Instance]) -> None:
+    """Add new instances to their series' denormalised counts: one UPDATE per series."""
+    grown: dict[int, list[Instance]] = defaultdict(list)
+    for instance in instances:
+        grown[instance.series_id].append(instance)
+    for series_id, added in grown.items():
+        counts = {
+            "instance_count": F("instance_count") + len(added),
+            "frame_count": F("frame_count") + sum(i.frames for i in added),
+        }
+        if any(i.burned_in for i in added):  # only ever raised: a cached series may be stale
+            counts["burned_in_risk"] = True
+        Series.objects.filter(pk=series_id).update(**counts)
+
+
+def ingest_file(*, case: Case, by: User | None, data: bytes, name: str) -> FileResult:
+    """Ingest one file on its own (an upload of many goes through `Ingest`)."""
+    with Ingest(case=case, by=by) as ingest:
+        result = ingest.add(name, data)
+        ingest.close()
+    return result
 
 
 def ingest_many(*, case: Case, by: User | None, files: Iterable[tuple[str, BinaryIO]]) -> Batch:
     """Ingest uploaded files; a .zip is opened and each of its entries ingested."""
-    batch = Batch()
-    cache: dict[tuple[str, str], Series] = {}
-    for name, fileobj in files:
-        head = fileobj.read(4)
-        fileobj.seek(0)
-        entries = zip_entries(fileobj, name) if head.startswith(b"PK\x03\x04") else None
-        if entries is None:
-            # One byte past the limit is enough for prepare() to refuse an oversize file.
-            data = fileobj.read(settings.DICOM_MAX_FILE_BYTES + 1)
-            # A name with a folder in it came from a folder upload (a CD export).
-            batch.results.append(
-                ingest_file(
-                    case=case,
-                    by=by,
-                    data=data,
-                    name=name,
-                    in_collection="/" in name,
-                    series_cache=cache,
-                )
-            )
-            continue
-        for entry in entries:
-            if isinstance(entry, FileResult):
-                batch.results.append(entry)
-            else:
-                entry_name, data = entry
-                batch.results.append(
-                    ingest_file(
-                        case=case,
-                        by=by,
-                        data=data,
-                        name=entry_name,
-                        in_collection=True,
-                        series_cache=cache,
-                    )
-                )
-    for result in batch.results:
-        if result.status == "stored":
-            batch.touched_series.add(result.instance.series_id)
-    if batch.touched_series:
-        from imaging.thumbnails import refresh_thumbnail
-
-        for series in Series.objects.filter(pk__in=batch.touched_series):
-            refresh_thumbnail(series)
+    with Ingest(case=case, by=by) as ingest:
+        for name, fileobj in files:
+            head = fileobj.read(4)
+            fileobj.seek(0)
+            entries = zip_entries(fileobj, name) if head.startswith(b"PK\x03\x04") else None
+            if entries is None:
+                # One byte past the limit is enough for prepare() to refuse an oversize file.
+                data = fileobj.read(settings.DICOM_MAX_FILE_BYTES + 1)
+                # A name with a folder in it came from a folder upload (a CD export).
+                ingest.add(name, data, in_collection="/" in name)
+                continue
+            for entry in entries:
+                if isinstance(entry, FileResult):
+                    ingest.results.append(entry)
+                else:
+                    entry_name, data = entry
+                    ingest.add(entry_name, data, in_collection=True)
+        batch = ingest.close()
     audit(
         actor=by,
         action="imaging.upload",

@@ -54,7 +54,10 @@ class Series(models.Model):
     instance_count = models.PositiveIntegerField(default=0)
     frame_count = models.PositiveIntegerField(default=0)
     burned_in_risk = models.BooleanField(default=False)
+    # Made from the middle slice when first asked for, and again once the series has grown:
+    # ``thumbnail_count`` is the instance count it was made at.
     thumbnail = models.FileField(upload_to="thumbnails/", blank=True, max_length=255)
+    thumbnail_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -29,7 +29,7 @@ from imaging import pixels
 from imaging.ingest import ingest_many
 from imaging.models import Instance, Series
 from imaging.multipart import CappedReader, MultipartError, read_parts
-from imaging.thumbnails import ordered_instances
+from imaging.thumbnails import ordered_instances, refresh_thumbnail, thumbnail_is_current
 
 IMMUTABLE = "private, max-age=31536000, immutable"
 
@@ -62,6 +62,11 @@ def _not_modified(request: HttpRequest, etag: str) -> bool:
     return etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]
 
 
+def thumbnail_url(case, series: Series) -> str:
+    url = reverse("series-thumbnail", kwargs={"case_id": case.uuid, "series_id": series.uuid})
+    return f"{url}?n={series.instance_count}"
+
+
 def viewer_config(access: CaseAccess) -> dict:
     """What the browser viewer (static/js/viewer/viewer.js) needs for one case: its series
     and where to read and write. Shared by the case viewer and the live meeting page."""
@@ -80,9 +85,7 @@ def viewer_config(access: CaseAccess) -> dict:
                 "modality": s.modality,
                 "description": s.description or s.study.description,
                 "count": s.frame_count,
-                "thumbnail": reverse(
-                    "series-thumbnail", kwargs={"case_id": case.uuid, "series_id": s.uuid}
-                ),
+                "thumbnail": thumbnail_url(case, s),
             }
             for s in series.order_by("study__created_at", "series_number", "created_at")
         ],
@@ -274,7 +277,7 @@ def frame_rendered(
 def series_thumbnail(request: HttpRequest, case_id: UUID, series_id: UUID) -> HttpResponse:
     access = get_case_for_user(request.user, case_id, action="imaging.view")
     series = _series(access, series_id)
-    if not series.thumbnail:
+    if not thumbnail_is_current(series) and not refresh_thumbnail(series):
         raise Http404
     try:
         with series.thumbnail.open("rb") as fh:
@@ -282,5 +285,6 @@ def series_thumbnail(request: HttpRequest, case_id: UUID, series_id: UUID) -> Ht
     except FileNotFoundError:
         raise Http404 from None
     response = HttpResponse(body, content_type="image/png")
+    # The URL names the instance count (?n=), so a grown series gets a new one.
     response["Cache-Control"] = "private, max-age=300"
     return response

@@ -34,6 +34,7 @@ from imaging.deid import (
     deid_uid,
     deidentify,
 )
+from imaging.prepare import Limits, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 CTX = DeidContext(
@@ -235,6 +236,9 @@ def golden_ct() -> Dataset:
     return ds
 
 
+LIMITS = Limits(file_bytes=2**30, decoded_bytes=2**30, frames=5000)
+
+
 def all_elements(ds: Dataset):
     for elem in ds:
         yield elem
@@ -254,9 +258,18 @@ def original() -> Dataset:
     return golden_ct()
 
 
-@pytest.fixture
-def result() -> Dataset:
-    return deidentify(golden_ct(), CTX)
+@pytest.fixture(params=["built", "read", "stored"])
+def result(request) -> Dataset:
+    """The golden dataset de-identified three ways: as built in memory; as read from a file
+    (elements still unparsed, which de-identification keeps or drops without parsing); and
+    as Consilium stores it (`prepare`, which also writes kept elements by copying them)."""
+    if request.param == "built":
+        return deidentify(golden_ct(), CTX)
+    data = written(golden_ct())
+    if request.param == "read":
+        return deidentify(pydicom.dcmread(io.BytesIO(data)), CTX)
+    stored = prepare(data, LIMITS, CTX).stored
+    return pydicom.dcmread(io.BytesIO(stored))
 
 
 def test_no_identifying_value_survives_in_memory_or_on_disk(result):

@@ -616,7 +616,11 @@ def test_a_token_stores_instances_and_answers_their_stored_uids(cast, case):
     assert study.uploaded_by == cast.radiologist
     event = AuditEvent.objects.get(action="imaging.upload")
     assert event.detail == {"via": "stow-rs", "stored": 2, "duplicate": 0, "refused": 0}
-    assert study.series.get().thumbnail  # like a browser upload
+    series = study.series.get()
+    thumbnail = signed_in(cast.chair).get(
+        reverse("series-thumbnail", kwargs={"case_id": case.uuid, "series_id": series.uuid})
+    )
+    assert thumbnail.content.startswith(b"\x89PNG")  # made when first asked for
 
 
 def test_a_resent_instance_is_referenced_not_stored_twice(cast, case):

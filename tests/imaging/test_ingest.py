@@ -45,7 +45,7 @@ def test_a_ct_slice_is_stored_deidentified_and_indexed(case, cast):
     assert study.deidentified is True
     series = Series.objects.get()
     assert (series.instance_count, series.frame_count) == (1, 1)
-    assert series.thumbnail == ""  # made by ingest_many for whole batches
+    assert series.thumbnail == ""  # made when first asked for
 
 
 def test_the_preamble_is_zeroed(case):
@@ -202,7 +202,6 @@ def test_a_zip_is_ingested_entry_by_entry_with_paths_ignored(case, media_root):
     stored = [p for p in media_root.rglob("*") if p.is_file()]
     assert all(str(p).startswith(str(media_root)) for p in stored)
     assert not any("evil" in str(p) for p in stored)
-    assert Series.objects.get().thumbnail.name.endswith(".png")
 
 
 def test_a_zip_bomb_is_refused_by_its_declared_size(case, settings):
@@ -282,7 +281,6 @@ def test_demo_imaging_attaches_a_phantom_once(cast):
     assert seed_demo_imaging(case=demo_case, by=cast.referrer, slices=4, size=64) == 0
     series = Series.objects.get(study__case=demo_case)
     assert (series.modality, series.instance_count) == ("CT", 4)
-    assert series.thumbnail.name.endswith(".png")
 
 
 def test_non_dicom_files_of_a_cd_are_skipped_but_a_lone_one_is_refused(case):
