@@ -117,6 +117,10 @@ _PATIENT_NAME = 0x00100010
 _PATIENT_ID = 0x00100020
 
 _VRS = frozenset(vr.value for vr in VR)
+# VRs whose value `_rewrite_raw` may replace as bytes (text, one character set: ASCII).
+_REWRITABLE_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "PN", "SH", "TM", "UI"})
+# Off only in tests, to compare the bytes with the parsed path.
+REWRITE_RAW = True
 _TEXT_VRS = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"})
 _BYTES_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 _NUMBER_VRS = frozenset({"FD", "FL", "SL", "SS", "SV", "UL", "US", "UV", "AT"})
@@ -237,6 +241,11 @@ def _clean(
                 keep = action == "K" or (action == "SHIFT" and _is_time_as_read(elem))
                 if keep and not in_dummy_sequence and (elem.VR or implicit):
                     continue
+                if action is not None and not in_dummy_sequence and REWRITE_RAW:
+                    rewritten = _rewrite_raw(elem, action, ctx, shift)
+                    if rewritten is not None:
+                        ds[tag] = rewritten
+                        continue
                 elem = ds[tag]
             _apply(
                 ds,
@@ -257,6 +266,53 @@ def _discard(ds: Dataset, tag: int) -> None:
         del ds[tag]
     except Exception:
         ds._dict.pop(tag, None)  # last resort when even deletion fails
+
+
+def _rewrite_raw(
+    raw: RawDataElement, action: str, ctx: DeidContext, shift: int
+) -> RawDataElement | None:
+    """The element with its action applied to its bytes, when that is plain: a short text
+    value in ASCII, replaced as a whole. The result is what `_apply` and pydicom's writer
+    give (the tests compare both ways); None leaves it to them."""
+    vr = raw.VR
+    if vr is None:
+        try:
+            vr = dictionary_VR(raw.tag)
+        except KeyError:
+            return None
+    if vr not in _REWRITABLE_VRS or raw.length == 0xFFFFFFFF or raw.is_buffered:
+        return None
+    try:
+        text = raw.value.decode("ascii")
+    except (UnicodeDecodeError, AttributeError):
+        return None
+    if action == "Z":
+        new = ""
+    elif action == "PSEUDONYM":
+        new = ctx.pseudonym
+    elif action == "U" or (action == "D" and vr == "UI"):
+        values = text.rstrip("\x00 ").split("\\")
+        new = "\\".join(deid_uid(v.strip("\x00 "), ctx) if v.strip("\x00 ") else "" for v in values)
+    elif action == "D":
+        new = _DUMMY_STRINGS[vr]
+    elif action == "SHIFT" and vr in ("DA", "DT"):
+        values = text.strip(" \x00").split("\\")
+        if not any(values):
+            return raw  # an empty date stays empty
+        shifter = _shift_date if vr == "DA" else _shift_datetime
+        try:
+            new = "\\".join(shifter(v, shift) if v else "" for v in values)
+        except (ValueError, OverflowError):
+            new = ""  # an unreadable date is dropped, never kept as it was
+    else:
+        return None
+    try:
+        value = new.encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if len(value) % 2:
+        value += b"\x00" if vr == "UI" else b" "
+    return raw._replace(VR=vr, length=len(value), value=value, value_tell=None)
 
 
 def _raw_action(raw: RawDataElement) -> str | None:

@@ -18,6 +18,7 @@ Needs pydicom only, like `imaging.prepare`.
 from __future__ import annotations
 
 import io
+import struct
 
 import pydicom
 from pydicom.dataelem import RawDataElement
@@ -92,18 +93,45 @@ def _splice(ds: Dataset, data: bytes) -> bytes | None:
         else:
             plan.append(span if span is not None else int(tag))
 
-    out = DicomBytesIO()
-    out.is_implicit_VR, out.is_little_endian = implicit, True
-    out.write(preamble)
-    out.write(b"DICM")
-    write_file_meta_info(out, meta, enforce_standard=True)
+    head = DicomBytesIO()
+    head.is_implicit_VR, head.is_little_endian = False, True
+    head.write(preamble)
+    head.write(b"DICM")
+    write_file_meta_info(head, meta, enforce_standard=True)
+    pieces: list[bytes | memoryview] = [head.getvalue()]
+    source = memoryview(data)  # slices of it are views, copied once by the final join
     charset = ds.get("SpecificCharacterSet", pydicom.charset.default_encoding)
     for step in plan:
         if isinstance(step, tuple):
-            out.write(data[step[0] : step[1]])
-        else:
-            write_data_element(out, ds.get_item(step), charset)  # as write_dataset does
-    return out.getvalue()
+            pieces.append(source[step[0] : step[1]])
+            continue
+        elem = ds.get_item(step)  # what write_dataset writes: raw ones as they are
+        raw = _raw_bytes(elem, implicit) if elem.is_raw else None
+        if raw is None:
+            one = DicomBytesIO()
+            one.is_implicit_VR, one.is_little_endian = implicit, True
+            write_data_element(one, elem, charset)
+            raw = one.getvalue()
+        pieces.append(raw)
+    return b"".join(pieces)
+
+
+def _raw_bytes(elem: RawDataElement, implicit: bool) -> bytes | None:
+    """A raw element of defined length encoded as pydicom's writer encodes one (its bytes
+    unchanged), without the writer's per-element machinery; None for anything else."""
+    value = elem.value
+    if elem.is_buffered or not isinstance(value, bytes) or elem.length == _UNDEFINED:
+        return None
+    tag = int(elem.tag)
+    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
+    if implicit:
+        return head + struct.pack("<I", len(value)) + value
+    vr = elem.VR
+    if vr in _LONG_VRS:
+        return head + vr.encode("ascii") + b"\0\0" + struct.pack("<I", len(value)) + value
+    if vr is None or len(vr) != 2 or len(value) > 0xFFFF:
+        return None  # pydicom raises or switches the encoding: let it
+    return head + vr.encode("ascii") + struct.pack("<H", len(value)) + value
 
 
 def _span(elem: RawDataElement, data: bytes, implicit: bool, compressed: bool):
@@ -139,6 +167,6 @@ def _span(elem: RawDataElement, data: bytes, implicit: bool, compressed: bool):
             start + 12 == elem.value_tell and data[start + 6 : start + 8] != b"\0\0"
         ):
             return None  # another VR on disk than in the record, or reserved bytes set
-    if data[elem.value_tell : value_end] != elem.value:
+    if not data.startswith(elem.value, elem.value_tell):  # compared in place
         return None
     return start, end

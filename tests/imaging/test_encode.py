@@ -11,7 +11,15 @@ from pydicom.data import get_testdata_files
 
 from imaging import deid, encode
 from imaging.phantom import write_phantom
-from imaging.prepare import Limits, Refused, check_decodes, check_pixels, parse, second_look
+from imaging.prepare import (
+    Limits,
+    Refused,
+    check_decodes,
+    check_pixels,
+    parse,
+    prepare,
+    second_look,
+)
 from tests.imaging.dicom import ct_dataset, to_bytes
 
 FILES = sorted(p for p in get_testdata_files() if Path(p).is_file())
@@ -84,3 +92,26 @@ def test_an_element_whose_bytes_differ_from_its_record_is_written_from_the_recor
     out = encode.encode(checked(data, deidentify=True), bytes(tampered))
     assert out == dcmwrite_bytes(checked(data, deidentify=True))
     assert pydicom.dcmread(io.BytesIO(out)).SliceThickness == 2.5
+
+
+def stored(data: bytes) -> bytes | None:
+    try:
+        return prepare(data, LIMITS, CTX).stored
+    except Refused:
+        return None
+
+
+def test_values_changed_as_bytes_are_those_the_parsed_path_writes(monkeypatch, tmp_path):
+    """De-identification replaces plain text values (dates, UIDs, names) in their bytes,
+    without parsing them; with that turned off, every file comes out the same."""
+    from tests.imaging.test_deid import golden_ct, written
+
+    inputs = [Path(p).read_bytes() for p in FILES]
+    inputs.append(written(golden_ct()))
+    inputs.append(write_phantom(tmp_path, slices=1, size=64, seed=5)[0].read_bytes())
+    fast = [stored(data) for data in inputs]
+    monkeypatch.setattr(deid, "REWRITE_RAW", False)
+    slow = [stored(data) for data in inputs]
+    assert sum(out is not None for out in fast) > 50
+    for path, ours, theirs in zip([*FILES, "golden", "phantom"], fast, slow, strict=True):
+        assert ours == theirs, path
