@@ -51,6 +51,7 @@ This module needs pydicom only, not Django, so it can run in workers and scripts
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 import re
@@ -210,6 +211,16 @@ def deidentify(ds: Dataset, ctx: DeidContext) -> Dataset:
     shift = date_shift_days(ctx)
     _clean(ds, ctx, shift, in_dummy_sequence=False, implicit=syntax == ImplicitVRLittleEndian)
 
+    mark(ds, ctx)
+
+    ds.file_meta = _file_meta(ds, old_meta, ctx)
+    # The preamble is free for applications to fill (PS3.10 7.1), so it may hold anything.
+    ds.preamble = b"\x00" * 128
+    return ds
+
+
+def mark(ds: Dataset, ctx: DeidContext) -> None:
+    """Set what every de-identified dataset carries: the pseudonym and the method."""
     ds.PatientName = ctx.pseudonym
     ds.PatientID = ctx.pseudonym
     ds.PatientIdentityRemoved = "YES"
@@ -218,11 +229,6 @@ def deidentify(ds: Dataset, ctx: DeidContext) -> Dataset:
         [_code_item(value, meaning) for value, meaning in DEIDENTIFICATION_CODES]
     )
     ds.LongitudinalTemporalInformationModified = "MODIFIED"
-
-    ds.file_meta = _file_meta(ds, old_meta, ctx)
-    # The preamble is free for applications to fill (PS3.10 7.1), so it may hold anything.
-    ds.preamble = b"\x00" * 128
-    return ds
 
 
 def _clean(
@@ -342,8 +348,10 @@ def _is_time_as_read(raw: RawDataElement) -> bool:
     return all(_TM_RE.match(value.strip()) for value in values)
 
 
+@functools.lru_cache(maxsize=8192)
 def _action(tag: int, vr: str) -> str:
-    """One of X, Z, D, U, K, SHIFT, PSEUDONYM for an element with this tag and VR."""
+    """One of X, Z, D, U, K, SHIFT, PSEUDONYM for an element with this tag and VR (a pure
+    function of the two: cached)."""
     tag = int(tag)
     group, element = tag >> 16, tag & 0xFFFF
     if group % 2:

@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
-from imaging import deid, geometry
+from imaging import deid, fastpath, geometry
 from imaging.encode import encode
 
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
@@ -31,6 +31,8 @@ NON_IMAGE = {
     "1.2.840.10008.5.1.4.1.1.9": "a waveform",
 }
 REQUIRED = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+# Off only in tests, which compare `imaging.fastpath` with the pydicom path below.
+FAST_PATH = True
 
 
 class Refused(Exception):
@@ -157,6 +159,10 @@ def prepare(data: bytes, limits: Limits, ctx: deid.DeidContext | None) -> Prepar
     """Check one file and make what is stored of it; ``ctx`` None stores it identified."""
     if len(data) > limits.file_bytes:
         raise Refused(f"The file is over the {limits.file_bytes // 2**20} MB limit.")
+    if ctx is not None and FAST_PATH:
+        prepared = fastpath.prepare_fast(data, limits, ctx)
+        if prepared is not None:
+            return prepared
     ds = parse(data)
     # Reading an element parses it for good, and `encode` copies only the elements still
     # as read: the checks read a second dataset over the same elements.
@@ -179,6 +185,18 @@ def prepare(data: bytes, limits: Limits, ctx: deid.DeidContext | None) -> Prepar
         stored = encode(ds, data)
     except Exception as exc:
         raise Refused(f"The file cannot be re-encoded ({type(exc).__name__}).", sent) from None
+    return described(
+        ds,
+        stored=stored,
+        syntax=str(ds.file_meta.TransferSyntaxUID),
+        burned_in=burned_in,
+        pixel_offset=geometry.native_pixel_offset(stored, ds),
+    )
+
+
+def described(ds, *, stored: bytes, syntax: str, burned_in: bool, pixel_offset: int | None):
+    """The `Prepared` of a stored file, with the index rows read from ``ds``: the dataset
+    as stored, or what stands in for it (`imaging.fastpath`)."""
     return Prepared(
         stored=stored,
         sop_instance_uid=str(ds.SOPInstanceUID),
@@ -186,24 +204,24 @@ def prepare(data: bytes, limits: Limits, ctx: deid.DeidContext | None) -> Prepar
         series_instance_uid=str(ds.SeriesInstanceUID),
         study={
             "study_date": geometry.date_of(ds.get("StudyDate")),
-            "study_time": _text(ds, "StudyTime", 16),
-            "description": _text(ds, "StudyDescription", 200),
-            "accession_number": _text(ds, "AccessionNumber", 16),
-            "patient_name": _text(ds, "PatientName", 200),
-            "patient_id": _text(ds, "PatientID", 64),
+            "study_time": text_value(ds, "StudyTime", 16),
+            "description": text_value(ds, "StudyDescription", 200),
+            "accession_number": text_value(ds, "AccessionNumber", 16),
+            "patient_name": text_value(ds, "PatientName", 200),
+            "patient_id": text_value(ds, "PatientID", 64),
         },
         series={
-            "modality": _text(ds, "Modality", 16),
-            "description": _text(ds, "SeriesDescription", 200),
-            "body_part": _text(ds, "BodyPartExamined", 64),
+            "modality": text_value(ds, "Modality", 16),
+            "description": text_value(ds, "SeriesDescription", 200),
+            "body_part": text_value(ds, "BodyPartExamined", 64),
             "series_number": geometry.int_or_none(ds.get("SeriesNumber")),
         },
         instance={
             "sop_class_uid": str(ds.SOPClassUID),
-            "transfer_syntax_uid": str(ds.file_meta.TransferSyntaxUID),
+            "transfer_syntax_uid": syntax,
             "size": len(stored),  # and "sha256", from `write`
             "burned_in": burned_in,
-            "pixel_offset": geometry.native_pixel_offset(stored, ds),
+            "pixel_offset": pixel_offset,
             **geometry.instance_fields(ds),
         },
     )
@@ -218,7 +236,7 @@ def second_look(ds: Dataset) -> Dataset:
     return look
 
 
-def _text(ds: Dataset, keyword: str, length: int) -> str:
+def text_value(ds: Dataset, keyword: str, length: int) -> str:
     return str(ds.get(keyword, "") or "")[:length]
 
 

@@ -1,0 +1,68 @@
+"""imaging.fastpath gives exactly what the pydicom path of imaging.prepare gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydicom.data import get_testdata_files
+
+from imaging import deid, fastpath, prepare
+from imaging.phantom import write_phantom
+from tests.imaging.dicom import ct_bytes
+from tests.imaging.test_deid import golden_ct, written
+
+FILES = sorted(p for p in get_testdata_files() if Path(p).is_file())
+CTX = deid.DeidContext(secret=b"k" * 32, case_key="case", pseudonym="CNS-TEST")
+LIMITS = prepare.Limits(file_bytes=2**30, decoded_bytes=2**30, frames=5000)
+
+
+def inputs(tmp_path) -> dict[str, bytes]:
+    named = {Path(p).name: Path(p).read_bytes() for p in FILES}
+    named["golden"] = written(golden_ct())
+    named["golden, no dummy sequence"] = written(without_dummy_sequences(golden_ct()))
+    named["ct"] = ct_bytes()
+    for number, path in enumerate(write_phantom(tmp_path, slices=3, size=64, seed=2)):
+        named[f"phantom {number}"] = path.read_bytes()
+    return named
+
+
+def without_dummy_sequences(ds):
+    """The golden dataset without the sequences the profile fills with dummies (which the
+    fast path leaves to pydicom): nested, private, kept, emptied and removed ones remain."""
+    for elem in list(ds):
+        if elem.VR == "SQ" and deid._action(int(elem.tag), "SQ") == "D":
+            del ds[elem.tag]
+    return ds
+
+
+def slow(data: bytes, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(prepare, "FAST_PATH", False)
+        try:
+            return prepare.prepare(data, LIMITS, CTX)
+        except prepare.Refused:
+            return None
+
+
+def test_wherever_the_fast_path_answers_it_answers_as_the_pydicom_path(tmp_path, monkeypatch):
+    taken = []
+    for name, data in inputs(tmp_path).items():
+        fast = fastpath.prepare_fast(data, LIMITS, CTX)
+        if fast is None:
+            continue
+        taken.append(name)
+        expected = slow(data, monkeypatch)
+        assert expected is not None, name
+        assert fast.stored == expected.stored, name
+        assert fast.instance == expected.instance, name
+        assert fast.study == expected.study, name
+        assert fast.series == expected.series, name
+        assert (fast.sop_instance_uid, fast.study_instance_uid, fast.series_instance_uid) == (
+            expected.sop_instance_uid,
+            expected.study_instance_uid,
+            expected.series_instance_uid,
+        ), name
+    # It is the path of the common file, not a corner: phantoms, a plain CT, and the
+    # golden dataset with its sequences, private groups and SR content tree.
+    assert {"ct", "phantom 0", "phantom 1", "golden, no dummy sequence"} <= set(taken), taken
+    assert len(taken) >= 20, taken
