@@ -35,9 +35,9 @@ from imaging.prepare import Limits, NotDicom, Prepared, Refused, Skipped, prepar
 
 logger = logging.getLogger(__name__)
 
-# A chunk is stored as soon as it holds this many files or bytes (uploads arrive 20 files
-# a request; a zip may hold thousands, and one file may be hundreds of MB).
-CHUNK_FILES = 32
+# A chunk is stored as soon as it holds this many files or bytes (the page's uploader sends
+# up to 50 files a request; a zip may hold thousands, and one file may be hundreds of MB).
+CHUNK_FILES = 64
 CHUNK_BYTES = 64 * 2**20
 DUPLICATE = "Already stored; not stored twice."
 FILE_FIELD = Instance._meta.get_field("file")

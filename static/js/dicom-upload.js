@@ -1,6 +1,6 @@
 // DICOM upload: files, a CD folder or a zip, sent in batches so a 500-image CD
 // shows steady progress and one bad file never sinks the rest.
-const BATCH_FILES = 20;
+const BATCH_FILES = 50;
 const BATCH_BYTES = 64 * 1024 * 1024;
 
 function batches(files) {
