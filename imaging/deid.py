@@ -219,8 +219,22 @@ def deidentify(ds: Dataset, ctx: DeidContext) -> Dataset:
     return ds
 
 
+_MARKS = (
+    "PatientName",
+    "PatientID",
+    "PatientIdentityRemoved",
+    "DeidentificationMethod",
+    "DeidentificationMethodCodeSequence",
+    "LongitudinalTemporalInformationModified",
+)
+
+
 def mark(ds: Dataset, ctx: DeidContext) -> None:
-    """Set what every de-identified dataset carries: the pseudonym and the method."""
+    """Set what every de-identified dataset carries: the pseudonym and the method, as new
+    elements (an element the file had under a wrong VR or another encoding is replaced)."""
+    for keyword in _MARKS:
+        if keyword in ds:
+            del ds[keyword]
     ds.PatientName = ctx.pseudonym
     ds.PatientID = ctx.pseudonym
     ds.PatientIdentityRemoved = "YES"

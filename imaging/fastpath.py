@@ -38,6 +38,26 @@ _LONG_VRS = frozenset(
 _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
+# The file meta elements of PS3.10 7.1 and their VRs.
+_META_VRS = {
+    0x00020000: "UL",
+    0x00020001: "OB",
+    0x00020002: "UI",
+    0x00020003: "UI",
+    0x00020010: "UI",
+    0x00020012: "UI",
+    0x00020013: "SH",
+    0x00020016: "AE",
+    0x00020017: "AE",
+    0x00020018: "AE",
+    0x00020026: "UR",
+    0x00020027: "UR",
+    0x00020028: "UR",
+    0x00020100: "UI",
+    0x00020102: "OB",
+}
+# Top-level elements the pydicom path parses (and so writes anew) even where it keeps them.
+_REREAD = (0x00080005, 0x00080016)
 _MAX_DEPTH = 16
 # What the index and the checks read from the top level, as `imaging.prepare` reads it.
 _KEYWORDS = {
@@ -220,23 +240,20 @@ class _Values:
     when plain: ASCII text, well-formed numbers. Anything else is left to pydicom."""
 
     def __init__(self, raw: dict[str, tuple[str, bytes]]):
-        self._raw = raw  # keyword: (VR, value bytes)
-        self._values: dict[str, object] = {}
+        # All converted now, in this module: a value that is not plain stops the fast path
+        # here, before code that reads it (and may catch errors) sees it.
+        self._values = {keyword: _convert(vr, value) for keyword, (vr, value) in raw.items()}
 
     def get(self, keyword: str, default=None):
-        if keyword not in self._raw:
-            return default
-        if keyword not in self._values:
-            self._values[keyword] = _convert(*self._raw[keyword])
-        return self._values[keyword]
+        return self._values.get(keyword, default)
 
     def __getattr__(self, keyword: str):
-        if keyword.startswith("_") or keyword not in self._raw:
+        if keyword.startswith("_") or keyword not in self._values:
             raise AttributeError(keyword)
-        return self.get(keyword)
+        return self._values[keyword]
 
     def __contains__(self, keyword: str) -> bool:
-        return keyword in self._raw
+        return keyword in self._values
 
 
 _BINARY = {"US": "<H", "SS": "<h", "UL": "<I", "SL": "<i"}
@@ -248,17 +265,25 @@ def _convert(vr: str, value: bytes):
         if len(value) != struct.calcsize(_BINARY[vr]):
             raise _Unsure
         return unpack_from(_BINARY[vr], value)[0]
-    text = value.decode("ascii")
-    if vr == "UI":
+    try:
+        text = value.decode("ascii")
+    except UnicodeDecodeError:
+        raise _Unsure from None  # pydicom would decode it with the character set
+    if vr == "UI":  # pydicom's UID strips every value of its whitespace too
         text = text.rstrip("\0 ")
-    elif "\0" in text:
+        parts = [part.strip() for part in text.split("\\")]
+        return parts[0] if len(parts) == 1 else parts
+    if "\0" in text:
         raise _Unsure
     else:
         text = text.rstrip(" ")
     if vr in ("DS", "IS"):
         if not text.strip():
             return None
-        numbers = [float(part) if vr == "DS" else int(part) for part in text.split("\\")]
+        try:
+            numbers = [float(part) if vr == "DS" else int(part) for part in text.split("\\")]
+        except ValueError:
+            raise _Unsure from None  # pydicom reads some forms Python does not, or refuses
         if not all(math.isfinite(number) for number in numbers):
             raise _Unsure
         return numbers[0] if len(numbers) == 1 else numbers
@@ -418,8 +443,11 @@ def _read_meta(data: bytes) -> tuple[dict[int, bytes], int]:
     pos = 132
     while pos + 8 <= len(data) and unpack_from("<H", data, pos)[0] == 0x0002:
         group, number = unpack_from("<HH", data, pos)
-        vr = data[pos + 4 : pos + 6]
-        if vr in (b"OB", b"OW", b"UN", b"UT", b"SQ"):
+        tag = group << 16 | number
+        vr = data[pos + 4 : pos + 6].decode("ascii", "replace")
+        if _META_VRS.get(tag, vr) != vr or vr not in deid._VRS or (meta and tag <= max(meta)):
+            raise _Unsure  # a VR the standard does not give it, or out of order
+        if vr in _LONG_VRS:
             (length,) = unpack_from("<I", data, pos + 8)
             start = pos + 12
         else:
@@ -427,8 +455,15 @@ def _read_meta(data: bytes) -> tuple[dict[int, bytes], int]:
             start = pos + 8
         if length == _UNDEFINED or start + length > len(data):
             raise _Unsure
-        meta[group << 16 | number] = data[start : start + length]
+        meta[tag] = data[start : start + length]
         pos = start + length
+    # pydicom trusts the group length: where it disagrees with the elements, it reads
+    # another file than this path would.
+    group_length = meta.get(0x00020000)
+    if group_length is None or len(group_length) != 4:
+        raise _Unsure
+    if 144 + unpack_from("<I", group_length)[0] != pos:
+        raise _Unsure
     return meta, pos
 
 
@@ -466,6 +501,9 @@ def _prepare(data: bytes, limits, ctx: deid.DeidContext):
     burned_in = deid.burned_in_risk(look)
 
     shift = deid.date_shift_days(ctx)
+    for tag in _REREAD:
+        if tag in top and not _canonical(top[tag], data):
+            raise _Unsure
     kept = _clean(elements, data, ctx, shift, implicit)
     additions = _additions(ctx, implicit)
     replaced = {tag for tag, _encoded in additions}
@@ -488,6 +526,24 @@ def _prepare(data: bytes, limits, ctx: deid.DeidContext):
         burned_in=burned_in,
         pixel_offset=_pixel_offset(look, pixel, offsets, implicit, len(stored)),
     )
+
+
+def _canonical(element: _Element, data: bytes) -> bool:
+    """Whether pydicom, writing this element's parsed value back, gives its bytes: the
+    pydicom path parses the few elements it reads (the SOP Class, the character set) and
+    so writes them anew, where this path copies them."""
+    value = data[element.value_start : element.value_end]
+    try:
+        text = value.decode("ascii")
+    except UnicodeDecodeError:
+        return False
+    parts = text.rstrip("\0 ").split("\\") if element.tag == 0x00080016 else None
+    if parts is not None:
+        text = "\\".join(part.strip() for part in parts)
+        pad = "\0"
+    else:
+        text, pad = text.rstrip(" "), " "
+    return value == (text + pad * (len(text) % 2)).encode("ascii")
 
 
 def _check_pixels(look: _Values, pixel: _Element, limits) -> None:

@@ -105,7 +105,8 @@ def read_parts(
             cut = found if found >= 0 else max(len(buffer) - keep, 0)
             size += cut
             if body is not None and size <= max_part_bytes:
-                body.extend(buffer[:cut])
+                with memoryview(buffer) as view:  # copied once, into the part
+                    body.extend(view[:cut])
             else:
                 body = None  # over the limit: read on to the next boundary, keep nothing
             if found >= 0:

@@ -83,17 +83,20 @@ def parse(data: bytes) -> Dataset:
         ds = pydicom.dcmread(io.BytesIO(data), force=False)
     except InvalidDicomError:
         raise NotDicom("Not a DICOM file (no 'DICM' marker after the preamble).") from None
-    except (EOFError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+    except Exception as exc:  # pydicom raises anything from EOFError to its own errors
         raise Refused(f"Malformed or truncated DICOM: {type(exc).__name__}.") from None
-    meta_class = str(getattr(ds.file_meta, "MediaStorageSOPClassUID", ""))
+    try:
+        meta_class = str(getattr(ds.file_meta, "MediaStorageSOPClassUID", ""))
+    except Exception:  # an element of the file meta that cannot be read (an unknown VR)
+        raise Refused("Malformed DICOM: the file meta cannot be read.") from None
     if meta_class == DICOMDIR_CLASS or "DirectoryRecordSequence" in ds:
         raise Skipped("DICOMDIR (the CD's index); the images themselves are read instead.")
     look = second_look(ds)
     try:
         missing = [kw for kw in REQUIRED if not str(look.get(kw, "") or "").strip()]
+        sent = (str(look.get("SOPClassUID", "") or ""), str(look.get("SOPInstanceUID", "") or ""))
     except Exception:  # a tag whose value cannot be read is malformed
         raise Refused("Malformed DICOM: a required UID cannot be read.") from None
-    sent = (str(look.get("SOPClassUID", "") or ""), str(look.get("SOPInstanceUID", "") or ""))
     if missing:
         raise Refused(f"Missing required attribute(s): {', '.join(missing)}.", sent)
     for keyword in REQUIRED:
@@ -173,6 +176,9 @@ def prepare(data: bytes, limits: Limits, ctx: deid.DeidContext | None) -> Prepar
         check_decodes(look)
     except Refused as exc:
         raise type(exc)(exc.reason, sent) from None
+    except Exception as exc:  # an attribute pydicom cannot read (an unknown VR, a bad length)
+        reason = f"Malformed DICOM: an image attribute cannot be read ({type(exc).__name__})."
+        raise Refused(reason, sent) from None
     burned_in = deid.burned_in_risk(look)
     if ctx is not None:
         try:
@@ -185,13 +191,17 @@ def prepare(data: bytes, limits: Limits, ctx: deid.DeidContext | None) -> Prepar
         stored = encode(ds, data)
     except Exception as exc:
         raise Refused(f"The file cannot be re-encoded ({type(exc).__name__}).", sent) from None
-    return described(
-        ds,
-        stored=stored,
-        syntax=str(ds.file_meta.TransferSyntaxUID),
-        burned_in=burned_in,
-        pixel_offset=geometry.native_pixel_offset(stored, ds),
-    )
+    try:
+        return described(
+            ds,
+            stored=stored,
+            syntax=str(ds.file_meta.TransferSyntaxUID),
+            burned_in=burned_in,
+            pixel_offset=geometry.native_pixel_offset(stored, ds),
+        )
+    except Exception as exc:  # a value the index reads that pydicom cannot
+        reason = f"Malformed DICOM: an attribute cannot be read ({type(exc).__name__})."
+        raise Refused(reason, sent) from None
 
 
 def described(ds, *, stored: bytes, syntax: str, burned_in: bool, pixel_offset: int | None):
@@ -230,7 +240,8 @@ def described(ds, *, stored: bytes, syntax: str, burned_in: bool, pixel_offset: 
 def second_look(ds: Dataset) -> Dataset:
     """Another dataset over the elements of ``ds`` as read, for reading values: parsing
     them there leaves the elements of ``ds`` as read (see `imaging.encode`)."""
-    look = Dataset({tag: ds.get_item(tag) for tag in ds.keys()})  # noqa: SIM118 (parses)
+    elements = {tag: ds.get_item(tag, keep_deferred=True) for tag in ds.keys()}  # noqa: SIM118
+    look = Dataset(elements)
     look.file_meta = ds.file_meta
     look.set_original_encoding(*ds.original_encoding, ds.original_character_set)
     return look

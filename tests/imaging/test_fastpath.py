@@ -66,3 +66,44 @@ def test_wherever_the_fast_path_answers_it_answers_as_the_pydicom_path(tmp_path,
     # golden dataset with its sequences, private groups and SR content tree.
     assert {"ct", "phantom 0", "phantom 1", "golden, no dummy sequence"} <= set(taken), taken
     assert len(taken) >= 20, taken
+
+
+def test_damaged_files_are_refused_with_a_reason_or_answered_alike_by_both_paths(
+    tmp_path, monkeypatch
+):
+    """Bytes flipped (and files cut short) in the headers of a plain CT, a phantom slice and
+    the golden dataset: the pydicom path answers or refuses with a reason, never raises
+    anything else (an upload would get a 500); the fast path never raises, and whatever it
+    answers the pydicom path answers the same way."""
+    import random
+
+    rng = random.Random(4)
+    sources = [
+        ct_bytes(rows=8, columns=8),
+        write_phantom(tmp_path, slices=1, size=32, seed=9)[0].read_bytes(),
+        written(without_dummy_sequences(golden_ct())),
+    ]
+    answered = refused = 0
+    for source in sources:
+        header_end = source.index(b"\xe0\x7f\x10\x00") + 12  # through the pixel data header
+        for _ in range(200):
+            damaged = bytearray(source)
+            for _ in range(rng.randint(1, 3)):
+                damaged[rng.randrange(128, header_end)] = rng.randrange(256)
+            if rng.random() < 0.1:
+                damaged = damaged[: rng.randrange(132, len(damaged))]
+            damaged = bytes(damaged)
+            expected = slow(damaged, monkeypatch)  # raises if the pydicom path crashes
+            refused += expected is None
+            fast = fastpath.prepare_fast(damaged, LIMITS, CTX)
+            if fast is None:
+                continue
+            answered += 1
+            assert expected is not None
+            assert (fast.stored, fast.instance, fast.study, fast.series) == (
+                expected.stored,
+                expected.instance,
+                expected.study,
+                expected.series,
+            )
+    assert answered > 0 and refused > 0  # the damage both spares files and breaks them

@@ -345,3 +345,38 @@ def test_the_page_uploader_sends_multipart_related(case, cast):
         headers={"Accept": "application/json", "X-CSRFToken": token},
     )
     assert bad.status_code == 400
+
+
+def replaced(data: bytes, old: bytes, new: bytes) -> bytes:
+    assert data.count(old) == 1
+    return data.replace(old, new)
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        # (0002,0010) with a VR no DICOM has: pydicom cannot read the file meta.
+        ((b"\x02\x00\x10\x00UI", b"\x02\x00\x10\x00ZZ"), "DICOM: NotImplementedError"),
+        # Rows (0028,0010) with a VR no DICOM has.
+        ((b"\x28\x00\x10\x00US", b"\x28\x00\x10\x00ZZ"), "an image attribute cannot be read"),
+        # A transfer syntax UID that names no transfer syntax.
+        ((b"1.2.840.10008.1.2.1\x00", b"1.2.840.10008.9.9.9\x00"), "Malformed DICOM"),
+    ],
+    ids=["meta VR", "dataset VR", "transfer syntax"],
+)
+def test_damage_pydicom_trips_on_is_refused_with_a_reason(case, damage, reason):
+    data = replaced(ct_bytes(), *damage)
+    result = ingest(case, data)
+    assert result.status == "refused"
+    assert reason in result.reason
+    assert not Instance.objects.exists()
+
+
+def test_a_mark_sent_under_a_wrong_vr_is_replaced(case):
+    ds = ct_dataset()
+    ds.add_new(0x00120062, "IS", "7")  # Patient Identity Removed, as a number
+    result = ingest(case, to_bytes(ds))
+    assert result.status == "stored", result.reason
+    stored = stored_dataset(result.instance)
+    element = stored[0x00120062]
+    assert (element.VR, element.value) == ("CS", "YES")
