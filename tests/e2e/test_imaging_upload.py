@@ -28,7 +28,7 @@ def test_zip_and_folder_upload_show_progress_results_and_thumbnails(
             z.write(p, f"DICOM/{p.name}")
         z.writestr("AUTORUN.INF", "[autorun]\n")
     folder = tmp_path / "second"
-    write_phantom(folder, slices=3, size=64, seed=11)
+    write_phantom(folder, slices=53, size=32, seed=11)  # with the zip, more than one batch
 
     page = new_context().new_page()
     page.goto(f"{base}/accounts/login/")
@@ -37,6 +37,15 @@ def test_zip_and_folder_upload_show_progress_results_and_thumbnails(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/")
     page.goto(f"{base}/cases/{case.uuid}/")
+    uploads = []
+    page.on(
+        "request",
+        lambda request: (
+            uploads.append(request)
+            if request.method == "POST" and request.url.endswith("/imaging/")
+            else None
+        ),
+    )
 
     form = page.locator("form[data-dicom-upload]")
     page.get_by_label("Add DICOM files or a .zip").set_input_files(str(archive))
@@ -46,7 +55,8 @@ def test_zip_and_folder_upload_show_progress_results_and_thumbnails(
     assert form.locator("[data-upload-progress]").get_attribute("value") == "100"
     results = form.locator("[data-upload-results] li")
     texts = results.all_inner_texts()
-    assert sum(t.endswith(": stored") for t in texts) == 9
+    assert sum(t.endswith(": stored") for t in texts) == 6 + 53
+    assert len(uploads) == 2  # 54 files: a batch of 50, then one of 4
     # The CD's other files are skipped quietly, not reported as failures.
     assert any("AUTORUN.INF" in t and "Ignored" in t for t in texts), texts
     assert form.locator("[data-upload-results] li.error").count() == 0
