@@ -117,8 +117,8 @@ _FIRST_CHOICE = {
 _PATIENT_NAME = 0x00100010
 _PATIENT_ID = 0x00100020
 
-_VRS = frozenset(vr.value for vr in VR)
-# VRs whose value `_rewrite_raw` may replace as bytes (text, one character set: ASCII).
+KNOWN_VRS = frozenset(vr.value for vr in VR)
+# VRs whose value `rewrite_raw` may replace as bytes (text, one character set: ASCII).
 _REWRITABLE_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "PN", "SH", "TM", "UI"})
 # Off only in tests, to compare the bytes with the parsed path.
 REWRITE_RAW = True
@@ -254,15 +254,15 @@ def _clean(
             if elem.is_raw:
                 # Most of a header is kept or removed as it is: decide from the tag and the
                 # VR alone, so the value is never parsed and is written back byte for byte.
-                action = _raw_action(elem)
+                action = raw_action(elem)
                 if action == "X":
                     del ds[tag]
                     continue
-                keep = action == "K" or (action == "SHIFT" and _is_time_as_read(elem))
+                keep = action == "K" or (action == "SHIFT" and is_time_as_read(elem))
                 if keep and not in_dummy_sequence and (elem.VR or implicit):
                     continue
                 if action is not None and not in_dummy_sequence and REWRITE_RAW:
-                    rewritten = _rewrite_raw(elem, action, ctx, shift)
+                    rewritten = rewrite_raw(elem, action, ctx, shift)
                     if rewritten is not None:
                         ds[tag] = rewritten
                         continue
@@ -270,7 +270,7 @@ def _clean(
             _apply(
                 ds,
                 elem,
-                _action(elem.tag, elem.VR),
+                action_for(elem.tag, elem.VR),
                 ctx,
                 shift,
                 in_dummy_sequence=in_dummy_sequence,
@@ -288,7 +288,7 @@ def _discard(ds: Dataset, tag: int) -> None:
         ds._dict.pop(tag, None)  # last resort when even deletion fails
 
 
-def _rewrite_raw(
+def rewrite_raw(
     raw: RawDataElement, action: str, ctx: DeidContext, shift: int
 ) -> RawDataElement | None:
     """The element with its action applied to its bytes, when that is plain: a short text
@@ -335,7 +335,7 @@ def _rewrite_raw(
     return raw._replace(VR=vr, length=len(value), value=value, value_tell=None)
 
 
-def _raw_action(raw: RawDataElement) -> str | None:
+def raw_action(raw: RawDataElement) -> str | None:
     """The action for an element not parsed yet, or None when only parsing can tell: a
     sequence, an UN that the dictionary may know, a VR that is ambiguous or not a VR."""
     if int(raw.tag) >> 16 & 1:
@@ -346,12 +346,12 @@ def _raw_action(raw: RawDataElement) -> str | None:
             vr = dictionary_VR(raw.tag)
         except KeyError:
             return None
-    if vr in ("SQ", "UN") or vr not in _VRS:
+    if vr in ("SQ", "UN") or vr not in KNOWN_VRS:
         return None
-    return _action(raw.tag, vr)
+    return action_for(raw.tag, vr)
 
 
-def _is_time_as_read(raw: RawDataElement) -> bool:
+def is_time_as_read(raw: RawDataElement) -> bool:
     """A TM element whose every value is a time: the whole-day shift keeps it as it is."""
     try:
         if (raw.VR or dictionary_VR(raw.tag)) != "TM":
@@ -363,7 +363,7 @@ def _is_time_as_read(raw: RawDataElement) -> bool:
 
 
 @functools.lru_cache(maxsize=8192)
-def _action(tag: int, vr: str) -> str:
+def action_for(tag: int, vr: str) -> str:
     """One of X, Z, D, U, K, SHIFT, PSEUDONYM for an element with this tag and VR (a pure
     function of the two: cached)."""
     tag = int(tag)

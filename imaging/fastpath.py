@@ -10,8 +10,8 @@ takes that path instead: a refusal, a compressed syntax, an UN or unreadable ele
 dummy sequence, a value only parsing can change.
 
 The tests run both paths on pydicom's test files, the golden de-identification dataset and
-a phantom, and require the same `Prepared` (stored bytes and index fields) wherever this
-one answers.
+a phantom, and on hundreds of copies of them with damaged headers, and require the same
+`Prepared` (stored bytes and index fields) wherever this one answers.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def _read_elements(data: bytes, pos: int, end: int, implicit: bool, depth: int, 
                 raise _Unsure  # pydicom guesses a sequence here
         else:
             vr = data[pos + 4 : pos + 6].decode("ascii", "replace")
-            if vr not in deid._VRS or vr == "UN":
+            if vr not in deid.KNOWN_VRS or vr == "UN":
                 raise _Unsure
             if vr in _LONG_VRS:
                 if data[pos + 6 : pos + 8] != b"\0\0":
@@ -332,24 +332,24 @@ def _clean(
             if " or " in vr:
                 # Ambiguous (US or SS, OB or OW): the pydicom path parses it, and writes
                 # the same bytes back if the profile keeps it.
-                if deid._action(tag, vr.split(" or ")[0]) != "K" or element.length % 2:
+                if deid.action_for(tag, vr.split(" or ")[0]) != "K" or element.length % 2:
                     raise _Unsure
                 out.append((tag, data[element.start : element.end]))
                 continue
-        if vr == "UN" or vr not in deid._VRS:
+        if vr == "UN" or vr not in deid.KNOWN_VRS:
             raise _Unsure
-        # As deid._raw_action and deid._clean decide for an element not parsed yet.
-        action = deid._action(tag, vr)
+        # As deid.raw_action and deid._clean decide for an element not parsed yet.
+        action = deid.action_for(tag, vr)
         if action == "X":
             continue
         if action == "K":
             out.append((tag, data[element.start : element.end]))
             continue
         raw = _raw(element, data, implicit)
-        if action == "SHIFT" and deid._is_time_as_read(raw):
+        if action == "SHIFT" and deid.is_time_as_read(raw):
             out.append((tag, data[element.start : element.end]))
             continue
-        rewritten = deid._rewrite_raw(raw, action, ctx, shift)
+        rewritten = deid.rewrite_raw(raw, action, ctx, shift)
         if rewritten is None:
             raise _Unsure
         out.append((tag, _header(tag, rewritten.VR, rewritten.length, implicit) + rewritten.value))
@@ -357,7 +357,7 @@ def _clean(
 
 
 def _sequence(element: _Element, data: bytes, ctx, shift: int, implicit: bool) -> bytes | None:
-    action = deid._action(element.tag, "SQ")
+    action = deid.action_for(element.tag, "SQ")
     if action == "X":
         return None
     undefined = element.length == _UNDEFINED
@@ -445,7 +445,7 @@ def _read_meta(data: bytes) -> tuple[dict[int, bytes], int]:
         group, number = unpack_from("<HH", data, pos)
         tag = group << 16 | number
         vr = data[pos + 4 : pos + 6].decode("ascii", "replace")
-        if _META_VRS.get(tag, vr) != vr or vr not in deid._VRS or (meta and tag <= max(meta)):
+        if _META_VRS.get(tag, vr) != vr or vr not in deid.KNOWN_VRS or (meta and tag <= max(meta)):
             raise _Unsure  # a VR the standard does not give it, or out of order
         if vr in _LONG_VRS:
             (length,) = unpack_from("<I", data, pos + 8)

@@ -30,7 +30,7 @@ def without_dummy_sequences(ds):
     """The golden dataset without the sequences the profile fills with dummies (which the
     fast path leaves to pydicom): nested, private, kept, emptied and removed ones remain."""
     for elem in list(ds):
-        if elem.VR == "SQ" and deid._action(int(elem.tag), "SQ") == "D":
+        if elem.VR == "SQ" and deid.action_for(int(elem.tag), "SQ") == "D":
             del ds[elem.tag]
     return ds
 
