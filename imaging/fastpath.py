@@ -551,7 +551,7 @@ def _check_pixels(look: _Values, pixel: _Element, limits) -> None:
     takes: monochrome, 8 or 16 bits, complete; anything else goes the pydicom way."""
     rows, columns = int(look.Rows), int(look.Columns)
     bits, bits_stored = int(look.BitsAllocated), int(look.BitsStored)
-    samples = int(look.get("SamplesPerPixel", 1))
+    samples = int(look.SamplesPerPixel)  # pydicom's decoder needs it: no default here
     frames = int(look.get("NumberOfFrames", 1) or 1)
     representation = int(look.PixelRepresentation)
     photometric = str(look.get("PhotometricInterpretation", ""))

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from board.models import Board, QuorumRequirement, Specialty
 from cases import decisions
 from cases.access import case_access
-from cases.models import Case, Report
+from cases.models import Case, Report, Vote
 from meetings.models import AgendaItem, Attendance, Meeting
 from tests.cases.factories import make_case
 from tests.cast import PASSWORD
@@ -117,6 +117,8 @@ def test_vote_sign_and_the_referring_doctor_downloads_the_report(
         comment="Margins unlikely without RT.",
     )
     chair.locator("[data-vote-count]", has_text="3 of 5").wait_for()
+    # The ballot kept the comment typed with it (live refreshes must not drop it).
+    assert Vote.objects.get(voter=cast.radiologist).comment == "Margins unlikely without RT."
     assert [c.inner_text() for c in tally_row(chair, p1).locator("td").all()] == ["2", "1", "0"]
     assert [c.inner_text() for c in tally_row(chair, p2).locator("td").all()] == ["1", "1", "1"]
 
@@ -153,5 +155,6 @@ def test_vote_sign_and_the_referring_doctor_downloads_the_report(
         " ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(pdf)).pages
     )
     assert RECOMMENDATION in text
-    assert "Margins unlikely without RT." in text  # the recorded dissent
+    # The recorded dissent (on failure, the votes page as extracted).
+    assert "Margins unlikely without RT." in text, text[text.find("Proposals and votes") :]
     assert cast.radiologist.display_name in text and case.pseudonym in text

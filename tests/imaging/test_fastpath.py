@@ -75,12 +75,19 @@ def test_damaged_files_are_refused_with_a_reason_or_answered_alike_by_both_paths
     the golden dataset: the pydicom path answers or refuses with a reason, never raises
     anything else (an upload would get a 500); the fast path never raises, and whatever it
     answers the pydicom path answers the same way."""
+    import itertools
     import random
 
+    from imaging import phantom
+    from tests.imaging import dicom
+
     rng = random.Random(4)
+    numbers = itertools.count(1)  # UIDs fixed too, so every run damages the same bytes
+    for module in (phantom, dicom):
+        monkeypatch.setattr(module, "generate_uid", lambda prefix=None: f"2.25.{next(numbers)}")
     sources = [
         ct_bytes(rows=8, columns=8),
-        write_phantom(tmp_path, slices=1, size=32, seed=9)[0].read_bytes(),
+        phantom.write_phantom(tmp_path, slices=1, size=32, seed=9)[0].read_bytes(),
         written(without_dummy_sequences(golden_ct())),
     ]
     answered = refused = 0
