@@ -28,9 +28,7 @@ from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 # Explicit VR elements whose header is 12 bytes (a reserved pair and a 4-byte length).
-_LONG_VRS = frozenset(
-    {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"}
-)
+LONG_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"})
 _UNDEFINED = 0xFFFFFFFF
 _SEQUENCE_DELIMITER = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
 _META_UIDS = (
@@ -116,22 +114,31 @@ def _splice(ds: Dataset, data: bytes) -> bytes | None:
     return b"".join(pieces)
 
 
+def element_header(tag: int, vr: str | None, length: int, implicit: bool) -> bytes:
+    """An element's tag, VR and length as pydicom's writer encodes them (little endian)."""
+    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
+    if implicit:
+        return head + struct.pack("<I", length)
+    if vr in LONG_VRS:
+        return head + vr.encode("ascii") + b"\0\0" + struct.pack("<I", length)
+    return head + vr.encode("ascii") + struct.pack("<H", length)
+
+
+def header_length(vr: str | None, implicit: bool) -> int:
+    return 8 if implicit or vr not in LONG_VRS else 12
+
+
 def _raw_bytes(elem: RawDataElement, implicit: bool) -> bytes | None:
     """A raw element of defined length encoded as pydicom's writer encodes one (its bytes
     unchanged), without the writer's per-element machinery; None for anything else."""
     value = elem.value
     if elem.is_buffered or not isinstance(value, bytes) or elem.length == _UNDEFINED:
         return None
-    tag = int(elem.tag)
-    head = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
-    if implicit:
-        return head + struct.pack("<I", len(value)) + value
-    vr = elem.VR
-    if vr in _LONG_VRS:
-        return head + vr.encode("ascii") + b"\0\0" + struct.pack("<I", len(value)) + value
-    if vr is None or len(vr) != 2 or len(value) > 0xFFFF:
-        return None  # pydicom raises or switches the encoding: let it
-    return head + vr.encode("ascii") + struct.pack("<H", len(value)) + value
+    if not implicit and (elem.VR is None or len(elem.VR) != 2):
+        return None  # pydicom raises: let it
+    if not implicit and elem.VR not in LONG_VRS and len(value) > 0xFFFF:
+        return None  # pydicom switches the VR to UN: let it
+    return element_header(int(elem.tag), elem.VR, len(value), implicit) + value
 
 
 def _span(elem: RawDataElement, data: bytes, implicit: bool, compressed: bool):
@@ -143,12 +150,7 @@ def _span(elem: RawDataElement, data: bytes, implicit: bool, compressed: bool):
     undefined = elem.length == _UNDEFINED
     if tag == 0x7FE00010 and undefined != compressed:
         return None  # dcmwrite makes encapsulated pixel data undefined length, native not
-    if implicit:
-        start = elem.value_tell - 8
-    elif elem.VR in _LONG_VRS:
-        start = elem.value_tell - 12
-    else:
-        start = elem.value_tell - 8
+    start = elem.value_tell - header_length(elem.VR, implicit)
     value_end = elem.value_tell + len(elem.value)
     if undefined:
         end = value_end + len(_SEQUENCE_DELIMITER)

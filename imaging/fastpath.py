@@ -31,10 +31,8 @@ from pydicom.tag import Tag
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from imaging import deid
+from imaging.encode import LONG_VRS, element_header, header_length
 
-_LONG_VRS = frozenset(
-    {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"}
-)
 _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
@@ -157,7 +155,7 @@ def _read_elements(data: bytes, pos: int, end: int, implicit: bool, depth: int, 
             vr = data[pos + 4 : pos + 6].decode("ascii", "replace")
             if vr not in deid.KNOWN_VRS or vr == "UN":
                 raise _Unsure
-            if vr in _LONG_VRS:
+            if vr in LONG_VRS:
                 if data[pos + 6 : pos + 8] != b"\0\0":
                     raise _Unsure
                 (length,) = unpack_from("<I", data, pos + 8)
@@ -300,15 +298,6 @@ def _convert(vr: str, value: bytes):
 # --- writing -----------------------------------------------------------------------------
 
 
-def _header(tag: int, vr: str, length: int, implicit: bool) -> bytes:
-    head = pack("<HH", tag >> 16, tag & 0xFFFF)
-    if implicit:
-        return head + pack("<I", length)
-    if vr in _LONG_VRS:
-        return head + vr.encode("ascii") + b"\0\0" + pack("<I", length)
-    return head + vr.encode("ascii") + pack("<H", length)
-
-
 def _clean(
     elements: list[_Element], data: bytes, ctx, shift: int, implicit: bool
 ) -> list[tuple[int, bytes]]:
@@ -352,7 +341,9 @@ def _clean(
         rewritten = deid.rewrite_raw(raw, action, ctx, shift)
         if rewritten is None:
             raise _Unsure
-        out.append((tag, _header(tag, rewritten.VR, rewritten.length, implicit) + rewritten.value))
+        out.append(
+            (tag, element_header(tag, rewritten.VR, rewritten.length, implicit) + rewritten.value)
+        )
     return out
 
 
@@ -382,11 +373,11 @@ def _sequence(element: _Element, data: bytes, ctx, shift: int, implicit: bool) -
         body = b"".join(parts)
     if undefined:
         return (
-            _header(element.tag, "SQ", _UNDEFINED, implicit)
+            element_header(element.tag, "SQ", _UNDEFINED, implicit)
             + body
             + pack("<HHI", 0xFFFE, 0xE0DD, 0)
         )
-    return _header(element.tag, "SQ", len(body), implicit) + body
+    return element_header(element.tag, "SQ", len(body), implicit) + body
 
 
 @functools.lru_cache(maxsize=64)
@@ -422,7 +413,7 @@ def _file_meta(sop_class: str, sop_instance: str, syntax: str) -> bytes:
 def _meta_element(number: int, vr: str, value: bytes) -> bytes:
     if len(value) % 2:
         value += b"\x00" if vr in ("UI", "OB") else b" "
-    return _header(0x00020000 | number, vr, len(value), False) + value
+    return element_header(0x00020000 | number, vr, len(value), False) + value
 
 
 # --- the whole file ----------------------------------------------------------------------
@@ -447,7 +438,7 @@ def _read_meta(data: bytes) -> tuple[dict[int, bytes], int]:
         vr = data[pos + 4 : pos + 6].decode("ascii", "replace")
         if _META_VRS.get(tag, vr) != vr or vr not in deid.KNOWN_VRS or (meta and tag <= max(meta)):
             raise _Unsure  # a VR the standard does not give it, or out of order
-        if vr in _LONG_VRS:
+        if vr in LONG_VRS:
             (length,) = unpack_from("<I", data, pos + 8)
             start = pos + 12
         else:
@@ -511,7 +502,7 @@ def _prepare(data: bytes, limits, ctx: deid.DeidContext):
         [part for part in kept if part[0] not in replaced] + list(additions),
         key=lambda part: part[0],
     )
-    after = _Values(_values(body, top, data, implicit, ctx))
+    after = _Values(_values(body, implicit))
     head = b"\0" * 128 + b"DICM"
     head += _file_meta(str(after.SOPClassUID), str(after.SOPInstanceUID), syntax)
     offsets, at = {}, len(head)
@@ -570,31 +561,29 @@ def _check_pixels(look: _Values, pixel: _Element, limits) -> None:
 
 def _pixel_offset(look, pixel: _Element, offsets, implicit: bool, size: int) -> int | None:
     """Where the pixel values start in the stored file (`geometry.native_pixel_offset`)."""
-    header = 8 if implicit or pixel.vr not in _LONG_VRS else 12
-    offset = offsets[_PIXEL_DATA] + header
+    offset = offsets[_PIXEL_DATA] + header_length(pixel.vr, implicit)
     frames = int(look.get("NumberOfFrames", 1) or 1)
     needed = int(look.Rows) * int(look.Columns) * frames * int(look.BitsAllocated) // 8
     return offset if offset + needed <= size else None
 
 
-def _values(body, top, data, implicit, ctx) -> dict[str, tuple[str, bytes]]:
-    """The top-level values of the result that the index reads: keyword: (VR, bytes)."""
+def _values(body: list[tuple[int, bytes]], implicit: bool) -> dict[str, tuple[str, bytes]]:
+    """The top-level values of the result that the index reads, from the elements as
+    encoded (kept, rewritten or set by de-identification): keyword: (VR, value bytes)."""
     values = {}
     for tag, encoded in body:
         keyword = _KEYWORDS.get(tag)
-        if keyword is None:
-            continue
-        if tag in (0x00100010, 0x00100020):  # set by de-identification
-            values[keyword] = ("PN" if tag == 0x00100010 else "LO", ctx.pseudonym.encode())
-            continue
-        vr = _vr(top[tag], implicit)
-        head = 8 if implicit or vr not in _LONG_VRS else 12
-        values[keyword] = (vr, encoded[head:])  # the value as kept or as rewritten
+        if keyword is not None:
+            vr = _checked_vr(_dictionary_vr(tag) if implicit else encoded[4:6].decode("ascii"))
+            values[keyword] = (vr, encoded[header_length(vr, implicit) :])
     return values
 
 
 def _vr(element: _Element, implicit: bool) -> str:
-    vr = _dictionary_vr(element.tag) if implicit else element.vr
+    return _checked_vr(_dictionary_vr(element.tag) if implicit else element.vr)
+
+
+def _checked_vr(vr: str | None) -> str:
     if vr is None or " or " in vr:
         raise _Unsure
     return vr

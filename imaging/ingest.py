@@ -69,7 +69,6 @@ class FileResult:
 @dataclass
 class Batch:
     results: list[FileResult] = field(default_factory=list)
-    touched_series: set[int] = field(default_factory=set)
 
     @property
     def stored(self) -> int:
@@ -117,7 +116,6 @@ class Ingest:
         self.ctx = deid_context(case) if case.board.deidentify_imaging else None
         self.limits = limits()
         self.results: list[FileResult] = []
-        self.touched_series: set[int] = set()
         self._pending: list[_Item] = []
         self._pending_bytes = 0
         self._series: dict[tuple[str, str], Series] = {}
@@ -167,7 +165,7 @@ class Ingest:
             self._flush()
         finally:
             self._abandon()
-        return Batch(results=self.results, touched_series=self.touched_series)
+        return Batch(results=self.results)
 
     def _abandon(self) -> None:
         """Files prepared but never indexed (an error, or no `close`): their stored bytes
@@ -240,7 +238,6 @@ class Ingest:
             raise
         for item, instance in fresh:
             item.result.status, item.result.instance = "stored", instance
-            self.touched_series.add(instance.series_id)
 
     def _store_one(self, item: _Item, instance: Instance) -> None:
         self._place(item, instance)
@@ -266,11 +263,10 @@ class Ingest:
             _discard(item)
             raise
         item.result.status, item.result.instance = "stored", instance
-        self.touched_series.add(instance.series_id)
 
     def _place(self, item: _Item, instance: Instance) -> None:
         """Point the instance at its stored file, saving the bytes first where
-        `prepare_file` could not write them itself (a remote storage)."""
+        `add` could not write them itself (a remote storage)."""
         if item.target is None and item.prepared.stored:
             instance.file.save(item.name, ContentFile(item.prepared.stored), save=False)
             item.name = instance.file.name  # a remote storage may pick another

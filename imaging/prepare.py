@@ -66,7 +66,7 @@ class Limits:
 class Prepared:
     """One checked file, ready to store: its bytes and the index rows it fills."""
 
-    stored: bytes  # empty once written to its place by `prepare_file`
+    stored: bytes  # emptied by `imaging.ingest` once written to its place
     sop_instance_uid: str
     study_instance_uid: str
     series_instance_uid: str
