@@ -45,6 +45,7 @@ from time import perf_counter
 from urllib.parse import urlencode
 
 import pydicom
+from common import free_port, log
 
 ROOT = Path(__file__).resolve().parents[1]
 ORTHANC = Path("/usr/sbin/Orthanc")
@@ -95,16 +96,6 @@ case = Case.objects.create(
 PatientIdentity.objects.create(case=case, full_name="PHANTOM^CT")
 print(json.dumps({"case": str(case.uuid), "deidentify": board.deidentify_imaging}))
 """
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- HTTP ---------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from time import perf_counter
 
+from common import free_port, log
 from websockets import ClientConnection, ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.asyncio.client import connect
 
@@ -98,16 +99,6 @@ FOREIGN_ENV = (
 EXCEPTION_LINE = re.compile(r"^[\w.]+(Error|Exception|Warning)\b")
 LOGGED_PROBLEM = re.compile(r"\b(WARNING|ERROR|CRITICAL) .*")
 POSTGRES_SCHEMES = ("postgres://", "postgresql://", "pgsql://")
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- the viewer state -----------------------------------------------------------------------
