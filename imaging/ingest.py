@@ -119,6 +119,7 @@ class Ingest:
         self._pending: list[_Item] = []
         self._pending_bytes = 0
         self._series: dict[tuple[str, str], Series] = {}
+        self._folders: set[str] = set()
 
     def __enter__(self) -> Ingest:
         return self
@@ -145,6 +146,9 @@ class Ingest:
         except Refused as refusal:
             _refuse(result, refusal, in_collection)
             return result
+        if target is not None and (folder := os.path.dirname(target)) not in self._folders:
+            os.makedirs(folder, exist_ok=True)  # once per upload: every file of a case shares it
+            self._folders.add(folder)
         try:
             prepared.instance["sha256"] = write(prepared.stored, target)
         except BaseException:

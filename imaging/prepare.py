@@ -252,10 +252,9 @@ def text_value(ds: Dataset, keyword: str, length: int) -> str:
 
 
 def write(stored: bytes, target: str | None) -> str:
-    """Write the stored bytes to ``target`` (a new file; its folder is made), if given, and
-    return their SHA-256."""
+    """Write the stored bytes to ``target`` (a new file, in a folder that exists), if
+    given, and return their SHA-256."""
     if target is not None:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(stored)
