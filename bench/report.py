@@ -64,7 +64,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
 from cases.markdown import render_markdown  # noqa: E402
-from cases.report import (  # noqa: E402
+from decisions.render import (  # noqa: E402
     ReportAttendee,
     ReportData,
     ReportDissent,
@@ -260,9 +260,10 @@ SPECIALTY_TEXT = {
 def real_case(*, opinions: int, images: int, size: int, slices: int):
     """Build the case through the app's services; return its signed consensus."""
     from board.models import Board, Membership, QuorumRequirement, User
-    from cases import decisions, services
+    from cases import services
     from cases.access import case_access
     from cases.models import Case
+    from decisions import services as actions
     from imaging.ingest import ingest_many
     from imaging.models import Instance
     from imaging.services import annotation_create, key_image_create
@@ -355,7 +356,7 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
         services.opinion_post(access=case_access(by_specialty[specialty], case), body=text)
 
     proposals = [
-        decisions.proposal_create(
+        actions.proposal_create(
             access=case_access(people["rossi"], case),
             data={
                 "category": "surgery",
@@ -366,11 +367,11 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
                 "grade": "A",
             },
         ),
-        decisions.proposal_create(
+        actions.proposal_create(
             access=case_access(people["nilsen"], case),
             data={"category": "radiotherapy", "text": "Preoperative RT 50.4 Gy, then resection."},
         ),
-        decisions.proposal_create(
+        actions.proposal_create(
             access=case_access(people["haddad"], case),
             data={"category": "systemic_therapy", "text": "Neoadjuvant doxorubicin–ifosfamide."},
         ),
@@ -388,10 +389,10 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
             left_at=start + datetime.timedelta(minutes=50),
         )
     chair_access.case.refresh_from_db()
-    round_ = decisions.vote_round_open(access=chair_access, meeting=meeting)
+    round_ = actions.vote_round_open(access=chair_access, meeting=meeting)
     for username, user in people.items():
         agree = [proposals[0]] if username != "nilsen" else [proposals[1]]
-        decisions.vote_cast(
+        actions.vote_cast(
             access=case_access(user, case),
             round=round_,
             positions={
@@ -399,12 +400,10 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
             },
             comment="Would consider radiotherapy in a trial." if username == "nilsen" else "",
         )
-    decisions.vote_round_close(access=chair_access, round=round_)
-    consensus = decisions.consensus_draft(
-        access=chair_access, data=decisions.consensus_initial(case)
-    )
+    actions.vote_round_close(access=chair_access, round=round_)
+    consensus = actions.consensus_draft(access=chair_access, data=actions.consensus_initial(case))
     # Signing renders and stores the report after the commit, as in the app.
-    return decisions.consensus_sign(access=chair_access, consensus=consensus, password=PASSWORD)
+    return actions.consensus_sign(access=chair_access, consensus=consensus, password=PASSWORD)
 
 
 def timed(functions: dict[str, Callable[[], object]], runs: int) -> dict[str, tuple[float, object]]:
@@ -430,8 +429,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the real-path PDF here")
     args = parser.parse_args()
 
-    from cases.decisions import report_data
     from cases.models import Consensus, Report
+    from decisions.report_data import report_data
 
     start = perf_counter()
     signed = real_case(

@@ -36,6 +36,6 @@ def get_board_for_user(user: User, board_id: UUID) -> tuple[Board, Membership]:
 def get_board_for_manager(user: User, board_id: UUID) -> tuple[Board, Membership]:
     """The board for its chair or coordinator; 404 for outsiders, 403 for members."""
     board, membership = get_board_for_user(user, board_id)
-    if not membership.can_manage:
+    if not membership.is_manager:
         raise PermissionDenied
     return board, membership

@@ -237,6 +237,8 @@ class Membership(models.Model):
         COORDINATOR = "coordinator", _("Coordinator")
         MEMBER = "member", _("Member")
 
+    # "Manager" is Consilium's one word for who runs a board: its chair and its coordinators
+    # triage cases, schedule meetings, run votes and sign. Every check asks is_manager.
     MANAGING_ROLES = frozenset({Role.CHAIR, Role.COORDINATOR})
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
@@ -261,7 +263,7 @@ class Membership(models.Model):
         return f"{self.user} — {self.get_role_display()}, {self.board}"
 
     @property
-    def can_manage(self) -> bool:
+    def is_manager(self) -> bool:
         return self.role in self.MANAGING_ROLES
 
 

@@ -76,11 +76,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "guardian",
+    # The apps in their layers' order: each imports only those above it (tests/test_layers.py).
+    "realtime",
     "board",
     "cases",
-    "meetings",
     "imaging",
-    "realtime",
+    "meetings",
+    "decisions",
 ]
 
 MIDDLEWARE = [

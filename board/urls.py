@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from board import views
+from board import home, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
     path("boards/<uuid:board_id>/", views.board_detail, name="board-detail"),
     path("boards/<uuid:board_id>/settings/", views.board_settings, name="board-settings"),
     path("account/", views.account, name="account"),
@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("cases.urls")),
     path("", include("imaging.urls")),
     path("", include("meetings.urls")),
+    path("", include("decisions.urls")),
     path("dicomweb/cases/<uuid:case_id>/", include("imaging.dicomweb_urls")),
     path("admin/", admin.site.urls),
 ]

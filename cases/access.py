@@ -16,13 +16,17 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from board.models import Membership, User
+from board.models import Membership, Specialty, User
 from cases.audit import audit
 from cases.models import Case, CaseInvite, Opinion
 
 S = Case.Status
 EDITABLE_BY_SUBMITTER = {S.DRAFT, S.SUBMITTED}
 OPINIONS_UNBLINDED = {S.DISCUSSED, S.CONCLUDED}
+# The decisions app's moments: proposals while the board reviews the case, votes until the
+# consensus concludes it.
+PROPOSAL_STATUSES = {S.IN_REVIEW, S.SCHEDULED}
+VOTE_STATUSES = {S.IN_REVIEW, S.SCHEDULED, S.DISCUSSED}
 
 # (from, to) -> who may make the move: "submitter" or "manager" (chair/coordinator).
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
@@ -64,7 +68,7 @@ class CaseAccess:
 
     @property
     def is_manager(self) -> bool:
-        return self.membership is not None and self.membership.can_manage
+        return self.membership is not None and self.membership.is_manager
 
     @property
     def is_expert(self) -> bool:
@@ -73,6 +77,14 @@ class CaseAccess:
     @property
     def is_panelist(self) -> bool:
         return self.is_member or self.is_expert
+
+    @property
+    def specialty(self) -> str:
+        """The capacity the user acts in on this case: their seat on the board, else their
+        own specialty (an invited expert)."""
+        if self.membership is not None:
+            return self.membership.specialty
+        return self.user.specialty or Specialty.OTHER
 
     @property
     def can_view(self) -> bool:
@@ -121,9 +133,31 @@ class CaseAccess:
     def can_upload(self) -> bool:
         return (self.is_submitter or self.is_member) and not self.case.is_closed
 
+    # --- decisions (the rules live here, once; decisions/ asks) ---------------------------
+    # Experts bring options but do not vote; coordinators organise and neither vote nor
+    # give opinions; the chair votes like any member. Running votes and signing is the
+    # managers' (chair and coordinators).
+
     @property
-    def can_manage(self) -> bool:
-        return self.is_manager
+    def can_propose(self) -> bool:
+        return self.is_panelist and self.case.status in PROPOSAL_STATUSES
+
+    @property
+    def can_vote(self) -> bool:
+        return self.membership is not None and self.membership.role != Membership.Role.COORDINATOR
+
+    def can_withdraw_proposal(self, proposal) -> bool:
+        return (proposal.author_id == self.user.pk or self.is_manager) and not self.case.is_closed
+
+    @property
+    def can_read_report(self) -> bool:
+        """Panelists; the referring doctor; a patient who submitted their own case if the
+        board sends reports to patients (Board.send_report_to_patient)."""
+        if self.is_panelist:
+            return True
+        if not self.is_submitter:
+            return False
+        return self.user.kind == User.Kind.CLINICIAN or self.case.board.send_report_to_patient
 
     def can_move_to(self, status: str) -> bool:
         who = TRANSITIONS.get((self.case.status, status), frozenset())

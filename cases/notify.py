@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from board.models import Membership, User
-from cases.models import Case, CaseInvite, Opinion, Report
+from cases.models import Case, CaseInvite, Opinion
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def case_url(case: Case) -> str:
     return settings.BASE_URL.rstrip("/") + reverse("case-detail", kwargs={"case_id": case.uuid})
 
 
-def _send(subject: str, body: str, recipients: list[User]) -> int:
+def send(subject: str, body: str, recipients: list[User]) -> int:
     addresses = sorted({u.email for u in recipients if u.email and u.is_active})
     if not addresses:
         return 0
@@ -55,7 +55,7 @@ def case_submitted(case: Case) -> int:
         "question": case.question,
         "url": case_url(case),
     }
-    return _send(subject, body, recipients)
+    return send(subject, body, recipients)
 
 
 def opinion_posted(opinion: Opinion) -> int:
@@ -77,7 +77,7 @@ def opinion_posted(opinion: Opinion) -> int:
         "pseudonym": case.pseudonym,
         "url": case_url(case),
     }
-    return _send(subject, body, recipients)
+    return send(subject, body, recipients)
 
 
 def status_changed(case: Case) -> int:
@@ -90,7 +90,7 @@ def status_changed(case: Case) -> int:
         "status": case.get_status_display(),
         "url": case_url(case),
     }
-    return _send(subject, body, [case.submitted_by])
+    return send(subject, body, [case.submitted_by])
 
 
 def expert_invited(invite: CaseInvite) -> int:
@@ -106,23 +106,4 @@ def expert_invited(invite: CaseInvite) -> int:
         "expires": f"{invite.expires_at:%Y-%m-%d %H:%M}",
         "url": case_url(case),
     }
-    return _send(subject, body, [invite.expert])
-
-
-def report_ready(report: Report, recipients: list[User]) -> int:
-    """The signed report is ready: the pseudonym and a link, never the PDF or the patient."""
-    consensus = report.consensus
-    case = consensus.case
-    subject = _("The board's report on case %(pseudonym)s is ready") % {"pseudonym": case.pseudonym}
-    if consensus.version > 1:
-        intro = _(
-            "%(board)s signed a corrected report (version %(version)d) on case %(pseudonym)s."
-        )
-    else:
-        intro = _("%(board)s signed its report on case %(pseudonym)s.")
-    values = {"board": case.board.name, "version": consensus.version, "pseudonym": case.pseudonym}
-    link = _("Sign in to read the recommendation and download the PDF:\n%(url)s\n") % {
-        "url": case_url(case)
-    }
-    body = f"{intro % values}\n\n{link}"
-    return _send(subject, body, recipients)
+    return send(subject, body, [invite.expert])

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from board.models import Board, Membership, Specialty, User
+from board.models import Board, Membership, User
 from cases import notify
 from cases.access import CaseAccess
 from cases.attachments import AttachmentRejected, sniff
@@ -227,12 +227,6 @@ def attachment_add(*, by: User, case: Case, uploaded: UploadedFile) -> Attachmen
 # --- opinions -------------------------------------------------------------------------
 
 
-def _specialty_of(access: CaseAccess) -> str:
-    if access.membership is not None:
-        return access.membership.specialty
-    return access.user.specialty or Specialty.OTHER
-
-
 @transaction.atomic
 def opinion_post(*, access: CaseAccess, body: str, parent: Opinion | None = None) -> Opinion:
     if not access.can_write_opinion:
@@ -242,7 +236,7 @@ def opinion_post(*, access: CaseAccess, body: str, parent: Opinion | None = None
     opinion = Opinion.objects.create(
         case=access.case,
         author=access.user,
-        author_specialty=_specialty_of(access),
+        author_specialty=access.specialty,
         parent=parent,
         body=body,
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import decision_views, views
+from cases import views
 
 urlpatterns = [
     path("cases/", views.my_cases, name="my-cases"),
@@ -43,45 +43,5 @@ urlpatterns = [
         "cases/<uuid:case_id>/invites/<uuid:invite_id>/revoke/",
         views.invite_revoke,
         name="invite-revoke",
-    ),
-    path("cases/<uuid:case_id>/decisions/", decision_views.decision_panel, name="decision-panel"),
-    path("cases/<uuid:case_id>/proposals/", decision_views.proposal_create, name="proposal-create"),
-    path(
-        "cases/<uuid:case_id>/proposals/<uuid:proposal_id>/withdraw/",
-        decision_views.proposal_withdraw,
-        name="proposal-withdraw",
-    ),
-    path("cases/<uuid:case_id>/votes/", decision_views.vote_round_open, name="vote-round-open"),
-    path(
-        "cases/<uuid:case_id>/votes/<uuid:round_id>/",
-        decision_views.vote_cast,
-        name="vote-cast",
-    ),
-    path(
-        "cases/<uuid:case_id>/votes/<uuid:round_id>/close/",
-        decision_views.vote_round_close,
-        name="vote-round-close",
-    ),
-    path("cases/<uuid:case_id>/consensus/", decision_views.consensus_draft, name="consensus-draft"),
-    path(
-        "cases/<uuid:case_id>/consensus/<uuid:consensus_id>/sign/",
-        decision_views.consensus_sign,
-        name="consensus-sign",
-    ),
-    path(
-        "cases/<uuid:case_id>/consensus/<uuid:consensus_id>/cosign/",
-        decision_views.consensus_cosign,
-        name="consensus-cosign",
-    ),
-    path(
-        "cases/<uuid:case_id>/consensus/<uuid:consensus_id>/report/",
-        decision_views.report_regenerate,
-        name="report-regenerate",
-    ),
-    path("cases/<uuid:case_id>/report/verify/", decision_views.report_verify, name="report-verify"),
-    path(
-        "cases/<uuid:case_id>/report/<uuid:report_id>.pdf",
-        decision_views.report_download,
-        name="report-download",
     ),
 ]

@@ -42,6 +42,6 @@ def get_meeting_for_user(user: User, meeting_id: UUID) -> tuple[Meeting, Members
 def get_meeting_for_manager(user: User, meeting_id: UUID) -> tuple[Meeting, Membership]:
     """The meeting for its board's chair or coordinator; 404 for outsiders, 403 for members."""
     meeting, membership = get_meeting_for_user(user, meeting_id)
-    if not membership.can_manage:
+    if not membership.is_manager:
         raise PermissionDenied
     return meeting, membership

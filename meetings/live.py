@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from board.models import Membership, User
 from meetings.models import AgendaItem, Attendance, LiveSession, Meeting
+from realtime.groups import meeting_group
 
 LAYOUTS = ("1x1", "1x2", "2x2")
 VIEWPORTS = 4
@@ -97,6 +98,15 @@ def live_session(meeting: Meeting) -> LiveSession:
         meeting=meeting
     )
     return session
+
+
+def meeting_groups_of_case(case) -> list[str]:
+    """The groups of the scheduled meetings that have ``case`` on their agenda: they hear the
+    case's events (registered with realtime.publish by MeetingsConfig.ready)."""
+    meetings = AgendaItem.objects.filter(
+        case_id=case.pk, meeting__status=Meeting.Status.SCHEDULED
+    ).values_list("meeting__uuid", flat=True)
+    return [meeting_group(uuid) for uuid in meetings]
 
 
 def present_users(meeting_id: int) -> list[str]:

@@ -38,7 +38,7 @@ S = Case.Status
 
 def _require_manager(by: User, board: Board) -> Membership:
     membership = Membership.objects.filter(user=by, board=board).first()
-    if membership is None or not membership.can_manage or not by.is_active:
+    if membership is None or not membership.is_manager or not by.is_active:
         raise PermissionDenied
     return membership
 

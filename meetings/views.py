@@ -131,7 +131,7 @@ def meeting_detail(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
         "membership": membership,
         "items": items,
         "total_minutes": sum(item.time_box_minutes for item in items),
-        "can_edit_agenda": membership.can_manage and meeting.is_scheduled,
+        "can_edit_agenda": membership.is_manager and meeting.is_scheduled,
     }
     if context["can_edit_agenda"]:
         members = list(_members(meeting.board))
@@ -353,7 +353,7 @@ def meeting_live(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
         "socket": f"/ws/meetings/{meeting.uuid}/",
         "itemUrl": reverse("meeting-live", kwargs={"meeting_id": meeting.uuid}) + "items/",
         "user": str(request.user.uuid),
-        "canManage": membership.can_manage,
+        "isManager": membership.is_manager,
         "item": parts["item"] if parts else None,
         "presenter": str(session.presenter.uuid) if session and session.presenter_id else None,
         "viewer": parts["viewer"] if parts else None,

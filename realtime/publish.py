@@ -8,13 +8,15 @@ down, the write stands and the failure is logged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 from realtime.events import Event
-from realtime.groups import case_group, meeting_group
+from realtime.groups import case_group
 
 logger = logging.getLogger(__name__)
 
@@ -46,18 +48,25 @@ def publish_on_commit(group: str, event: Event) -> None:
     transaction.on_commit(lambda: publish_now(group, event), robust=True)
 
 
+# Who else hears a case's events: apps above the bus register a function from a case to
+# group names at start-up (meetings: the scheduled meetings with the case on their agenda),
+# so the bus never imports them.
+CaseAudience = Callable[[Any], Iterable[str]]
+_case_audiences: list[CaseAudience] = []
+
+
+def register_case_audience(audience: CaseAudience) -> None:
+    if audience not in _case_audiences:
+        _case_audiences.append(audience)
+
+
 def publish_case_event(case, event: Event) -> None:
-    """After commit, to the case's followers and to every scheduled meeting that has the case
-    on its agenda (a live session shows the case's opinions and annotations as they change)."""
+    """After commit, to the case's followers and to every audience registered for cases."""
 
     def send() -> None:
-        from meetings.models import AgendaItem, Meeting
-
         publish_now(case_group(case.uuid), event)
-        meetings = AgendaItem.objects.filter(
-            case_id=case.pk, meeting__status=Meeting.Status.SCHEDULED
-        ).values_list("meeting__uuid", flat=True)
-        for meeting_uuid in meetings:
-            publish_now(meeting_group(meeting_uuid), event)
+        for audience in _case_audiences:
+            for group in audience(case):
+                publish_now(group, event)
 
     transaction.on_commit(send, robust=True)

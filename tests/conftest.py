@@ -3,8 +3,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.contrib.auth.hashers import make_password
 
-from tests.cast import Cast, make_cast
+from board.models import User
+from tests.cast import PASSWORD, Cast, make_cast
 
 
 def required(variable: str) -> bool:
@@ -21,6 +23,18 @@ def skip_or_fail(variable: str, reason: str) -> None:
 @pytest.fixture
 def cast(db) -> Cast:
     return make_cast()
+
+
+@pytest.fixture
+def fast_passwords(settings, cast) -> None:
+    """Tests that check passwords many times (signing, sign-in): the production hasher is
+    slow on purpose, so the cast gets a cheap hash of the same password."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    hashed = make_password(PASSWORD)
+    User.objects.update(password=hashed)
+    for user in vars(cast).values():
+        if isinstance(user, User):
+            user.password = hashed
 
 
 @pytest.fixture

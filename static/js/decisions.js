@@ -5,7 +5,7 @@
 //   const panel = mountDecisionPanel(root, { panelUrl: root.dataset.panelUrl });
 //   socket.onmessage = (msg) => panel.handleEvent(JSON.parse(msg.data));
 //
-// `root` is the element the server's cases/decisions/_panel.html renders (it carries
+// `root` is the element the server's decisions/_panel.html renders (it carries
 // data-panel-url), or any empty element: call refresh() once to fill it. The panel URL is
 // /cases/<case uuid>/decisions/. Give `caseId` where events of several cases arrive (a
 // meeting): events of other cases are then ignored.

@@ -41,8 +41,8 @@ def test_unknown_board_gets_404(cast):
 
 
 def test_manager_helper_refuses_members_with_403(cast):
-    assert get_board_for_manager(cast.chair, cast.board.uuid)[1].can_manage
-    assert get_board_for_manager(cast.coordinator, cast.board.uuid)[1].can_manage
+    assert get_board_for_manager(cast.chair, cast.board.uuid)[1].is_manager
+    assert get_board_for_manager(cast.coordinator, cast.board.uuid)[1].is_manager
     with pytest.raises(PermissionDenied):
         get_board_for_manager(cast.surgeon, cast.board.uuid)
     with pytest.raises(Http404):

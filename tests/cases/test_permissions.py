@@ -78,7 +78,7 @@ def signed_report(case, chair):
     from django.core.files.base import ContentFile
     from django.utils import timezone
 
-    from cases.models import Consensus, Report
+    from decisions.models import Consensus, Report
 
     consensus = Consensus.objects.create(
         case=case,
@@ -89,14 +89,19 @@ def signed_report(case, chair):
         signed_at=timezone.now(),
     )
     pdf = b"%PDF-1.7 matrix stand-in"
-    report = Report(consensus=consensus, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf))
+    report = Report(
+        consensus=consensus,
+        status=Report.Status.READY,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        size=len(pdf),
+    )
     report.file.save("report.pdf", ContentFile(pdf), save=False)
     report.save()
     return report
 
 
 def url_for(name, case, attachment, first):
-    from cases.models import Report
+    from decisions.models import Report
 
     kwargs = {"case_id": case.uuid}
     if name == "attachment-download":
@@ -133,7 +138,8 @@ def test_permission_matrix(world, name, who, expected):
 
 
 def test_every_case_url_is_in_the_matrix():
-    from cases.urls import urlpatterns
+    from cases.urls import urlpatterns as case_urls
+    from decisions.urls import urlpatterns as decision_urls
 
     covered = set(MATRIX) | {
         "my-cases",  # the user's own list, no case in the URL
@@ -152,7 +158,7 @@ def test_every_case_url_is_in_the_matrix():
         "consensus-sign",
         "consensus-cosign",
     }
-    assert {p.name for p in urlpatterns} == covered
+    assert {p.name for p in [*case_urls, *decision_urls]} == covered
 
 
 def test_drafts_are_seen_by_their_submitter_only(cast):

@@ -6,9 +6,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from cases import decisions
 from cases.access import case_access
 from cases.models import Case
+from decisions import services as actions
 from tests.cases.factories import make_case
 from tests.cast import PASSWORD
 from tests.e2e.test_case_flow import sign_in
@@ -20,11 +20,11 @@ pytestmark = pytest.mark.browser
 def voting_case(cast, transactional_db):
     """Made before the browser starts: its events publish outside Playwright's event loop."""
     case = make_case(cast, status=Case.Status.SCHEDULED)
-    decisions.proposal_create(
+    actions.proposal_create(
         access=case_access(cast.surgeon, case),
         data={"category": "surgery", "text": "Wide resection.", "guideline": "none"},
     )
-    decisions.vote_round_open(
+    actions.vote_round_open(
         access=case_access(cast.chair, case), deadline=timezone.now() + datetime.timedelta(days=1)
     )
     return case

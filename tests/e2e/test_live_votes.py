@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from board.models import Board
-from cases import decisions
 from cases.access import case_access
+from decisions import services as actions
 from meetings.live import live_goto
 from tests.e2e.test_live_meeting import join
 from tests.meetings.conftest import make_meeting, put_on_agenda, ready_case
@@ -22,7 +22,7 @@ def meeting(cast, transactional_db):
     Board.objects.filter(pk=cast.board.pk).update(tally_visibility="live")
     meeting = make_meeting(cast)
     item = put_on_agenda(meeting, ready_case(cast), 1)
-    decisions.proposal_create(
+    actions.proposal_create(
         access=case_access(cast.surgeon, item.case),
         data={"category": "surgery", "text": "Wide resection.", "guideline": "none"},
     )

@@ -16,9 +16,10 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from board.models import Board, QuorumRequirement, Specialty
-from cases import decisions
 from cases.access import case_access
-from cases.models import Case, Report, Vote
+from cases.models import Case
+from decisions import services as actions
+from decisions.models import Report, Vote
 from meetings.models import AgendaItem, Attendance, Meeting
 from tests.cases.factories import make_case
 from tests.cast import PASSWORD
@@ -40,11 +41,11 @@ def meeting_case(cast, transactional_db):
     ).delete()
     case = make_case(cast, status=Case.Status.SCHEDULED, submitted_by=cast.referrer)
     proposals = [
-        decisions.proposal_create(
+        actions.proposal_create(
             access=case_access(cast.surgeon, case),
             data={"category": "surgery", "text": "Wide en bloc resection.", "guideline": "none"},
         ),
-        decisions.proposal_create(
+        actions.proposal_create(
             access=case_access(cast.oncologist, case),
             data={"category": "radiotherapy", "text": "Preoperative RT 50 Gy."},
         ),

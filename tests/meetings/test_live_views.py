@@ -93,7 +93,7 @@ def test_member_sees_the_meeting_and_its_current_case(cast, meeting, agenda):
     assert [s["uuid"] for s in config["viewer"]["series"]] == [
         str(Series.objects.get(study__case=first.case).uuid)
     ]
-    assert not config["canManage"]
+    assert not config["isManager"]
 
 
 def test_member_has_no_chair_controls_and_the_chair_has(cast, meeting, agenda):
@@ -103,7 +103,7 @@ def test_member_has_no_chair_controls_and_the_chair_has(cast, meeting, agenda):
     chair = signed_in(cast.chair).get(live(meeting)).content.decode()
     assert chair.count("data-goto=") == 2
     assert "Take control" in chair and "Ask for control" not in chair
-    assert config_of(signed_in(cast.chair).get(live(meeting)))["canManage"]
+    assert config_of(signed_in(cast.chair).get(live(meeting)))["isManager"]
 
 
 @pytest.mark.parametrize("who", ["outsider", "other_member", "expert", "referrer", "patient"])

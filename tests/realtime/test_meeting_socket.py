@@ -8,8 +8,9 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
+from meetings.consumers import CLOSE_FLOOD
 from meetings.models import Attendance, LiveSession
-from realtime.consumers import CLOSE_FLOOD, CLOSE_FORBIDDEN, CLOSE_REVOKED
+from realtime.consumers import CLOSE_FORBIDDEN, CLOSE_REVOKED
 from tests.meetings.conftest import make_meeting, put_on_agenda, ready_case
 from tests.realtime.conftest import communicator, session_cookie
 
@@ -338,9 +339,9 @@ async def test_a_heartbeat_keeps_the_join_alive_and_ghosts_do_not_count(
 
     from django.utils import timezone
 
-    from meetings import models
+    from meetings import consumers, models
 
-    monkeypatch.setattr(models, "HEARTBEAT", datetime.timedelta(seconds=0.05))
+    monkeypatch.setattr(consumers, "HEARTBEAT", datetime.timedelta(seconds=0.05))
     # A join left open by a process that died: older than the presence timeout.
     ghost = timezone.now() - models.PRESENCE_TIMEOUT - datetime.timedelta(seconds=1)
     await sync_to_async(Attendance.objects.create)(

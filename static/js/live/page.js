@@ -302,7 +302,7 @@ class LivePage {
     votes.replaceChildren();
     this.decisions = null;
     if (this.caseId) {
-      // The same frame as the case page's panel (cases/decisions/_panel.html), filled by fetch.
+      // The same frame as the case page's panel (decisions/_panel.html), filled by fetch.
       const frame = document.createElement("div");
       frame.className = "decision-panel";
       frame.id = "decisions";

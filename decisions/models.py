@@ -1,0 +1,416 @@
+"""The board's decisions on a case: proposals, vote rounds and votes, the signed consensus and
+the report of each signed version.
+
+These models were born in ``cases`` and moved here without copying data: every table and
+constraint keeps its ``cases_`` name (``db_table`` below, migrations/0001_initial.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from board.models import Board, Specialty
+from cases.models import Case
+from meetings.models import Meeting
+
+
+class TreatmentCategory(models.TextChoices):
+    SURGERY = "surgery", _("Surgery")
+    RADIOTHERAPY = "radiotherapy", _("Radiotherapy")
+    SYSTEMIC_THERAPY = "systemic_therapy", _("Systemic therapy")
+    MULTIMODAL = "multimodal", _("Multimodal treatment")
+    FURTHER_DIAGNOSTICS = "further_diagnostics", _("Further diagnostics / re-biopsy")
+    PATHOLOGY_REVIEW = "pathology_review", _("Expert pathology review")
+    CLINICAL_TRIAL = "clinical_trial", _("Clinical trial referral")
+    SURVEILLANCE = "surveillance", _("Surveillance")
+    BEST_SUPPORTIVE_CARE = "best_supportive_care", _("Best supportive care")
+    OTHER = "other", _("Other")
+
+
+class Guideline(models.TextChoices):
+    ESMO_EURACAN = "esmo_euracan", _("ESMO–EURACAN")
+    NCCN = "nccn", _("NCCN")
+    NATIONAL = "national", _("National guideline")
+    INSTITUTIONAL = "institutional", _("Institutional protocol")
+    NONE = "none", _("None")
+
+
+class EvidenceLevel(models.TextChoices):
+    """ESMO levels of evidence (adapted from the Infectious Diseases Society of America)."""
+
+    I = "I", _("I — large RCTs or meta-analyses")  # noqa: E741 (the level's name)
+    II = "II", _("II — small or biased RCTs")
+    III = "III", _("III — prospective cohort studies")
+    IV = "IV", _("IV — retrospective or case–control studies")
+    V = "V", _("V — no control group, case reports, expert opinion")
+    NOT_GRADED = "not_graded", _("Not graded")
+
+
+class RecommendationGrade(models.TextChoices):
+    """ESMO grades of recommendation."""
+
+    A = "A", _("A — strongly recommended")
+    B = "B", _("B — generally recommended")
+    C = "C", _("C — optional")
+    D = "D", _("D — generally not recommended")
+    E = "E", _("E — never recommended")
+    NOT_GRADED = "not_graded", _("Not graded")
+
+
+class Recommendation(models.Model):
+    """What a proposal proposes and a consensus recommends: the same coded fields."""
+
+    category = models.CharField(_("category"), max_length=32, choices=TreatmentCategory)
+    text = models.TextField(_("recommendation"), help_text=_("Markdown."))
+    guideline = models.CharField(
+        _("guideline"), max_length=16, choices=Guideline, default=Guideline.NONE
+    )
+    guideline_reference = models.CharField(
+        _("guideline reference"),
+        max_length=200,
+        blank=True,
+        help_text=_("Edition and section, e.g. “ESMO–EURACAN 2021, 4.2”."),
+    )
+    evidence_level = models.CharField(
+        _("level of evidence"),
+        max_length=16,
+        choices=EvidenceLevel,
+        default=EvidenceLevel.NOT_GRADED,
+    )
+    grade = models.CharField(
+        _("grade of recommendation"),
+        max_length=16,
+        choices=RecommendationGrade,
+        default=RecommendationGrade.NOT_GRADED,
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Proposal(Recommendation):
+    """One option put to the board, numbered P1, P2, ... within its case."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="proposals")
+    number = models.PositiveSmallIntegerField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author_specialty = models.CharField(max_length=32, choices=Specialty)
+    created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "cases_proposal"
+        ordering = ["case", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "number"], name="cases_proposal_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"P{self.number} {self.get_category_display()}"
+
+
+class VoteRound(models.Model):
+    """One vote on a case's proposals, live in a meeting or by a deadline.
+
+    The board's rules are copied here when the round opens: changing the board's settings
+    never changes a vote under way. Re-opening a vote opens a new round.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    class Result(models.TextChoices):
+        ADOPTED = "adopted", _("Proposal adopted")
+        NO_CONSENSUS = "no_consensus", _("No consensus")
+        NO_QUORUM = "no_quorum", _("No quorum")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="vote_rounds")
+    number = models.PositiveSmallIntegerField()
+    meeting = models.ForeignKey(
+        Meeting,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="vote_rounds",
+    )
+    # The ballot: the proposals standing when the round opened.
+    proposals = models.ManyToManyField(
+        Proposal, related_name="vote_rounds", db_table="cases_voteround_proposals"
+    )
+    vote_mode = models.CharField(max_length=16, choices=Board.VoteMode)
+    consensus_rule = models.CharField(max_length=20, choices=Board.ConsensusRule)
+    qualified_majority = models.CharField(max_length=4, choices=Board.QualifiedMajority)
+    tally_visibility = models.CharField(max_length=8, choices=Board.TallyVisibility)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status, default=Status.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Null on a closed round: closed by close_due_votes at its deadline.
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    result = models.CharField(max_length=16, choices=Result, blank=True)
+    winner = models.ForeignKey(
+        Proposal, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # cases.tally.Outcome.to_json(), keyed by proposal UUID.
+    tally = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "cases_voteround"
+        ordering = ["case", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "number"], name="cases_voteround_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="open"), name="cases_voteround_one_open"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(closed_at__isnull=True) & Q(result=""))
+                | (Q(status="closed") & Q(closed_at__isnull=False) & ~Q(result="")),
+                name="cases_voteround_closed_with_result",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Vote {self.number} on {self.case}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def deadline_passed(self) -> bool:
+        return self.deadline is not None and self.deadline <= timezone.now()
+
+    @property
+    def accepts_votes(self) -> bool:
+        return self.is_open and not self.deadline_passed
+
+    @property
+    def tally_visible(self) -> bool:
+        return not self.is_open or self.tally_visibility == Board.TallyVisibility.LIVE
+
+
+class Vote(models.Model):
+    """One member's ballot in one round; never changed once cast."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    round = models.ForeignKey(VoteRound, on_delete=models.CASCADE, related_name="votes")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The capacity the member sits in on the board, frozen: quorum counts it.
+    voter_specialty = models.CharField(max_length=32, choices=Specialty)
+    # Single-choice rounds: the chosen proposal; null is an abstention.
+    choice = models.ForeignKey(
+        Proposal, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    cast_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "cases_vote"
+        ordering = ["cast_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "voter"], name="cases_vote_one_per_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Vote of {self.voter} in {self.round}"
+
+
+class VoteChoice(models.Model):
+    """Per-proposal rounds: one answer of one ballot on one proposal."""
+
+    class Position(models.TextChoices):
+        AGREE = "agree", _("Agree")
+        DISAGREE = "disagree", _("Disagree")
+        ABSTAIN = "abstain", _("Abstain")
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="positions")
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="+")
+    position = models.CharField(max_length=8, choices=Position)
+
+    class Meta:
+        db_table = "cases_votechoice"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vote", "proposal"], name="cases_votechoice_one_per_proposal"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_position_display()} P{self.proposal.number}"
+
+
+SIGNED_IS_FINAL = "a signed consensus never changes: draft a correction (a new version)"
+
+
+class ConsensusQuerySet(models.QuerySet):
+    # QuerySet.update and delete skip Model.save; a signed row must not slip through them.
+    def update(self, **kwargs):
+        if self.filter(signed_at__isnull=False).exists():
+            raise TypeError(SIGNED_IS_FINAL)
+        return super().update(**kwargs)
+
+    def delete(self):
+        if self.filter(signed_at__isnull=False).exists():
+            raise TypeError(SIGNED_IS_FINAL)
+        return super().delete()
+
+
+class Consensus(Recommendation):
+    """The board's recommendation on a case, one row per version.
+
+    A draft may change; once signed, a version is final (``save`` refuses). A correction is a
+    new version that ``supersedes`` the previous one and is signed again.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="consensus_versions")
+    version = models.PositiveSmallIntegerField(default=1)
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    # The vote it follows, if any: the latest closed round when the draft was saved.
+    round = models.ForeignKey(
+        VoteRound, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposal = models.ForeignKey(
+        Proposal, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ConsensusQuerySet.as_manager()
+
+    class Meta:
+        db_table = "cases_consensus"
+        ordering = ["case", "version"]
+        verbose_name_plural = "consensus versions"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "version"], name="cases_consensus_version_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(signed_at__isnull=True),
+                name="cases_consensus_one_draft",
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True, signed_by__isnull=True)
+                | Q(signed_at__isnull=False, signed_by__isnull=False),
+                name="cases_consensus_signature_complete",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="cases_consensus_version_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Consensus v{self.version} on {self.case}"
+
+    def save(self, *args, **kwargs):
+        if self._stored_signed():
+            raise TypeError(SIGNED_IS_FINAL)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self._stored_signed():
+            raise TypeError(SIGNED_IS_FINAL)
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    def _stored_signed(self) -> bool:
+        # The stored row decides, not this instance: its signed_at may be stale or forged.
+        return (
+            self.pk is not None
+            and type(self)._base_manager.filter(pk=self.pk, signed_at__isnull=False).exists()
+        )
+
+
+class ConsensusCosignature(models.Model):
+    """Another board member signs a signed consensus too (the consensus itself is untouched)."""
+
+    consensus = models.ForeignKey(Consensus, on_delete=models.PROTECT, related_name="cosignatures")
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "cases_consensuscosignature"
+        ordering = ["signed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["consensus", "signer"], name="cases_cosign_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signer} co-signs {self.consensus}"
+
+
+def report_path(instance: Report, filename: str) -> str:
+    consensus = instance.consensus
+    return f"reports/{consensus.case.uuid.hex}/{consensus.uuid.hex}-v{consensus.version}.pdf"
+
+
+class Report(models.Model):
+    """The PDF of one signed consensus version and where its making stands.
+
+    The row is written with the signature (pending); the PDF is rendered after the signature
+    commits and the row becomes ready (file and SHA-256) or failed (the chair may ask again).
+    A ready report never changes: a correction is a new version with a report of its own.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being generated")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    consensus = models.OneToOneField(Consensus, on_delete=models.PROTECT, related_name="report")
+    status = models.CharField(max_length=8, choices=Status, default=Status.PENDING)
+    # When the latest attempt started: a pending report older than REPORT_PENDING_FOR
+    # (decisions.reports) died with its process and counts as failed.
+    requested_at = models.DateTimeField(default=timezone.now)
+    error = models.CharField(max_length=200, blank=True)
+    file = models.FileField(upload_to=report_path, max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    generated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "cases_report"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status="ready") & ~Q(sha256="") & Q(size__isnull=False) & ~Q(file=""))
+                | (~Q(status="ready") & Q(sha256="")),
+                name="decisions_report_ready_has_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report of {self.consensus}"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.READY

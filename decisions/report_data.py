@@ -1,0 +1,310 @@
+"""What the report of a signed version shows, gathered from the database as the case stood
+when the version was signed (decisions.render draws it; it never reads the database)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from django.utils.html import format_html, strip_tags
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from board.models import Board, Membership, Specialty
+from cases.markdown import render_markdown
+from cases.models import Case, Opinion
+from decisions import tally as tallying
+from decisions.models import Consensus, VoteRound
+from decisions.render import (
+    ReportAttendee,
+    ReportData,
+    ReportDissent,
+    ReportImage,
+    ReportOpinion,
+    ReportProposal,
+    ReportSignature,
+    ReportSpecialty,
+    ReportStudy,
+)
+from imaging.keyimages import render_key_image
+from meetings.models import PRESENCE_TIMEOUT, Attendance, Meeting
+
+# Longest side of a key image in the PDF, in pixels: sharp at the printed width (8 cm).
+REPORT_KEY_IMAGE_SIZE = 512
+
+
+def report_data(consensus: Consensus) -> ReportData:
+    """Everything the report of a signed version shows, as the case stood when it was signed
+    (decisions.reports says why). Key images are drawn here, with their window and annotations."""
+
+    case = consensus.case
+    at = consensus.signed_at or timezone.now()
+    round_ = consensus.round
+    meeting = round_.meeting if round_ is not None else None
+    decision = _report_decision(round_) if round_ is not None else {}
+    quorum = decision.pop("quorum", "")
+    attendees = []
+    if meeting is not None:
+        attendees, present = _report_attendees(meeting, case, at)
+        quorum = " ".join(part for part in (quorum, _attendance_quorum(case, present)) if part)
+    signer_role = (
+        Membership.objects.filter(board_id=case.board_id, user_id=consensus.signed_by_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+    signatures = [
+        ReportSignature(
+            name=consensus.signed_by.display_name,
+            role=str(Membership.Role(signer_role).label) if signer_role else _("Signed"),
+            signed_at=consensus.signed_at,
+        )
+    ] + [
+        ReportSignature(name=c.signer.display_name, role=_("Co-signer"), signed_at=c.signed_at)
+        for c in consensus.cosignatures.select_related("signer")
+    ]
+    return ReportData(
+        board=case.board.name,
+        case_pseudonym=case.pseudonym,
+        version=consensus.version,
+        generated_at=timezone.now(),
+        meeting_title=meeting.title if meeting else None,
+        meeting_date=meeting.starts_at if meeting else None,
+        supersedes=consensus.supersedes.version if consensus.supersedes else None,
+        structured=_report_structured(case),
+        question=case.question,
+        studies=_report_studies(case, at),
+        key_images=_report_key_images(case, at),
+        opinions=_report_opinions(case, at),
+        quorum=quorum,
+        recommendation_html=render_markdown(consensus.text) + _coded_recommendation(consensus),
+        attendees=attendees,
+        signatures=signatures,
+        **decision,
+    )
+
+
+def _report_structured(case: Case) -> list[tuple[str, str]]:
+    """The sarcoma data as the case page's panel shows it (templates/cases/_structured.html)."""
+    size = f"{case.size_cm} cm" if case.size_cm else ""
+    if size and case.depth:
+        size += f", {case.get_depth_display().lower()}"
+    grade = ""
+    if case.grade:
+        grade = _("G%(grade)d (differentiation %(d)d + mitoses %(m)d + necrosis %(n)d)") % {
+            "grade": case.grade,
+            "d": case.differentiation_score,
+            "m": case.mitotic_score,
+            "n": case.necrosis,
+        }
+    stage = case.stage
+    staged = _("Stage %(group)s") % {"group": stage.group} if stage.group else ""
+    staged = " ".join(part for part in (staged, f"({stage.tnm})", stage.note) if part)
+    age = _("%(age)d years") % {"age": case.age} if case.age is not None else ""
+    return [
+        (_("Sex"), case.get_sex_display() if case.sex else ""),
+        (_("Age"), age),
+        (_("Histotype"), case.diagnosis_label),
+        (_("Primary site"), case.get_primary_site_display() if case.primary_site else ""),
+        (_("Size"), size),
+        (_("FNCLCC grade"), grade or _("incomplete")),
+        (_("AJCC 8th stage"), staged),
+        (_("Margins"), case.get_margins_display() if case.margins else ""),
+        (_("ECOG"), "" if case.ecog is None else str(case.ecog)),
+        (_("Molecular findings"), case.molecular_findings),
+        (_("Expert pathology review"), case.get_pathology_review_display()),
+    ]
+
+
+def _report_studies(case: Case, at: datetime) -> list:
+
+    studies = []
+    for study in case.studies.filter(created_at__lte=at).prefetch_related("series"):
+        series = list(study.series.all())
+        modalities = sorted({s.modality for s in series if s.modality})
+        studies.append(
+            ReportStudy(
+                date=study.study_date,
+                modality=", ".join(modalities),
+                description=study.description,
+                series=len(series),
+                instances=sum(s.instance_count for s in series),
+            )
+        )
+    return studies
+
+
+def _report_key_images(case: Case, at: datetime) -> list:
+
+    images = []
+    key_images = case.key_images.filter(created_at__lte=at).select_related(
+        "author", "instance__series"
+    )
+    for key in key_images:
+        series = key.instance.series
+        where = " ".join(part for part in (series.modality, series.description) if part)
+        caption = " · ".join(part for part in (key.caption, where, key.author.display_name) if part)
+        # Never enlarged: a 256-pixel MR stays 256 pixels.
+        native = max(key.instance.rows, key.instance.columns)
+        png = render_key_image(key, min(REPORT_KEY_IMAGE_SIZE, native) or None)
+        images.append(ReportImage(png=png, caption=caption))
+    return images
+
+
+def _report_opinions(case: Case, at: datetime) -> list:
+    """The opinions standing when the version was signed, by specialty, each with the text it
+    had then (an edit after the signature left its earlier text in a revision)."""
+
+    opinions = (
+        Opinion.objects.filter(case=case, created_at__lte=at)
+        .exclude(withdrawn_at__lte=at)
+        .select_related("author")
+        .prefetch_related("revisions")
+    )
+    by_specialty: dict[str, list] = {}
+    for opinion in opinions:
+        body = opinion.body
+        later = [r for r in opinion.revisions.all() if r.edited_at > at]
+        if later:
+            body = min(later, key=lambda r: r.edited_at).body
+        by_specialty.setdefault(opinion.author_specialty, []).append(
+            ReportOpinion(
+                author=opinion.author.display_name,
+                written_at=opinion.created_at,
+                html=render_markdown(body),
+            )
+        )
+    order = list(Specialty.values)
+    return [
+        ReportSpecialty(label=str(Specialty(key).label), opinions=by_specialty[key])
+        for key in sorted(by_specialty, key=lambda k: order.index(k) if k in order else len(order))
+    ]
+
+
+def _report_decision(round_: VoteRound) -> dict[str, Any]:
+    """The proposals with their tally, the outcome, the rule, the vote's quorum, the dissent."""
+
+    counts = round_.tally.get("counts", {})
+    single = round_.vote_mode == tallying.SINGLE_CHOICE
+    proposals = []
+    for proposal in round_.proposals.all():
+        c = counts.get(str(proposal.uuid), {})
+        text = " ".join(strip_tags(render_markdown(proposal.text)).split())
+        proposals.append(
+            ReportProposal(
+                title=text if len(text) <= 160 else text[:159].rstrip() + "…",
+                category=proposal.get_category_display(),
+                agree=c.get("agree", 0),
+                disagree=0 if single else c.get("disagree", 0),
+                abstain=0 if single else c.get("abstain", 0),
+                chosen=c.get("agree", 0) if single else None,
+                adopted=proposal.pk == round_.winner_id,
+                number=proposal.number,
+            )
+        )
+    dissent = [
+        ReportDissent(name=vote.voter.display_name, reason=vote.comment)
+        for vote in round_.votes.filter(uuid__in=round_.tally.get("dissent", [])).select_related(
+            "voter"
+        )
+    ]
+    outcome = str(round_.get_result_display())
+    if round_.winner_id is not None:
+        outcome = _("%(result)s: P%(n)d") % {"result": outcome, "n": round_.winner.number}
+    return {
+        "proposals": proposals,
+        "dissent": dissent,
+        "outcome": outcome,
+        "rule": rule_label(round_),
+        "quorum": _vote_quorum(round_),
+    }
+
+
+def _missing(shortfall: dict[str, int]) -> str:
+    return ", ".join(f"{Specialty(s).label} ×{n}" for s, n in shortfall.items())
+
+
+def _vote_quorum(round_: VoteRound) -> str:
+    ballots = round_.tally.get("ballots", 0)
+    shortfall = round_.tally.get("shortfall", {})
+    cast = ngettext("%(n)d ballot cast", "%(n)d ballots cast", ballots) % {"n": ballots}
+    if shortfall:
+        return _("Vote: quorum not met (%(cast)s; missing %(missing)s).") % {
+            "cast": cast,
+            "missing": _missing(shortfall),
+        }
+    return _("Vote: quorum met (%(cast)s).") % {"cast": cast}
+
+
+def _report_attendees(meeting: Meeting, case: Case, at: datetime) -> tuple[list, list[str]]:
+    """One row per person who joined the meeting before the signature: first join, last
+    leave (none while any of their tabs was still open at the signature); and the specialty
+    each sat in, for the quorum."""
+
+    specialties = dict(
+        Membership.objects.filter(board_id=case.board_id).values_list("user_id", "specialty")
+    )
+    people: dict[int, dict[str, Any]] = {}
+    for row in Attendance.objects.filter(meeting=meeting, joined_at__lte=at).select_related("user"):
+        person = people.setdefault(
+            row.user_id, {"user": row.user, "joined": row.joined_at, "left": [], "open": False}
+        )
+        person["joined"] = min(person["joined"], row.joined_at)
+        left = row.left_at
+        if left is None and row.seen_at is not None and row.seen_at < at - PRESENCE_TIMEOUT:
+            left = row.seen_at  # its socket died unannounced: gone since its last heartbeat
+        if left is None or left > at:
+            person["open"] = True
+        else:
+            person["left"].append(left)
+    attendees, present = [], []
+    for user_id, person in sorted(people.items(), key=lambda item: item[1]["joined"]):
+        specialty = specialties.get(user_id) or person["user"].specialty
+        present.append(specialty)
+        attendees.append(
+            ReportAttendee(
+                name=person["user"].display_name,
+                specialty=str(Specialty(specialty).label) if specialty else "",
+                joined_at=person["joined"],
+                left_at=None if person["open"] else max(person["left"]),
+            )
+        )
+    return attendees, present
+
+
+def _attendance_quorum(case: Case, present: list[str]) -> str:
+    shortfall = case.board.quorum_shortfall(present)
+    people = ngettext("%(n)d attendee", "%(n)d attendees", len(present)) % {"n": len(present)}
+    if shortfall:
+        return _("Meeting: quorum not met (%(people)s; missing %(missing)s).") % {
+            "people": people,
+            "missing": _missing(shortfall),
+        }
+    return _("Meeting: quorum met (%(people)s).") % {"people": people}
+
+
+def _coded_recommendation(consensus: Consensus) -> str:
+    """The recommendation's coded fields under its text (escaped here; the report cleans all
+    HTML it is given again)."""
+    guideline = consensus.get_guideline_display()
+    if consensus.guideline_reference:
+        guideline = f"{guideline} — {consensus.guideline_reference}"
+    return format_html(
+        "<p><strong>{}</strong>: {}<br><strong>{}</strong>: {}<br>"
+        "<strong>{}</strong>: {}<br><strong>{}</strong>: {}</p>",
+        _("Category"),
+        consensus.get_category_display(),
+        _("Guideline"),
+        guideline,
+        _("Level of evidence"),
+        consensus.get_evidence_level_display(),
+        _("Grade of recommendation"),
+        consensus.get_grade_display(),
+    )
+
+
+def rule_label(round_: VoteRound) -> str:
+    label = Board.ConsensusRule(round_.consensus_rule).label
+    if round_.consensus_rule == Board.ConsensusRule.QUALIFIED_MAJORITY:
+        return f"{label} ({round_.qualified_majority})"
+    return str(label)

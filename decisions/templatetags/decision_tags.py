@@ -1,0 +1,22 @@
+"""{% decision_panel case %}: the decisions panel of a case, for any page that shows the case
+(the case page, the live meeting page). It works out the viewer's rights itself."""
+
+from django import template
+
+from cases.access import case_access
+from decisions.views import panel_context
+
+register = template.Library()
+
+
+@register.inclusion_tag("decisions/_panel_body.html", takes_context=True)
+def decision_panel(context, case):
+    request = context["request"]
+    access = context.get("access")
+    if access is None or getattr(access, "case", None) != case:
+        access = case_access(request.user, case)
+    if not access.can_view:
+        return {"hidden": True}
+    panel = panel_context(request, access)
+    panel["csrf_token"] = context.get("csrf_token")
+    return panel
