@@ -42,10 +42,17 @@ def imported_apps(tree: ast.AST) -> list[tuple[int, str]]:
             found.append((node.lineno, node.module))
         elif isinstance(node, ast.Call) and _is_get_model(node):
             found += [(node.lineno, a.value) for a in node.args[:1] if isinstance(a, ast.Constant)]
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if MODEL_LABEL.fullmatch(node.value) and node.value.split(".")[1][:1].isupper():
-                found.append((node.lineno, node.value))
+        elif isinstance(node, ast.Constant) and _is_model_label(node.value):
+            found.append((node.lineno, node.value))
     return found
+
+
+def _is_model_label(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and MODEL_LABEL.fullmatch(value) is not None
+        and value.split(".")[1][:1].isupper()
+    )
 
 
 def _is_get_model(node: ast.Call) -> bool:
