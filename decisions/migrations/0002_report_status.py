@@ -80,8 +80,4 @@ class Migration(migrations.Migration):
             field=models.PositiveBigIntegerField(blank=True, null=True),
         ),
         migrations.RunPython(rows_from_the_old_layout, migrations.RunPython.noop),
-        migrations.AddConstraint(
-            model_name='report',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'ready'), models.Q(('sha256', ''), _negated=True), ('size__isnull', False), models.Q(('file', ''), _negated=True)), models.Q(models.Q(('status', 'ready'), _negated=True), ('sha256', '')), _connector='OR'), name='decisions_report_ready_has_file'),
-        ),
     ]
