@@ -130,6 +130,17 @@ class CaseAccess:
         return self.is_submitter and self.case.status in EDITABLE_BY_SUBMITTER
 
     @property
+    def can_annotate(self) -> bool:
+        """Anyone who may view the case (panelists and the submitter) marks its images, until
+        the case is closed."""
+        may_view = self.can_view and (self.is_panelist or self.is_submitter)
+        return may_view and not self.case.is_closed
+
+    def can_delete_key_image(self, key_image) -> bool:
+        mine = key_image.author_id == self.user.pk
+        return (mine or self.is_manager) and self.can_annotate
+
+    @property
     def can_upload(self) -> bool:
         return (self.is_submitter or self.is_member) and not self.case.is_closed
 

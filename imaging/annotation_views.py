@@ -104,7 +104,7 @@ def key_image_json(key_image: KeyImage, access: CaseAccess) -> dict[str, Any]:
             kwargs={"case_id": access.case.uuid, "key_image_id": key_image.uuid},
         ),
         "mine": key_image.author_id == access.user.pk,
-        "can_delete": services.can_delete_key_image(access, key_image),
+        "can_delete": access.can_delete_key_image(key_image),
     }
 
 
@@ -116,7 +116,7 @@ def annotations(request: HttpRequest, case_id: UUID) -> HttpResponse:
     """GET ?instance=<uuid> or ?series=<uuid> (or neither: the whole case); POST creates one."""
     access = get_case_for_user(request.user, case_id, action="imaging.view")
     if request.method == "POST":
-        access.require(services.can_annotate(access), "annotation.create")
+        access.require(access.can_annotate, "annotation.create")
         try:
             data = _body(request)
             annotation = services.annotation_create(
@@ -163,7 +163,7 @@ def annotation_detail(request: HttpRequest, case_id: UUID, annotation_id: UUID) 
         raise Http404
     action = "annotation.update" if request.method == "PUT" else "annotation.delete"
     mine = annotation.author_id == request.user.pk
-    access.require(mine and services.can_annotate(access), action)
+    access.require(mine and access.can_annotate, action)
     try:
         if request.method == "DELETE":
             services.annotation_delete(access=access, annotation=annotation)
@@ -206,7 +206,7 @@ def annotation_detail(request: HttpRequest, case_id: UUID, annotation_id: UUID) 
 def key_images(request: HttpRequest, case_id: UUID) -> HttpResponse:
     access = get_case_for_user(request.user, case_id, action="imaging.view")
     if request.method == "POST":
-        access.require(services.can_annotate(access), "key_image.create")
+        access.require(access.can_annotate, "key_image.create")
         try:
             data = _body(request)
             key_image = services.key_image_create(
@@ -245,7 +245,7 @@ def key_image_detail(request: HttpRequest, case_id: UUID, key_image_id: UUID) ->
     """DELETE answers 204; POST (the case page's form, which cannot send DELETE) redirects."""
     access = get_case_for_user(request.user, case_id, action="imaging.view")
     key_image = _key_image(access, key_image_id)
-    access.require(services.can_delete_key_image(access, key_image), "key_image.delete")
+    access.require(access.can_delete_key_image(key_image), "key_image.delete")
     services.key_image_delete(access=access, key_image=key_image)
     if request.method == "POST":
         case_url = reverse("case-detail", kwargs={"case_id": access.case.uuid})

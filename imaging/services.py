@@ -38,18 +38,6 @@ class StaleVersion(Exception):
         self.current = current
 
 
-def can_annotate(access: CaseAccess) -> bool:
-    """Anyone who may view the case (panelists and the submitter) marks its images, until
-    the case is closed."""
-    may_view = access.can_view and (access.is_panelist or access.is_submitter)
-    return may_view and not access.case.is_closed
-
-
-def can_delete_key_image(access: CaseAccess, key_image: KeyImage) -> bool:
-    mine = key_image.author_id == access.user.pk
-    return (mine or access.is_manager) and can_annotate(access)
-
-
 # --- checking what the client sent ------------------------------------------------------
 
 
@@ -176,7 +164,7 @@ def annotation_create(
     points: list,
     text: str = "",
 ) -> Annotation:
-    if not can_annotate(access):
+    if not access.can_annotate:
         raise PermissionDenied
     _check_instance(access, instance)
     kind = clean_kind(kind)
@@ -207,7 +195,7 @@ def _locked(access: CaseAccess, annotation: Annotation) -> Annotation:
         .select_related("instance")
         .get(pk=annotation.pk, case=access.case, deleted_at__isnull=True)
     )
-    if locked.author_id != access.user.pk or not can_annotate(access):
+    if locked.author_id != access.user.pk or not access.can_annotate:
         raise PermissionDenied
     return locked
 
@@ -291,7 +279,7 @@ def key_image_create(
 ) -> KeyImage:
     """Freeze a view: its state and the annotations on that frame now (later edits don't
     reach it)."""
-    if not can_annotate(access):
+    if not access.can_annotate:
         raise PermissionDenied
     _check_instance(access, instance)
     frame = clean_frame(instance, frame)
@@ -316,7 +304,7 @@ def key_image_create(
 
 @transaction.atomic
 def key_image_delete(*, access: CaseAccess, key_image: KeyImage) -> None:
-    if key_image.case_id != access.case.pk or not can_delete_key_image(access, key_image):
+    if key_image.case_id != access.case.pk or not access.can_delete_key_image(key_image):
         raise PermissionDenied
     audit(actor=access.user, action="key_image.delete", case=access.case, target=key_image)
     _publish_key_image(access, key_image, "deleted")

@@ -7,17 +7,7 @@ from django.contrib.auth.hashers import make_password
 
 from board.models import User
 from tests.cast import PASSWORD, Cast, make_cast
-
-
-def required(variable: str) -> bool:
-    return os.environ.get(variable, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def skip_or_fail(variable: str, reason: str) -> None:
-    """Skip a test whose service is absent, unless CI requires the service."""
-    if required(variable):
-        pytest.fail(f"{variable}=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
+from tests.helpers import skip_or_fail
 
 
 @pytest.fixture

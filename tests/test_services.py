@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import required
+from tests.helpers import required
 
 
 @pytest.mark.skipif(not required("REQUIRE_SERVICES"), reason="REQUIRE_SERVICES is not set")

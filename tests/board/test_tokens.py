@@ -15,6 +15,7 @@ from django.utils import timezone
 from board.models import ApiToken
 from board.tokens import token_create, token_revoke, user_for_bearer
 from tests.cases.factories import make_case
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +23,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def case(cast):
     return make_case(cast)
-
-
-def signed_in(user, **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
 
 
 def dicomweb_status(case, token: str) -> int:

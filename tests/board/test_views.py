@@ -9,14 +9,9 @@ from django.urls import reverse
 
 from board.models import QuorumRequirement, Specialty
 from tests.cast import PASSWORD
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # --- home ------------------------------------------------------------------------

@@ -1,19 +1,13 @@
 import uuid
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from cases.models import AuditEvent
 from tests.cases.factories import add_pdf, make_case
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_one_event_per_case_view(cast):

@@ -1,10 +1,10 @@
 import datetime
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from cases.models import AuditEvent, Case, PatientIdentity
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -40,12 +40,6 @@ def form_data(cast, **overrides):
     }
     data.update(overrides)
     return data
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_referrer_creates_a_draft_with_computed_grade_and_stage(cast):

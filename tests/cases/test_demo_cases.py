@@ -14,7 +14,7 @@ from cases.demo import REPORT_NAME, REPORT_TITLE, seed_demo_cases
 from cases.demo_pdf import simple_pdf
 from cases.models import Attachment, Case, Opinion, PatientIdentity
 from tests.cast import Cast
-from tests.conftest import skip_or_fail
+from tests.helpers import skip_or_fail
 
 
 def seed(cast: Cast) -> list[Case]:

@@ -2,20 +2,14 @@ import datetime
 
 import pytest
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import CaseInvite
 from tests.cases.factories import invite, make_case
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def detail(case):

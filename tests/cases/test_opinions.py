@@ -1,11 +1,11 @@
 import pytest
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 
 from cases.models import Opinion, OpinionRevision
 from realtime import publish
 from tests.cases.factories import invite, make_case, opinion
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +23,6 @@ XSS = [
     "<details open ontoggle=alert(1)>",
     "<body onload=alert(1)>",
 ]
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post_opinion(user, case, body, parent=None):

@@ -1,17 +1,11 @@
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from cases.models import Case
 from tests.cases.factories import make_case
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def queue(board):

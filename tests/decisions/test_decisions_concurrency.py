@@ -16,7 +16,7 @@ from cases.access import case_access
 from decisions import services as actions
 from decisions.models import Vote, VoteChoice
 from tests.cases.factories import make_case
-from tests.conftest import skip_or_fail
+from tests.helpers import skip_or_fail
 
 ATTEMPTS = 20
 

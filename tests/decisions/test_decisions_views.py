@@ -26,16 +26,11 @@ from tests.decisions.factories import (
     sign,
     vote,
 )
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 
 FETCH = {"HTTP_X_REQUESTED_WITH": "fetch"}
-
-
-def signed_in(user, **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
 
 
 def url(name, case, **kwargs):

@@ -12,7 +12,6 @@ import re
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -45,6 +44,7 @@ from tests.decisions.factories import (
     sign,
     vote,
 )
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -68,12 +68,6 @@ def fake_pdf(monkeypatch):
         return f"%PDF-1.7 report of {data.case_pseudonym} v{data.version}".encode()
 
     monkeypatch.setattr(reports, "render_report_pdf", render)
-
-
-def client_for(user, **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
 
 
 def url(name, case, **kwargs) -> str:
@@ -342,7 +336,7 @@ def test_a_correction_gets_its_own_report_and_the_first_stays(
         first.file.read() == first_bytes and first.sha256 == hashlib.sha256(first_bytes).hexdigest()
     )
     assert "corrected report (version 2)" in report_mails()[-1].body
-    html = client_for(cast.referrer).get(url("case-detail", case)).content.decode()
+    html = signed_in(cast.referrer).get(url("case-detail", case)).content.decode()
     assert url("report-download", case, report_id=second.uuid) in html
 
 
@@ -359,7 +353,7 @@ def test_an_existing_report_is_never_made_again(cast, fake_pdf, django_capture_o
 
 def test_the_referring_doctor_downloads_the_pdf(cast, fake_pdf, django_capture_on_commit_callbacks):
     case, stored = reported_case(cast, django_capture_on_commit_callbacks)
-    client = client_for(cast.referrer)
+    client = signed_in(cast.referrer)
     page = client.get(url("case-detail", case)).content.decode()
     link = url("report-download", case, report_id=stored.uuid)
     assert link in page and "Download the report (PDF, version 1)" in page
@@ -384,7 +378,7 @@ def test_the_referring_doctor_downloads_the_pdf(cast, fake_pdf, django_capture_o
 def test_those_outside_the_case_get_404(cast, fake_pdf, django_capture_on_commit_callbacks, who):
     case, stored = reported_case(cast, django_capture_on_commit_callbacks)
     user = getattr(cast, who)
-    response = client_for(user).get(url("report-download", case, report_id=stored.uuid))
+    response = signed_in(user).get(url("report-download", case, report_id=stored.uuid))
     assert response.status_code == 404
     assert AuditEvent.objects.filter(
         actor=user, action="report.download", outcome="denied"
@@ -394,7 +388,7 @@ def test_those_outside_the_case_get_404(cast, fake_pdf, django_capture_on_commit
 def test_download_refusals(cast, fake_pdf, django_capture_on_commit_callbacks):
     case, stored = reported_case(cast, django_capture_on_commit_callbacks)
     _, elsewhere = reported_case(cast, django_capture_on_commit_callbacks)
-    client = client_for(cast.referrer)
+    client = signed_in(cast.referrer)
     link = url("report-download", case, report_id=stored.uuid)
     assert client.post(link).status_code == 405
     # Another case's report, asked for under this case: not found.
@@ -409,7 +403,7 @@ def test_invited_expert_and_every_member_download(
     stored = signed(cast, case, draft(cast, case), django_capture_on_commit_callbacks)
     link = url("report-download", case, report_id=stored.uuid)
     for user in (cast.expert, cast.coordinator, cast.chair, *cast.members):
-        assert client_for(user).get(link).status_code == 200, user
+        assert signed_in(user).get(link).status_code == 200, user
 
 
 @pytest.mark.parametrize("allowed", [True, False])
@@ -421,7 +415,7 @@ def test_a_patient_downloads_only_where_the_board_allows(
     case, stored = reported_case(
         cast, django_capture_on_commit_callbacks, submitted_by=cast.patient
     )
-    client = client_for(cast.patient)
+    client = signed_in(cast.patient)
     response = client.get(url("report-download", case, report_id=stored.uuid))
     page = client.get(url("case-detail", case)).content.decode()
     if allowed:
@@ -442,7 +436,7 @@ def test_a_stored_file_that_no_longer_matches_is_not_served(
     case, stored = reported_case(cast, django_capture_on_commit_callbacks)
     with open(stored.file.path, "ab") as handle:
         handle.write(b"tampered")
-    response = client_for(cast.referrer).get(url("report-download", case, report_id=stored.uuid))
+    response = signed_in(cast.referrer).get(url("report-download", case, report_id=stored.uuid))
     assert response.status_code == 500
     assert b"%PDF" not in response.content
     event = AuditEvent.objects.get(action="report.download")
@@ -459,7 +453,7 @@ def check(client, case, content: bytes, name="copy.pdf"):
 
 def test_a_copy_of_the_report_matches(cast, fake_pdf, django_capture_on_commit_callbacks):
     case, stored = reported_case(cast, django_capture_on_commit_callbacks)
-    client = client_for(cast.referrer)
+    client = signed_in(cast.referrer)
     assert client.get(url("report-verify", case)).status_code == 200
     response = check(client, case, stored.file.read())
     assert response.status_code == 200
@@ -480,7 +474,7 @@ def test_a_changed_file_or_another_cases_report_does_not_match(
 ):
     case, stored = reported_case(cast, django_capture_on_commit_callbacks)
     _, elsewhere = reported_case(cast, django_capture_on_commit_callbacks)
-    client = client_for(cast.chair)
+    client = signed_in(cast.chair)
     for content in (stored.file.read() + b" ", elsewhere.file.read()):
         html = check(client, case, content).content.decode()
         assert "does not match any report of this case" in html
@@ -493,14 +487,14 @@ def test_a_changed_file_or_another_cases_report_does_not_match(
 
 def test_verification_refusals(cast, fake_pdf, django_capture_on_commit_callbacks, monkeypatch):
     case, stored = reported_case(cast, django_capture_on_commit_callbacks)
-    assert client_for(cast.outsider).get(url("report-verify", case)).status_code == 404
-    client = client_for(cast.referrer)
+    assert signed_in(cast.outsider).get(url("report-verify", case)).status_code == 404
+    client = signed_in(cast.referrer)
     assert client.post(url("report-verify", case)).status_code == 400  # no file
     monkeypatch.setattr(decision_views, "REPORT_CHECK_MAX_BYTES", 1024)
     assert check(client, case, b"%PDF" + b"x" * 2000).status_code == 413  # by the file's size
     big = check(client, case, b"%PDF" + b"x" * 100_000)  # by the request's length, unread
     assert big.status_code == 413 and "larger than" in big.content.decode()
-    csrf = client_for(cast.referrer, enforce_csrf_checks=True)
+    csrf = signed_in(cast.referrer, enforce_csrf_checks=True)
     upload = SimpleUploadedFile("copy.pdf", stored.file.read())
     assert csrf.post(url("report-verify", case), {"file": upload}).status_code == 403
     assert AuditEvent.objects.filter(action="report.verify", outcome="denied").count() == 4
@@ -510,7 +504,7 @@ def test_verification_refusals(cast, fake_pdf, django_capture_on_commit_callback
 
 
 def panel(user, case) -> str:
-    return client_for(user).get(url("decision-panel", case), **FETCH).content.decode()
+    return signed_in(user).get(url("decision-panel", case), **FETCH).content.decode()
 
 
 def test_a_failed_report_is_shown_and_the_chair_makes_it_again(
@@ -532,20 +526,20 @@ def test_a_failed_report_is_shown_and_the_chair_makes_it_again(
     assert "Generate the report again" in panel(cast.chair, case)
 
     regenerate = url("report-regenerate", case, consensus_id=consensus.uuid)
-    assert client_for(cast.surgeon).post(regenerate).status_code == 403
-    assert client_for(cast.chair).get(regenerate).status_code == 405
-    response = client_for(cast.chair).post(regenerate, **FETCH)  # still broken
+    assert signed_in(cast.surgeon).post(regenerate).status_code == 403
+    assert signed_in(cast.chair).get(regenerate).status_code == 405
+    response = signed_in(cast.chair).post(regenerate, **FETCH)  # still broken
     assert response.status_code == 200 and "could not be generated" in response.content.decode()
     assert list(Report.objects.values_list("status", "error")) == [("failed", "RuntimeError")]
 
     monkeypatch.undo()  # the renderer works again
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(cast.chair).post(regenerate, **FETCH)
+        response = signed_in(cast.chair).post(regenerate, **FETCH)
     assert response.status_code == 200
     stored = Report.objects.get(consensus=consensus, status=Report.Status.READY)
     assert url("report-download", case, report_id=stored.uuid) in response.content.decode()
     assert AuditEvent.objects.filter(action="report.regenerate", outcome="allowed").count() == 2
-    again = client_for(cast.chair).post(regenerate, **FETCH)
+    again = signed_in(cast.chair).post(regenerate, **FETCH)
     assert again.status_code == 409
     assert Report.objects.get().pk == stored.pk
 

@@ -18,7 +18,7 @@ from imaging.ingest import ingest_many
 from imaging.models import Series
 from tests.cast import PASSWORD
 from tests.e2e.conftest import start_daphne
-from tests.meetings.conftest import make_meeting, put_on_agenda, ready_case
+from tests.meetings.factories import make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.browser
 

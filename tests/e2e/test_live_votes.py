@@ -11,7 +11,7 @@ from cases.access import case_access
 from decisions import services as actions
 from meetings.live import live_goto
 from tests.e2e.test_live_meeting import join
-from tests.meetings.conftest import make_meeting, put_on_agenda, ready_case
+from tests.meetings.factories import make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.browser
 

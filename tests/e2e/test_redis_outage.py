@@ -22,10 +22,10 @@ import websockets
 from django.test import Client
 
 from cases.models import Opinion
-from tests.conftest import skip_or_fail
 from tests.e2e.conftest import free_port, start_daphne
 from tests.e2e.test_live_meeting import join as join_page
-from tests.meetings.conftest import make_meeting, put_on_agenda, ready_case
+from tests.helpers import skip_or_fail
+from tests.meetings.factories import make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.services
 

@@ -16,15 +16,10 @@ from imaging.models import Annotation
 from realtime import publish
 from realtime.events import AnnotationChanged
 from tests.cases.factories import invite, make_case
+from tests.helpers import signed_in
 from tests.imaging.dicom import ct_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user, **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
 
 
 def store(case, data):

@@ -17,6 +17,7 @@ from cases.models import AuditEvent, Case
 from imaging.ingest import ingest_file
 from imaging.models import Instance, Study
 from tests.cases.factories import invite
+from tests.helpers import signed_in
 from tests.imaging.dicom import ct_dataset, to_bytes
 
 pytestmark = pytest.mark.django_db
@@ -32,12 +33,6 @@ JPEG = b"\xff\xd8\xff"
 
 def root(case) -> str:
     return f"/dicomweb/cases/{case.uuid}/"
-
-
-def signed_in(user, **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
 
 
 def bearer(user) -> dict[str, str]:

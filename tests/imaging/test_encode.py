@@ -104,7 +104,7 @@ def stored(data: bytes) -> bytes | None:
 def test_values_changed_as_bytes_are_those_the_parsed_path_writes(monkeypatch, tmp_path):
     """De-identification replaces plain text values (dates, UIDs, names) in their bytes,
     without parsing them; with that turned off, every file comes out the same."""
-    from tests.imaging.test_deid import golden_ct, written
+    from tests.imaging.golden import golden_ct, written
 
     inputs = [Path(p).read_bytes() for p in FILES]
     inputs.append(written(golden_ct()))

@@ -12,7 +12,7 @@ from pydicom.uid import ImplicitVRLittleEndian
 from imaging import deid, fastpath, prepare
 from imaging.phantom import write_phantom
 from tests.imaging.dicom import ct_bytes
-from tests.imaging.test_deid import golden_ct, written
+from tests.imaging.golden import golden_ct, written
 
 FILES = sorted(p for p in get_testdata_files() if Path(p).is_file())
 CTX = deid.DeidContext(secret=b"k" * 32, case_key="case", pseudonym="CNS-TEST")

@@ -20,17 +20,12 @@ from imaging.models import Annotation, KeyImage
 from realtime import publish
 from realtime.events import KeyImageChanged
 from tests.cases.factories import invite, make_case
+from tests.helpers import signed_in
 from tests.imaging.dicom import ct_bytes
 
 pytestmark = pytest.mark.django_db
 
 SOFT_TISSUE = {"center": 40, "width": 400}
-
-
-def signed_in(user, **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
 
 
 def store(case, data):

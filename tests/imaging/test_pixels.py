@@ -8,22 +8,16 @@ import struct
 
 import numpy as np
 import pytest
-from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
 from imaging import pixels
 from imaging.ingest import ingest_file, ingest_many
 from imaging.models import Series
+from tests.helpers import signed_in
 from tests.imaging.dicom import ct_bytes, ct_dataset, series_bytes, to_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def store(case, data):

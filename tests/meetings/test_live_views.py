@@ -18,7 +18,8 @@ from cases.services import opinion_post
 from imaging.models import Series, Study
 from meetings.models import PRESENCE_TIMEOUT, Attendance, LiveSession, Meeting
 from tests.cast import add_member, make_user
-from tests.meetings.conftest import make_meeting, put_on_agenda, ready_case, signed_in
+from tests.helpers import signed_in
+from tests.meetings.factories import make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from meetings.models import AgendaItem, Attendance
-from tests.meetings.conftest import START, make_meeting, put_on_agenda, ready_case
+from tests.meetings.factories import START, make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.django_db
 

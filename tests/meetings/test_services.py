@@ -13,7 +13,7 @@ from cases.models import AuditEvent, Case
 from meetings import services
 from meetings.models import AgendaItem, Attendance, Meeting
 from tests.cases.factories import PATIENT_NAME, make_case
-from tests.meetings.conftest import START, make_meeting, put_on_agenda, ready_case
+from tests.meetings.factories import START, make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.django_db
 

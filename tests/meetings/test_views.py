@@ -11,7 +11,8 @@ from icalendar import Calendar
 
 from cases.models import Case
 from meetings.models import AgendaItem, Meeting
-from tests.meetings.conftest import START, make_meeting, put_on_agenda, ready_case, signed_in
+from tests.helpers import signed_in
+from tests.meetings.factories import START, make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.django_db
 

@@ -4,12 +4,6 @@ import uuid
 
 import pytest
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
-from django.test import Client
-
-from board.asgi import application
-
-ORIGIN = (b"origin", b"http://127.0.0.1")
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -31,16 +25,3 @@ def channel_layer(request, settings):
         "channels_redis" if request.param == "redis" else "channels.layers"
     )
     return layer
-
-
-def session_cookie(user) -> tuple[Client, bytes]:
-    client = Client()
-    client.force_login(user)
-    return client, f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-def communicator(path: str, *, cookie: bytes | None = None, origin=ORIGIN):
-    headers = [origin] if origin else []
-    if cookie:
-        headers.append((b"cookie", cookie))
-    return WebsocketCommunicator(application, path, headers=headers)

@@ -12,7 +12,7 @@ from realtime.consumers import CLOSE_FORBIDDEN, CLOSE_REVOKED
 from realtime.events import Notice
 from realtime.groups import user_group
 from realtime.publish import apublish
-from tests.realtime.conftest import communicator, session_cookie
+from tests.realtime.sockets import communicator, session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

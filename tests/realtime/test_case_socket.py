@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 
 from realtime.consumers import CLOSE_FORBIDDEN, CLOSE_REVOKED
 from tests.cases.factories import invite, make_case
-from tests.realtime.conftest import communicator, session_cookie
+from tests.realtime.sockets import communicator, session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

@@ -11,8 +11,8 @@ from asgiref.sync import sync_to_async
 from meetings.consumers import CLOSE_FLOOD
 from meetings.models import Attendance, LiveSession
 from realtime.consumers import CLOSE_FORBIDDEN, CLOSE_REVOKED
-from tests.meetings.conftest import make_meeting, put_on_agenda, ready_case
-from tests.realtime.conftest import communicator, session_cookie
+from tests.meetings.factories import make_meeting, put_on_agenda, ready_case
+from tests.realtime.sockets import communicator, session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

@@ -1,0 +1,24 @@
+"""Sockets as tests open them: a session cookie, and a communicator on the real ASGI app with
+an Origin header (AllowedHostsOriginValidator refuses a socket without one)."""
+
+from __future__ import annotations
+
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from board.asgi import application
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+def session_cookie(user) -> tuple[Client, bytes]:
+    client = Client()
+    client.force_login(user)
+    return client, f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def communicator(path: str, *, cookie: bytes | None = None, origin=ORIGIN):
+    headers = [origin] if origin else []
+    if cookie:
+        headers.append((b"cookie", cookie))
+    return WebsocketCommunicator(application, path, headers=headers)
