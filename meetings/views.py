@@ -24,7 +24,7 @@ from cases.opinions import visible_thread
 from imaging.views import viewer_config
 from meetings import ical, services
 from meetings.access import get_meeting_for_manager, get_meeting_for_user
-from meetings.forms import AgendaAddForm, MeetingForm, MoveForm, PresenterForm
+from meetings.forms import AgendaAddForm, MeetingForm, MoveForm, PresenterForm, TimeBoxForm
 from meetings.models import AgendaItem, Attendance, LiveSession, Meeting
 
 
@@ -257,6 +257,22 @@ def agenda_presenter(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> H
             by=request.user, item=item, presenter=form.cleaned_data["presenter"]
         ),
         _("The presenter was set."),
+    )
+
+
+@require_POST
+def agenda_time_box(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> HttpResponse:
+    item = _item_for_manager(request, meeting_id, item_id)
+    form = TimeBoxForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The time box must be between 1 and 240 minutes."))
+        return _meeting_url(item.meeting)
+    minutes = form.cleaned_data["time_box_minutes"]
+    return _apply(
+        request,
+        item,
+        lambda: services.agenda_set_time_box(by=request.user, item=item, minutes=minutes),
+        _("The time box was set."),
     )
 
 

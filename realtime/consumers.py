@@ -244,7 +244,7 @@ class MeetingConsumer(SessionBoundConsumer):
     def _snapshot(self) -> str:
         from meetings.live import live_session, snapshot
 
-        return json.dumps(snapshot(live_session(self.meeting)), separators=(",", ":"))
+        return snapshot(live_session(self.meeting)).to_json()
 
     async def _heartbeat(self) -> None:
         from meetings.models import HEARTBEAT

@@ -86,6 +86,8 @@ async def test_members_join_and_get_the_snapshot_and_attendance_is_recorded(
         "item": None,
         "state": None,
         "present": [str(cast.radiologist.uuid)],
+        "status": "scheduled",
+        "agenda": [],
     }
     rows = await sync_to_async(list)(Attendance.objects.filter(user=cast.radiologist))
     assert len(rows) == 1 and rows[0].left_at is None
