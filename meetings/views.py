@@ -410,6 +410,14 @@ def meeting_live(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
             "dismiss": _("Dismiss"),
             "blindedNew": _("A new opinion was posted. Post your own to see the others."),
             "notPosted": _("Not posted: %(error)s"),
+            # The agenda, as static/js/live/agenda.js draws it when it changes.
+            "minutes": [ngettext("%(n)d min", "%(n)d min", n) for n in (1, 2)],
+            "goTo": _("Go to"),
+            "goToCase": _("Go to case %(pseudonym)s"),
+            "emptyAgenda": _("No case is on the agenda."),
+            "choose": _("Choose a case on the agenda to begin."),
+            "cancelled": _("This meeting was cancelled: the live session has ended."),
+            "ended": _("Ended"),
         },
     }
     context = {

@@ -1,0 +1,95 @@
+"""The chair edits the agenda on the meeting page; a member's open live page follows.
+
+Two browser contexts on one Daphne: the pathologist keeps the live session open while the
+chair, on the meeting page, moves an item, sets a time box and a presenter, adds and
+removes a case, and finally cancels the meeting. The live page shows each change without
+a reload, and says when the meeting is cancelled.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cast import PASSWORD
+from tests.meetings.conftest import make_meeting, put_on_agenda, ready_case
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(new_context, base: str, username: str):
+    page = new_context().new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+    return page
+
+
+def live_agenda(page) -> list[str]:
+    """The live page's agenda as it reads: 'position pseudonym meta' per item."""
+    return page.eval_on_selector_all(
+        "[data-agenda] li",
+        "items => items.map(li => li.querySelector('strong') ? "
+        "[li.querySelector('.live-agenda-pos').textContent, li.querySelector('strong').textContent,"
+        " li.querySelector('small').textContent].join(' ') : li.textContent.trim())",
+    )
+
+
+def shows(page, expected: list[str]) -> None:
+    page.wait_for_function(
+        """(expected) => JSON.stringify([...document.querySelectorAll('[data-agenda] li')]
+             .map(li => li.querySelector('strong') ? [li.querySelector('.live-agenda-pos').textContent,
+               li.querySelector('strong').textContent, li.querySelector('small').textContent].join(' ')
+               : li.textContent.trim())) === JSON.stringify(expected)""",
+        arg=expected,
+    )
+
+
+def test_a_members_live_page_follows_the_chairs_agenda_edits(
+    cast, daphne_server, new_context, transactional_db
+):
+    meeting = make_meeting(cast)
+    first = put_on_agenda(meeting, ready_case(cast), 1, time_box_minutes=10)
+    second = put_on_agenda(meeting, ready_case(cast), 2, time_box_minutes=15)
+    waiting = ready_case(cast)
+    a, b, c = first.case.pseudonym, second.case.pseudonym, waiting.pseudonym
+    base = daphne_server.url
+
+    member = sign_in(new_context, base, "pathologist")
+    member.goto(f"{base}/meetings/{meeting.uuid}/live/")
+    member.wait_for_function("document.body.dataset.connection === 'live'")
+    member.evaluate("window.notReloaded = true")
+    assert live_agenda(member) == [f"1 {a} 10 min", f"2 {b} 15 min"]
+
+    chair = sign_in(new_context, base, "chair")
+    chair.goto(f"{base}/meetings/{meeting.uuid}/")
+
+    chair.get_by_role("button", name=f"Move {a} down").click()
+    shows(member, [f"1 {b} 15 min", f"2 {a} 10 min"])
+
+    chair.get_by_label(f"Time box for {a} (minutes)", exact=True).fill("25")
+    chair.locator(f"form:has(#time-box-{first.uuid})").get_by_role("button", name="Set").click()
+    shows(member, [f"1 {b} 15 min", f"2 {a} 25 min"])
+
+    chair.get_by_label(f"Presenter for {b}").select_option(str(cast.radiologist.uuid))
+    chair.locator(f"form:has(#presenter-{second.uuid})").get_by_role("button", name="Set").click()
+    radiologist = cast.radiologist.display_name
+    shows(member, [f"1 {b} 15 min · {radiologist}", f"2 {a} 25 min"])
+
+    add = chair.locator("form.agenda-add")
+    add.locator("select[name=case]").select_option(str(waiting.uuid))
+    add.locator("input[name=time_box_minutes]").fill("5")
+    add.get_by_role("button", name="Add to agenda").click()
+    shows(member, [f"1 {b} 15 min · {radiologist}", f"2 {a} 25 min", f"3 {c} 5 min"])
+
+    chair.locator(f"#item-{second.uuid}").get_by_role("button", name="Remove").click()
+    shows(member, [f"1 {a} 25 min", f"2 {c} 5 min"])
+    assert member.evaluate("window.notReloaded") is True
+
+    chair.get_by_role("button", name="Cancel meeting").click()
+    notice = member.locator("[data-ended-notice]")
+    notice.wait_for()
+    assert "cancelled" in notice.inner_text()
+    member.wait_for_function("document.body.dataset.connection === 'ended'")
+    assert member.evaluate("window.notReloaded") is True
