@@ -36,7 +36,7 @@ export class LiveSync extends EventTarget {
     this.meetingStatus = null; // "scheduled", "cancelled" or "held"
     this.snapshotSeq = null; // the seq of the last snapshot
     this.synced = false; // a snapshot arrived since the socket (re)opened and no gap since
-    this.status = "connecting"; // connecting | live | reconnecting | flood | forbidden
+    this.status = "connecting"; // connecting | live | reconnecting | flood | forbidden | ended
     this.retryAt = null;
     this.attempt = 0;
     this.socket = null;
