@@ -81,7 +81,6 @@ class MeetingConsumer(SessionBoundConsumer):
         return await database_sync_to_async(self._may_join)()
 
     def _may_join(self) -> bool:
-
         meeting = Meeting.objects.select_related("board").filter(uuid=self.meeting_uuid).first()
         if meeting is None or meeting.status == Meeting.Status.CANCELLED:
             return False
@@ -116,17 +115,14 @@ class MeetingConsumer(SessionBoundConsumer):
             await self._publish_presence()
 
     def _join(self):
-
         attendance = attendance_join(user=self.user, meeting=self.meeting)
         tabs = Attendance.objects.present().filter(meeting=self.meeting, user=self.user).count()
         return attendance, tabs == 1
 
     def _snapshot(self) -> str:
-
-        return json.dumps(snapshot(live_session(self.meeting)), separators=(",", ":"))
+        return snapshot(live_session(self.meeting)).to_json()
 
     async def _heartbeat(self) -> None:
-
         seen = database_sync_to_async(attendance_seen)
         while True:
             await asyncio.sleep(HEARTBEAT.total_seconds())
@@ -155,7 +151,6 @@ class MeetingConsumer(SessionBoundConsumer):
         )
 
     async def _publish_presence(self) -> None:
-
         present = await database_sync_to_async(present_users)(self.meeting.pk)
         await apublish(meeting_group(self.meeting_uuid), LivePresence(present=present))
 
@@ -254,7 +249,6 @@ class MeetingConsumer(SessionBoundConsumer):
         return epoch
 
     def _viewer_state(self, message: dict) -> Event | None:
-
         session = live_apply_state(
             meeting=self.meeting,
             user=self.user,
@@ -266,7 +260,6 @@ class MeetingConsumer(SessionBoundConsumer):
         return LiveState(seq=session.seq, epoch=session.epoch, state=session.viewer_state)
 
     def _pointer(self, message: dict) -> Event | None:
-
         epoch = self._epoch(message)
         pointer = clean_pointer(message.get("pointer"))
         if not is_presenter(meeting=self.meeting, user=self.user, epoch=epoch):
@@ -277,7 +270,6 @@ class MeetingConsumer(SessionBoundConsumer):
         return LiveControlRequest(user=str(self.user.uuid), name=self.user.display_name)
 
     def _assign(self, message: dict) -> Event:
-
         presenter = None
         if message.get("user"):
             presenter = User.objects.filter(uuid=UUID(str(message["user"]))).first()
@@ -291,7 +283,6 @@ class MeetingConsumer(SessionBoundConsumer):
         )
 
     def _goto(self, message: dict) -> Event:
-
         item = AgendaItem.objects.filter(
             meeting=self.meeting, uuid=UUID(str(message.get("item")))
         ).first()

@@ -111,5 +111,9 @@ class PresenterForm(forms.Form):
         self.fields["presenter"].queryset = members
 
 
+class TimeBoxForm(forms.Form):
+    time_box_minutes = forms.IntegerField(label=_("Time box (minutes)"), min_value=1, max_value=240)
+
+
 class MoveForm(forms.Form):
     direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")])

@@ -3,10 +3,17 @@
 The viewer state is the browser viewer's `getState()` (static/js/viewer/viewer.js); the
 server checks its shape and bounds and stores a clean copy, so a follower only ever applies
 what this module produced.
+
+A client holds the ``LiveSnapshot`` and folds every sequenced event into it
+(``apply_event`` here is the reference; static/js/live/sync.js does the same). Each change
+bumps ``LiveSession.seq`` in its own transaction, the agenda's and the meeting's included
+(``live_bump``), so a client that sees a gap in seq knows it missed one and asks for a new
+snapshot.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from typing import Any
@@ -18,6 +25,20 @@ from django.utils import timezone
 
 from board.models import Membership, User
 from meetings.models import AgendaItem, Attendance, LiveSession, Meeting
+from realtime.events import (
+    AgendaItemAdded,
+    AgendaItemRemoved,
+    AgendaPresenterSet,
+    AgendaReordered,
+    AgendaTimeBoxSet,
+    Event,
+    LiveItem,
+    LivePresence,
+    LivePresenter,
+    LiveSnapshot,
+    LiveState,
+    MeetingStatusChanged,
+)
 from realtime.groups import meeting_group
 
 LAYOUTS = ("1x1", "1x2", "2x2")
@@ -94,9 +115,9 @@ def clean_viewer_state(raw: Any) -> dict[str, Any]:
 
 def live_session(meeting: Meeting) -> LiveSession:
     """The meeting's live state (created on first use), with what the snapshot names."""
-    session, _ = LiveSession.objects.select_related("presenter", "current_item").get_or_create(
-        meeting=meeting
-    )
+    session, _ = LiveSession.objects.select_related(
+        "meeting", "presenter", "current_item"
+    ).get_or_create(meeting=meeting)
     return session
 
 
@@ -107,6 +128,16 @@ def meeting_groups_of_case(case) -> list[str]:
         case_id=case.pk, meeting__status=Meeting.Status.SCHEDULED
     ).values_list("meeting__uuid", flat=True)
     return [meeting_group(uuid) for uuid in meetings]
+
+
+def live_bump(meeting: Meeting) -> int:
+    """Count one more change of the meeting's live state; the new seq.
+
+    Call it inside the transaction of the change itself: the row stays locked until the
+    commit, so seqs follow the order in which changes commit."""
+    session, _ = LiveSession.objects.get_or_create(meeting=meeting)
+    LiveSession.objects.filter(pk=session.pk).update(seq=F("seq") + 1, updated_at=timezone.now())
+    return LiveSession.objects.values_list("seq", flat=True).get(pk=session.pk)
 
 
 def present_users(meeting_id: int) -> list[str]:
@@ -120,17 +151,107 @@ def present_users(meeting_id: int) -> list[str]:
     return sorted(str(u) for u in users)
 
 
-def snapshot(session: LiveSession) -> dict[str, Any]:
-    """Everything a client needs to catch up, after connecting or seeing a gap in seq."""
+def agenda_entry(item: AgendaItem) -> dict[str, Any]:
+    """One agenda item as the snapshot and the agenda events carry it."""
+    presenter = item.presenter.uuid if item.presenter_id else None
+    return _entry(item.uuid, item.case.uuid, item.case.pseudonym, item.time_box_minutes, presenter)
+
+
+def _entry(item, case, pseudonym, minutes, presenter) -> dict[str, Any]:
     return {
-        "type": "live.snapshot",
-        "seq": session.seq,
-        "epoch": session.epoch,
-        "presenter": str(session.presenter.uuid) if session.presenter_id else None,
-        "item": str(session.current_item.uuid) if session.current_item_id else None,
-        "state": session.viewer_state,
-        "present": present_users(session.meeting_id),
+        "uuid": str(item),
+        "case": str(case),
+        "pseudonym": pseudonym,
+        "time_box": minutes,
+        "presenter": str(presenter) if presenter else None,
     }
+
+
+def agenda(meeting_id: int) -> list[dict[str, Any]]:
+    rows = (
+        AgendaItem.objects.filter(meeting_id=meeting_id)
+        .order_by("position")
+        .values_list("uuid", "case__uuid", "case__pseudonym", "time_box_minutes", "presenter__uuid")
+    )
+    return [_entry(*row) for row in rows]
+
+
+def snapshot(session: LiveSession) -> LiveSnapshot:
+    """Everything a client needs to catch up, after connecting or seeing a gap in seq."""
+    return LiveSnapshot(
+        seq=session.seq,
+        epoch=session.epoch,
+        presenter=str(session.presenter.uuid) if session.presenter_id else None,
+        item=str(session.current_item.uuid) if session.current_item_id else None,
+        state=session.viewer_state,
+        present=present_users(session.meeting_id),
+        status=session.meeting.status,
+        agenda=agenda(session.meeting_id),
+    )
+
+
+class SeqGap(ValueError):
+    """A sequenced event that does not follow the snapshot: the client needs a new one."""
+
+
+def apply_event(snapshot: LiveSnapshot, event: Event) -> LiveSnapshot:
+    """The snapshot after ``event``: what every client does with what it hears.
+
+    Pure (no database). A sequenced event must carry the snapshot's seq + 1, else SeqGap;
+    events that do not touch the live state (opinions, votes, the pointer) change nothing."""
+    seq = getattr(event, "seq", None)
+    if seq is not None and seq != snapshot.seq + 1:
+        raise SeqGap(f"{event.type} has seq {seq}, expected {snapshot.seq + 1}")
+    change = dataclasses.replace
+    items = snapshot.agenda
+    match event:
+        case LivePresence():
+            return change(snapshot, present=list(event.present))
+        case LiveState():
+            return change(snapshot, seq=seq, epoch=event.epoch, state=event.state)
+        case LivePresenter():
+            return change(snapshot, seq=seq, epoch=event.epoch, presenter=event.presenter)
+        case LiveItem():
+            return change(
+                snapshot,
+                seq=seq,
+                epoch=event.epoch,
+                item=event.item,
+                presenter=event.presenter,
+                state=None,
+            )
+        case AgendaItemAdded():
+            at = event.position - 1
+            return change(snapshot, seq=seq, agenda=[*items[:at], event.item, *items[at:]])
+        case AgendaItemRemoved():
+            # The live state forgets a removed current item (on_delete=SET_NULL); the
+            # presenter and the view stay until the chair moves on.
+            return change(
+                snapshot,
+                seq=seq,
+                agenda=[i for i in items if i["uuid"] != event.item],
+                item=None if snapshot.item == event.item else snapshot.item,
+            )
+        case AgendaReordered():
+            by_uuid = {i["uuid"]: i for i in items}
+            return change(snapshot, seq=seq, agenda=[by_uuid[u] for u in event.order])
+        case AgendaPresenterSet():
+            return change(
+                snapshot, seq=seq, agenda=_changed(items, event.item, presenter=event.presenter)
+            )
+        case AgendaTimeBoxSet():
+            return change(
+                snapshot, seq=seq, agenda=_changed(items, event.item, time_box=event.minutes)
+            )
+        case MeetingStatusChanged():
+            return change(snapshot, seq=seq, status=event.status)
+    if seq is not None:
+        raise TypeError(f"apply_event does not know {event.type}")
+    return snapshot
+
+
+def _changed(items: list[dict], item: str, **fields) -> list[dict]:
+    return [{**i, **fields} if i["uuid"] == item else i for i in items]
 
 
 def clean_pointer(raw: Any) -> dict[str, Any] | None:

@@ -3,6 +3,10 @@
 Only the board's chair or coordinator schedules meetings and builds agendas. Putting a case
 on an agenda moves it to "scheduled" (and back to "in review" when it comes off) through
 ``cases.services.case_transition``, so the case's own rules, audit and events apply.
+
+Every change to an agenda, and a cancellation, is part of the meeting's live state: it bumps
+the live seq in its own transaction and is published to the meeting's group after commit
+(``_publish``), so an open live page shows it without a reload.
 """
 
 from __future__ import annotations
@@ -29,7 +33,18 @@ from cases.audit import audit
 from cases.models import Case
 from cases.services import case_transition
 from meetings import ical
+from meetings.live import agenda_entry, live_bump
 from meetings.models import AgendaItem, Attendance, Meeting
+from realtime.events import (
+    AgendaItemAdded,
+    AgendaItemRemoved,
+    AgendaPresenterSet,
+    AgendaReordered,
+    AgendaTimeBoxSet,
+    MeetingStatusChanged,
+)
+from realtime.groups import meeting_group
+from realtime.publish import publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +64,11 @@ def _require_scheduled(meeting: Meeting) -> None:
             _("The meeting is %(status)s; its agenda can no longer change.")
             % {"status": meeting.get_status_display().lower()}
         )
+
+
+def _publish(meeting: Meeting, make_event) -> None:
+    """Bump the meeting's live seq now, publish ``make_event(seq)`` after commit."""
+    publish_on_commit(meeting_group(meeting.uuid), make_event(live_bump(meeting)))
 
 
 def _locked(meeting: Meeting) -> Meeting:
@@ -202,6 +222,7 @@ def meeting_cancel(*, by: User, meeting: Meeting) -> Meeting:
         if item.case.status == S.SCHEDULED:
             case_transition(access=case_access(by, item.case), to=S.IN_REVIEW)
     audit(actor=by, action="meeting.cancel", target=meeting)
+    _publish(meeting, lambda seq: MeetingStatusChanged(seq=seq, status=meeting.status))
     _invite_on_commit(meeting, ical.CANCEL)
     return meeting
 
@@ -270,6 +291,10 @@ def agenda_add(
         target=meeting,
         detail={"position": item.position},
     )
+    _publish(
+        meeting,
+        lambda seq: AgendaItemAdded(seq=seq, item=agenda_entry(item), position=item.position),
+    )
     return item
 
 
@@ -285,6 +310,7 @@ def agenda_remove(*, by: User, item: AgendaItem) -> None:
         case_transition(access=case_access(by, case), to=S.IN_REVIEW)
     _renumber(meeting, list(meeting.agenda_items.values_list("pk", flat=True)))
     audit(actor=by, action="meeting.agenda_remove", case=case, target=meeting)
+    _publish(meeting, lambda seq: AgendaItemRemoved(seq=seq, item=str(item.uuid)))
 
 
 def _renumber(meeting: Meeting, pks: Sequence[int]) -> None:
@@ -311,8 +337,12 @@ def agenda_reorder(*, by: User, meeting: Meeting, order: Sequence[UUID | int]) -
     pks = [key.get(ref) for ref in order]
     if None in pks or len(set(pks)) != len(items) or len(pks) != len(items):
         raise ValidationError(_("The new order must list every agenda item exactly once."))
+    if pks == [item.pk for item in sorted(items, key=lambda i: i.position)]:
+        return  # the same order: nothing changed, nothing to tell
     _renumber(meeting, pks)
     audit(actor=by, action="meeting.agenda_reorder", target=meeting)
+    uuids = {item.pk: str(item.uuid) for item in items}
+    _publish(meeting, lambda seq: AgendaReordered(seq=seq, order=[uuids[pk] for pk in pks]))
 
 
 def agenda_move(*, by: User, item: AgendaItem, offset: int) -> None:
@@ -342,6 +372,36 @@ def agenda_set_presenter(*, by: User, item: AgendaItem, presenter: User | None) 
         target=meeting,
         detail={"presenter": str(presenter.uuid) if presenter else None},
     )
+    _publish(
+        meeting,
+        lambda seq: AgendaPresenterSet(
+            seq=seq, item=str(item.uuid), presenter=str(presenter.uuid) if presenter else None
+        ),
+    )
+    return item
+
+
+@transaction.atomic
+def agenda_set_time_box(*, by: User, item: AgendaItem, minutes: int) -> AgendaItem:
+    """Set the minutes an item is given (1 to 240)."""
+    meeting = _locked(item.meeting)
+    _require_manager(by, meeting.board)
+    _require_scheduled(meeting)
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 240:
+        raise ValidationError(_("The time box must be between 1 and 240 minutes."))
+    item = AgendaItem.objects.select_related("case").get(pk=item.pk)
+    if item.time_box_minutes == minutes:
+        return item
+    item.time_box_minutes = minutes
+    item.save(update_fields=["time_box_minutes"])
+    audit(
+        actor=by,
+        action="meeting.agenda_time_box",
+        case=item.case,
+        target=meeting,
+        detail={"minutes": minutes},
+    )
+    _publish(meeting, lambda seq: AgendaTimeBoxSet(seq=seq, item=str(item.uuid), minutes=minutes))
     return item
 
 

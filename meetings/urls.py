@@ -31,4 +31,9 @@ urlpatterns = [
         views.agenda_presenter,
         name="agenda-presenter",
     ),
+    path(
+        "meetings/<uuid:meeting_id>/agenda/<uuid:item_id>/time-box/",
+        views.agenda_time_box,
+        name="agenda-time-box",
+    ),
 ]

@@ -24,7 +24,7 @@ from cases.opinions import visible_thread
 from imaging.views import viewer_config
 from meetings import ical, services
 from meetings.access import get_meeting_for_manager, get_meeting_for_user
-from meetings.forms import AgendaAddForm, MeetingForm, MoveForm, PresenterForm
+from meetings.forms import AgendaAddForm, MeetingForm, MoveForm, PresenterForm, TimeBoxForm
 from meetings.models import AgendaItem, Attendance, LiveSession, Meeting
 
 
@@ -260,6 +260,22 @@ def agenda_presenter(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> H
     )
 
 
+@require_POST
+def agenda_time_box(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> HttpResponse:
+    item = _item_for_manager(request, meeting_id, item_id)
+    form = TimeBoxForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The time box must be between 1 and 240 minutes."))
+        return _meeting_url(item.meeting)
+    minutes = form.cleaned_data["time_box_minutes"]
+    return _apply(
+        request,
+        item,
+        lambda: services.agenda_set_time_box(by=request.user, item=item, minutes=minutes),
+        _("The time box was set."),
+    )
+
+
 # --- the live session ---------------------------------------------------------------------
 
 
@@ -394,6 +410,14 @@ def meeting_live(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
             "dismiss": _("Dismiss"),
             "blindedNew": _("A new opinion was posted. Post your own to see the others."),
             "notPosted": _("Not posted: %(error)s"),
+            # The agenda, as static/js/live/agenda.js draws it when it changes.
+            "minutes": [ngettext("%(n)d min", "%(n)d min", n) for n in (1, 2)],
+            "goTo": _("Go to"),
+            "goToCase": _("Go to case %(pseudonym)s"),
+            "emptyAgenda": _("No case is on the agenda."),
+            "choose": _("Choose a case on the agenda to begin."),
+            "cancelled": _("This meeting was cancelled: the live session has ended."),
+            "ended": _("Ended"),
         },
     }
     context = {

@@ -116,7 +116,10 @@ class KeyImageChanged(Event):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LiveSnapshot(Event):
-    """The whole live state of a meeting: sent on connect and on request (a gap in seq)."""
+    """The whole live state of a meeting: sent on connect and on request (a gap in seq).
+
+    Every sequenced event below (those with a ``seq``) changes it; folding them into an old
+    snapshot in seq order gives the new one (meetings.live.apply_event)."""
 
     type: ClassVar[str] = "live.snapshot"
     seq: int
@@ -125,6 +128,11 @@ class LiveSnapshot(Event):
     item: str | None  # agenda item UUID
     state: dict | None  # the viewer state (see meetings.live.clean_viewer_state)
     present: list[str]  # user UUIDs of those in the meeting now
+    status: str  # the meeting's status: "scheduled", "cancelled" or "held"
+    # The agenda in order, each item as meetings.live.agenda_entry makes it:
+    # {"uuid", "case" (case UUID), "pseudonym", "time_box" (minutes), "presenter" (user UUID
+    # or None: who is planned to present it, not who presents now)}.
+    agenda: list[dict]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -156,6 +164,64 @@ class LiveItem(Event):
     epoch: int
     item: str
     presenter: str | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AgendaItemAdded(Event):
+    """A case was put on the agenda, at ``position`` (1 is the first item)."""
+
+    type: ClassVar[str] = "agenda.item_added"
+    seq: int
+    item: dict  # as in LiveSnapshot.agenda
+    position: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AgendaItemRemoved(Event):
+    """A case came off the agenda. Were it the one on show, the meeting shows none now."""
+
+    type: ClassVar[str] = "agenda.item_removed"
+    seq: int
+    item: str  # agenda item UUID
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AgendaReordered(Event):
+    """The agenda's new order: every item's UUID, first to last."""
+
+    type: ClassVar[str] = "agenda.reordered"
+    seq: int
+    order: list[str]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AgendaPresenterSet(Event):
+    """Who is planned to present an item (the presenter the chair's "go to" hands it to);
+    not a hand-off of the viewer, which is live.presenter."""
+
+    type: ClassVar[str] = "agenda.presenter"
+    seq: int
+    item: str  # agenda item UUID
+    presenter: str | None  # user UUID
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AgendaTimeBoxSet(Event):
+    """The minutes set aside for an item."""
+
+    type: ClassVar[str] = "agenda.time_box"
+    seq: int
+    item: str  # agenda item UUID
+    minutes: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MeetingStatusChanged(Event):
+    """The meeting was cancelled (or held): a live page says so and stops."""
+
+    type: ClassVar[str] = "meeting.status"
+    seq: int
+    status: str  # "scheduled", "cancelled" or "held"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

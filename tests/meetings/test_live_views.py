@@ -264,3 +264,13 @@ def test_queries_do_not_grow_with_the_agenda_or_the_board(
     assert page.count('class="live-agenda-item') == 12
     assert page.count("data-person=") == 16
     assert page.count("data-opinion=") == 11
+
+
+def test_the_page_hands_its_script_the_agenda_texts_in_the_users_language(cast, meeting, agenda):
+    """static/js/live/agenda.js draws a changed agenda from these, never from its own English."""
+    text = config_of(signed_in(cast.pathologist).get(live(meeting)))["text"]
+    assert text["minutes"] == ["%(n)d min", "%(n)d min"]
+    assert text["goToCase"] == "Go to case %(pseudonym)s"
+    assert text["emptyAgenda"] == "No case is on the agenda."
+    assert "cancelled" in text["cancelled"]
+    assert text["ended"] == "Ended"

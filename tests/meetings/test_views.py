@@ -55,6 +55,14 @@ def urls(cast, meeting, item, waiting):
             302,
             403,
         ),
+        (
+            "agenda-time-box",
+            "post",
+            reverse("agenda-time-box", kwargs=i),
+            {"time_box_minutes": 25},
+            302,
+            403,
+        ),
         ("agenda-remove", "post", reverse("agenda-remove", kwargs=i), {}, 302, 403),
         ("meeting-cancel", "post", reverse("meeting-cancel", kwargs=m), {}, 302, 403),
     ]
@@ -69,7 +77,7 @@ def expected(role, manager_status, member_status):
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("index", range(10))
+@pytest.mark.parametrize("index", range(11))
 def test_permission_matrix(cast, setup, role, index):
     name, method, url, data, manager_status, member_status = urls(cast, *setup)[index]
     client = signed_in(getattr(cast, role))
@@ -77,7 +85,7 @@ def test_permission_matrix(cast, setup, role, index):
     assert response.status_code == expected(role, manager_status, member_status), name
 
 
-@pytest.mark.parametrize("index", range(10))
+@pytest.mark.parametrize("index", range(11))
 def test_wrong_method_is_405(cast, setup, index):
     name, method, url, *_ = urls(cast, *setup)[index]
     client = signed_in(cast.chair)
@@ -85,7 +93,7 @@ def test_wrong_method_is_405(cast, setup, index):
     assert response.status_code == 405, name
 
 
-@pytest.mark.parametrize("index", range(5, 10))
+@pytest.mark.parametrize("index", range(5, 11))
 def test_posts_without_csrf_token_are_403(cast, setup, index):
     name, _method, url, data, *_ = urls(cast, *setup)[index]
     client = Client(enforce_csrf_checks=True)
@@ -285,6 +293,39 @@ def test_presenter_from_another_board_is_refused(cast, setup):
     assert "must be a member of the board" in response.content.decode()
     item.refresh_from_db()
     assert item.presenter is None
+
+
+def test_chair_sets_a_time_box_on_the_meeting_page(cast, setup):
+    meeting, item, _ = setup
+    client = signed_in(cast.chair)
+    page = client.get(detail(meeting)).content.decode()
+    url = reverse("agenda-time-box", kwargs={"meeting_id": meeting.uuid, "item_id": item.uuid})
+    assert f'action="{url}"' in page
+    response = client.post(url, {"time_box_minutes": 25}, follow=True)
+    assert "The time box was set." in response.content.decode()
+    item.refresh_from_db()
+    assert item.time_box_minutes == 25
+    assert 'value="25"' in client.get(detail(meeting)).content.decode()
+
+
+@pytest.mark.parametrize("value", ["0", "241", "ten", ""])
+def test_a_bad_time_box_is_refused_with_a_message(cast, setup, value):
+    meeting, item, _ = setup
+    response = signed_in(cast.chair).post(
+        reverse("agenda-time-box", kwargs={"meeting_id": meeting.uuid, "item_id": item.uuid}),
+        {"time_box_minutes": value},
+        follow=True,
+    )
+    assert "between 1 and 240 minutes" in response.content.decode()
+    item.refresh_from_db()
+    assert item.time_box_minutes == 10
+
+
+def test_members_see_the_time_box_but_no_form(cast, setup):
+    meeting, _item, _ = setup
+    page = signed_in(cast.pathologist).get(detail(meeting)).content.decode()
+    assert "agenda-time-box" not in page and "/time-box/" not in page
+    assert "10 min" in page
 
 
 def test_item_of_another_meeting_is_404(cast, setup):

@@ -11,6 +11,11 @@ from realtime import publish
 from realtime.events import (
     EVENT_TYPES,
     AccessRevoked,
+    AgendaItemAdded,
+    AgendaItemRemoved,
+    AgendaPresenterSet,
+    AgendaReordered,
+    AgendaTimeBoxSet,
     AnnotationChanged,
     BoardAccessRevoked,
     CaseAccessRevoked,
@@ -25,6 +30,7 @@ from realtime.events import (
     LivePresenter,
     LiveSnapshot,
     LiveState,
+    MeetingStatusChanged,
     Notice,
     OpinionPosted,
     ProposalChanged,
@@ -36,8 +42,39 @@ from realtime.events import (
 
 SAMPLES = {
     "live.snapshot": LiveSnapshot(
-        seq=4, epoch=2, presenter=None, item=None, state=None, present=[str(uuid.uuid4())]
+        seq=4,
+        epoch=2,
+        presenter=None,
+        item=None,
+        state=None,
+        present=[str(uuid.uuid4())],
+        status="scheduled",
+        agenda=[
+            {
+                "uuid": str(uuid.uuid4()),
+                "case": str(uuid.uuid4()),
+                "pseudonym": "MTB-2031-0007",
+                "time_box": 15,
+                "presenter": None,
+            }
+        ],
     ),
+    "agenda.item_added": AgendaItemAdded(
+        seq=8,
+        item={
+            "uuid": str(uuid.uuid4()),
+            "case": str(uuid.uuid4()),
+            "pseudonym": "MTB-2031-0008",
+            "time_box": 10,
+            "presenter": str(uuid.uuid4()),
+        },
+        position=2,
+    ),
+    "agenda.item_removed": AgendaItemRemoved(seq=9, item=str(uuid.uuid4())),
+    "agenda.reordered": AgendaReordered(seq=10, order=[str(uuid.uuid4()), str(uuid.uuid4())]),
+    "agenda.presenter": AgendaPresenterSet(seq=11, item=str(uuid.uuid4()), presenter=None),
+    "agenda.time_box": AgendaTimeBoxSet(seq=12, item=str(uuid.uuid4()), minutes=25),
+    "meeting.status": MeetingStatusChanged(seq=13, status="cancelled"),
     "live.pointer": LivePointer(epoch=2, pointer={"viewport": 0, "x": 120.5, "y": 88.0}),
     "live.presence": LivePresence(present=[str(uuid.uuid4()), str(uuid.uuid4())]),
     "live.control_request": LiveControlRequest(user=str(uuid.uuid4()), name="Dr Rossi"),

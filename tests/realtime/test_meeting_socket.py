@@ -87,6 +87,8 @@ async def test_members_join_and_get_the_snapshot_and_attendance_is_recorded(
         "item": None,
         "state": None,
         "present": [str(cast.radiologist.uuid)],
+        "status": "scheduled",
+        "agenda": [],
     }
     rows = await sync_to_async(list)(Attendance.objects.filter(user=cast.radiologist))
     assert len(rows) == 1 and rows[0].left_at is None
@@ -355,3 +357,41 @@ async def test_a_heartbeat_keeps_the_join_alive_and_ghosts_do_not_count(
     await sync_to_async(row.refresh_from_db)()
     assert row.seen_at > first
     await comm.disconnect()
+
+
+async def test_a_member_hears_the_new_order_when_the_chair_moves_an_item_over_http(
+    cast, meeting, channel_layer
+):
+    from django.urls import reverse
+
+    def agenda():
+        return [put_on_agenda(meeting, ready_case(cast), n) for n in (1, 2)]
+
+    first, second = await sync_to_async(agenda)()
+    member, _, snapshot = await join(cast.surgeon, meeting)
+    assert [i["uuid"] for i in snapshot["agenda"]] == [str(first.uuid), str(second.uuid)]
+
+    def move_down():
+        client, _ = session_cookie(cast.chair)
+        url = reverse("agenda-move", kwargs={"meeting_id": meeting.uuid, "item_id": first.uuid})
+        return client.post(url, {"direction": "down"}).status_code
+
+    assert await sync_to_async(move_down)() == 302
+    event = await next_event(member, "agenda.reordered")
+    assert event["order"] == [str(second.uuid), str(first.uuid)]
+    assert event["seq"] == snapshot["seq"] + 1
+    await member.disconnect()
+
+
+async def test_another_meetings_socket_hears_nothing_of_an_agenda_change(
+    cast, meeting, channel_layer
+):
+    from meetings.services import agenda_set_time_box
+
+    item = await sync_to_async(lambda: put_on_agenda(meeting, ready_case(cast), 1))()
+    other = await sync_to_async(make_meeting)(cast, title="April")
+    member, _, _ = await join(cast.surgeon, other)
+    await quiet(member)
+    await sync_to_async(agenda_set_time_box)(by=cast.chair, item=item, minutes=20)
+    assert await member.receive_nothing(timeout=0.5)
+    await member.disconnect()

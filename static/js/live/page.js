@@ -6,6 +6,7 @@
 
 import { mountDecisionPanel } from "../decisions.js";
 import { Viewer, sameState } from "../viewer/viewer.js";
+import { renderAgenda } from "./agenda.js";
 import { LiveSync } from "./sync.js";
 import { LiveThread } from "./thread.js";
 
@@ -93,6 +94,10 @@ class LivePage {
       this.flash(ev.detail);
     });
     s.addEventListener("event", (ev) => this.domainEvent(ev.detail));
+    // After the listeners above: the agenda is drawn with the item they settled on.
+    for (const type of ["snapshot", "agenda", "meeting-status"]) {
+      s.addEventListener(type, () => this.agendaChanged());
+    }
     window.addEventListener("online", () => s.retryNow());
     window.addEventListener("offline", () => this.renderConnection());
   }
@@ -111,6 +116,48 @@ class LivePage {
       const badge = this.root.querySelector("[data-case-summary] .status");
       if (badge) badge.textContent = event.status.replace("_", " ");
     }
+  }
+
+  // --- the agenda and the meeting (static/js/live/agenda.js) ----------------------------
+
+  agendaChanged() {
+    const s = this.sync;
+    if (s.meetingStatus === "cancelled") return this.meetingCancelled();
+    if (!s.agenda || this.ended) return;
+    renderAgenda(this.root.querySelector("[data-agenda]"), s.agenda, {
+      current: s.item,
+      canGo: this.config.canManage,
+      names: this.names,
+      text: this.text,
+    });
+    if (!s.item) {
+      const waiting = this.root.querySelector("[data-waiting]");
+      if (!s.agenda.length) waiting.textContent = this.text.emptyAgenda;
+      else waiting.textContent = this.config.canManage ? this.text.choose : this.text.waiting;
+    }
+  }
+
+  // The chair cancelled the meeting: say so, show no case, and stop listening.
+  meetingCancelled() {
+    if (this.ended) return;
+    this.ended = true;
+    this.root.dataset.ended = "cancelled";
+    this.unmountViewer();
+    for (const part of ["[data-case-summary]", "[data-thread]", "[data-vote-panel]"]) {
+      this.root.querySelector(part).replaceChildren();
+    }
+    this.root.querySelector("[data-waiting]").textContent = this.text.cancelled;
+    const notice = document.createElement("p");
+    notice.className = "live-ended";
+    notice.setAttribute("role", "alert");
+    notice.dataset.endedNotice = "";
+    notice.textContent = this.text.cancelled;
+    this.root.querySelector(".live-bar").append(notice);
+    renderAgenda(this.root.querySelector("[data-agenda]"), this.sync.agenda || [], {
+      names: this.names,
+      text: this.text,
+    });
+    this.sync.stop();
   }
 
   updateMode() {
@@ -470,6 +517,7 @@ class LivePage {
       reconnecting: s.retryAt ? fill(this.text.reconnecting, { seconds }) : this.text.reconnectingNow,
       flood: fill(this.text.flood, { seconds }),
       forbidden: this.text.forbidden,
+      ended: this.text.ended,
     }[s.status];
     if (!navigator.onLine && s.status !== "live") {
       state = "offline";

@@ -5,7 +5,10 @@
 //
 // Events (detail in brackets): "status" (status), "snapshot", "state", "presenter",
 // "item", "pointer" (pointer or null), "presence" (user uuids), "control-request"
-// (message), "server-error" (text), "event" (any other message: opinions, votes, ...).
+// (message), "server-error" (text), "event" (any other message: opinions, votes, ...),
+// "agenda" (the agenda, see ./agenda.js), "meeting-status" (e.g. "cancelled").
+
+import { foldAgenda } from "./agenda.js";
 
 export const CLOSE_REVOKED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
@@ -29,8 +32,11 @@ export class LiveSync extends EventTarget {
     this.item = null;
     this.state = null;
     this.present = null;
+    this.agenda = null; // the agenda items in order (see ./agenda.js)
+    this.meetingStatus = null; // "scheduled", "cancelled" or "held"
+    this.snapshotSeq = null; // the seq of the last snapshot
     this.synced = false; // a snapshot arrived since the socket (re)opened and no gap since
-    this.status = "connecting"; // connecting | live | reconnecting | flood | forbidden
+    this.status = "connecting"; // connecting | live | reconnecting | flood | forbidden | ended
     this.retryAt = null;
     this.attempt = 0;
     this.socket = null;
@@ -104,6 +110,12 @@ export class LiveSync extends EventTarget {
       case "live.state":
       case "live.presenter":
       case "live.item":
+      case "agenda.item_added":
+      case "agenda.item_removed":
+      case "agenda.reordered":
+      case "agenda.presenter":
+      case "agenda.time_box":
+      case "meeting.status":
         return this.applySequenced(message);
       case "live.pointer":
         if (this.synced && message.epoch === this.epoch) this.emit("pointer", message.pointer || null);
@@ -127,6 +139,9 @@ export class LiveSync extends EventTarget {
     this.item = message.item ?? null;
     this.state = message.state ?? null;
     if (Array.isArray(message.present)) this.present = message.present;
+    if (Array.isArray(message.agenda)) this.agenda = message.agenda;
+    this.meetingStatus = message.status ?? this.meetingStatus;
+    this.snapshotSeq = message.seq;
     this.synced = true;
     this.attempt = 0;
     if (this.status !== "live") this.setStatus("live");
@@ -136,7 +151,12 @@ export class LiveSync extends EventTarget {
 
   applySequenced(message) {
     if (!this.synced) return; // waiting for the snapshot, which holds this or later
-    if (message.seq <= this.seq) return; // already in the snapshot
+    if (message.seq <= this.seq) {
+      // Already in the snapshot; or overtaken on its way by a later viewer state, taken
+      // for coalesced below: a change other than a state must not be lost, so resync.
+      if (message.seq > this.snapshotSeq && message.type !== "live.state") this.resync();
+      return;
+    }
     // The server coalesces the presenter's states: a gap before a state of the same epoch
     // is states nobody needs. Any other gap is a missed hand-off or agenda move.
     const coalesced = message.type === "live.state" && message.epoch === this.epoch;
@@ -145,19 +165,40 @@ export class LiveSync extends EventTarget {
       return;
     }
     this.seq = message.seq;
-    this.epoch = message.epoch;
+    this.epoch = message.epoch ?? this.epoch; // agenda and meeting events keep the epoch
     if (message.type === "live.state") {
       this.state = message.state;
       this.emit("state", message.state);
     } else if (message.type === "live.presenter") {
       this.presenter = message.presenter ?? null;
       this.emit("presenter", this.presenter);
-    } else {
+    } else if (message.type === "live.item") {
       this.item = message.item;
       this.presenter = message.presenter ?? null;
       this.state = null; // the new case starts afresh until the presenter sends a view
       this.emit("item", this.item);
+    } else if (message.type === "meeting.status") {
+      this.meetingStatus = message.status;
+      this.emit("meeting-status", message.status);
+    } else {
+      // The server forgets a removed current item too (the meeting shows none).
+      const current = message.type === "agenda.item_removed" && message.item === this.item;
+      this.agenda = foldAgenda(this.agenda, message);
+      if (current) this.item = null;
+      this.emit("agenda", this.agenda);
+      if (current) this.emit("item", this.item);
     }
+  }
+
+  // The meeting is over (cancelled): close the socket for good, without reconnecting.
+  stop() {
+    const ws = this.socket;
+    this.socket = null;
+    clearTimeout(this.retryTimer);
+    this.retryAt = null;
+    this.synced = false;
+    ws?.close(1000);
+    this.setStatus("ended");
   }
 
   resync() {
