@@ -6,13 +6,20 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from board.access import BoardAccess
 from board.models import Board, QuorumRequirement
 
 
+def board_update_settings(*, access: BoardAccess, **settings) -> Board:
+    """Save the board's settings (its managers only)."""
+    access.require(access.is_manager, "board.settings")
+    return _update_settings(access.board, **settings)
+
+
 @transaction.atomic
-def board_update_settings(
-    *,
+def _update_settings(
     board: Board,
+    *,
     description: str,
     required_specialties: Iterable[str],
     accepts_referrals: bool = True,

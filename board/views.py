@@ -22,7 +22,8 @@ from board.tokens import token_create, token_revoke
 
 @require_GET
 def board_detail(request: HttpRequest, board_id: UUID) -> HttpResponse:
-    board, membership = get_board_for_user(request.user, board_id)
+    access = get_board_for_user(request.user, board_id)
+    board, membership = access.board, access.membership
     members = board.memberships.select_related("user").order_by("role", "specialty")
     requirements = list(board.quorum_requirements.all())
     shortfall = board.quorum_shortfall(m.specialty for m in members)
@@ -41,11 +42,12 @@ def board_detail(request: HttpRequest, board_id: UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def board_settings(request: HttpRequest, board_id: UUID) -> HttpResponse:
-    board, membership = get_board_for_manager(request.user, board_id)
+    access = get_board_for_manager(request.user, board_id)
+    board, membership = access.board, access.membership
     if request.method == "POST":
         form = BoardSettingsForm(request.POST)
         if form.is_valid():
-            board_update_settings(board=board, **form.cleaned_data)
+            board_update_settings(access=access, **form.cleaned_data)
             messages.success(request, _("Board settings saved."))
             return redirect("board-detail", board_id=board.uuid)
     else:

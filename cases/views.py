@@ -95,7 +95,8 @@ def my_cases(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def board_queue(request: HttpRequest, board_id: UUID) -> HttpResponse:
-    board, membership = get_board_for_user(request.user, board_id)
+    access = get_board_for_user(request.user, board_id)
+    board, membership = access.board, access.membership
     form = QueueFilterForm(request.GET)
     cases = (
         cases_visible_to(request.user)

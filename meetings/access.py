@@ -1,19 +1,48 @@
-"""Access helpers: the only way views look up meetings.
+"""Access helpers: the only way views and sockets look up meetings, and the one place that
+says who may do what with a meeting.
 
 Members of the meeting's board see it; everyone else gets 404 (a meeting's agenda names
-cases). Only the board's chair or coordinator manages it (403 for other members).
+cases). Only the board's managers (chair, coordinators) change it: 403, audited, for other
+members.
 """
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 
+from board.access import BoardAccess
 from board.models import Membership, User
+from cases.audit import audit
 from meetings.models import Meeting
+
+
+@dataclass
+class MeetingAccess:
+    """One member's rights on one meeting: what the meeting's services are handed as who acts."""
+
+    meeting: Meeting
+    membership: Membership
+
+    @property
+    def user(self) -> User:
+        return self.membership.user
+
+    @property
+    def is_manager(self) -> bool:
+        return self.membership.is_manager
+
+    def require(self, allowed: bool, action: str) -> None:
+        """403 (audited) unless ``allowed``."""
+        if not allowed:
+            audit(actor=self.user, action=action, target=self.meeting, allowed=False)
+            raise PermissionDenied
 
 
 def meetings_for_user(user: User) -> QuerySet[Meeting]:
@@ -22,26 +51,45 @@ def meetings_for_user(user: User) -> QuerySet[Meeting]:
     return Meeting.objects.filter(board__memberships__user=user)
 
 
-def membership_of(user: User, meeting: Meeting) -> Membership | None:
+def meeting_access(user: User, meeting: Meeting) -> MeetingAccess | None:
+    """The user's access to ``meeting``, or None for those outside its board."""
     if not user.is_authenticated or not user.is_active:
         return None
-    return Membership.objects.filter(user=user, board_id=meeting.board_id).first()
+    membership = (
+        Membership.objects.select_related("user").filter(user=user, board_id=meeting.board_id)
+    ).first()
+    return MeetingAccess(meeting=meeting, membership=membership) if membership else None
 
 
-def get_meeting_for_user(user: User, meeting_id: UUID) -> tuple[Meeting, Membership]:
-    """The meeting and the user's membership of its board, or 404."""
-    if not user.is_authenticated or not user.is_active:
-        raise Http404
+def get_meeting_for_user(user: User, meeting_id: UUID) -> MeetingAccess:
+    """The meeting and the user's rights on it, or 404."""
     meeting = Meeting.objects.select_related("board").filter(uuid=meeting_id).first()
-    membership = membership_of(user, meeting) if meeting is not None else None
-    if membership is None:
+    access = meeting_access(user, meeting) if meeting is not None else None
+    if access is None:
         raise Http404
-    return meeting, membership
+    return access
 
 
-def get_meeting_for_manager(user: User, meeting_id: UUID) -> tuple[Meeting, Membership]:
-    """The meeting for its board's chair or coordinator; 404 for outsiders, 403 for members."""
-    meeting, membership = get_meeting_for_user(user, meeting_id)
-    if not membership.is_manager:
-        raise PermissionDenied
-    return meeting, membership
+def get_meeting_for_manager(user: User, meeting_id: UUID) -> MeetingAccess:
+    """The meeting for its board's managers; 404 for outsiders, 403 (audited) for members."""
+    access = get_meeting_for_user(user, meeting_id)
+    access.require(access.is_manager, "meeting.manage")
+    return access
+
+
+def managers_only(action: str):
+    """A service of the board's managers: check, then do. The right is asked of the access
+    object handed in as ``access`` (a MeetingAccess or a BoardAccess) before the transaction
+    opens, so a refusal's audit event outlives the refusal; then the write runs atomically."""
+
+    def wrap(func):
+        atomic = transaction.atomic(func)
+
+        @functools.wraps(func)
+        def run(*, access: BoardAccess | MeetingAccess, **kwargs):
+            access.require(access.is_manager, action)
+            return atomic(access=access, **kwargs)
+
+        return run
+
+    return wrap

@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from board.models import User
-from meetings.access import membership_of
+from meetings.access import meeting_access
 from meetings.live import (
     clean_pointer,
     is_presenter,
@@ -85,7 +85,8 @@ class MeetingConsumer(SessionBoundConsumer):
         if meeting is None or meeting.status == Meeting.Status.CANCELLED:
             return False
         self.meeting = meeting
-        return membership_of(self.user, meeting) is not None
+        self.access = meeting_access(self.user, meeting)
+        return self.access is not None
 
     async def connect(self) -> None:
         self.hub = None
@@ -115,7 +116,7 @@ class MeetingConsumer(SessionBoundConsumer):
             await self._publish_presence()
 
     def _join(self):
-        attendance = attendance_join(user=self.user, meeting=self.meeting)
+        attendance = attendance_join(access=self.access)
         tabs = Attendance.objects.present().filter(meeting=self.meeting, user=self.user).count()
         return attendance, tabs == 1
 
@@ -250,10 +251,7 @@ class MeetingConsumer(SessionBoundConsumer):
 
     def _viewer_state(self, message: dict) -> Event | None:
         session = live_apply_state(
-            meeting=self.meeting,
-            user=self.user,
-            epoch=self._epoch(message),
-            state=message.get("state"),
+            access=self.access, epoch=self._epoch(message), state=message.get("state")
         )
         if session is None:
             return None  # not the presenter, or a stale epoch: ignored
@@ -275,7 +273,7 @@ class MeetingConsumer(SessionBoundConsumer):
             presenter = User.objects.filter(uuid=UUID(str(message["user"]))).first()
             if presenter is None:
                 raise ValidationError("no such user")
-        session = live_assign_presenter(by=self.user, meeting=self.meeting, presenter=presenter)
+        session = live_assign_presenter(access=self.access, presenter=presenter)
         return LivePresenter(
             seq=session.seq,
             epoch=session.epoch,
@@ -288,7 +286,7 @@ class MeetingConsumer(SessionBoundConsumer):
         ).first()
         if item is None:
             raise ValidationError("no such agenda item")
-        session = live_goto(by=self.user, meeting=self.meeting, item=item)
+        session = live_goto(access=self.access, item=item)
         presenter = session.presenter
         return LiveItem(
             seq=session.seq,

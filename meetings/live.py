@@ -18,12 +18,13 @@ import math
 import uuid
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from board.models import Membership, User
+from meetings.access import MeetingAccess, managers_only
 from meetings.models import AgendaItem, Attendance, LiveSession, Meeting
 from realtime.events import (
     AgendaItemAdded,
@@ -275,7 +276,7 @@ def is_presenter(*, meeting: Meeting, user: User, epoch: int) -> bool:
 
 
 @transaction.atomic
-def live_apply_state(*, meeting: Meeting, user: User, epoch: int, state: Any) -> LiveSession | None:
+def live_apply_state(*, access: MeetingAccess, epoch: int, state: Any) -> LiveSession | None:
     """Store the presenter's state; None (ignored) from anyone else or for a stale epoch.
 
     This runs up to 30 times a second, so it is one UPDATE that checks presenter and epoch
@@ -287,9 +288,10 @@ def live_apply_state(*, meeting: Meeting, user: User, epoch: int, state: Any) ->
         # wait for the WAL flush on every one.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-    updated = LiveSession.objects.filter(meeting=meeting, presenter=user, epoch=epoch).update(
-        viewer_state=cleaned, seq=F("seq") + 1, updated_at=timezone.now()
-    )
+    meeting = access.meeting
+    updated = LiveSession.objects.filter(
+        meeting=meeting, presenter_id=access.membership.user_id, epoch=epoch
+    ).update(viewer_state=cleaned, seq=F("seq") + 1, updated_at=timezone.now())
     if not updated:
         return None
     session = LiveSession.objects.only("seq", "epoch").get(meeting=meeting)
@@ -297,17 +299,10 @@ def live_apply_state(*, meeting: Meeting, user: User, epoch: int, state: Any) ->
     return session
 
 
-def _require_chair(by: User, meeting: Meeting) -> None:
-    if not Membership.objects.filter(
-        user=by, board_id=meeting.board_id, role__in=Membership.MANAGING_ROLES
-    ).exists():
-        raise PermissionDenied
-
-
-@transaction.atomic
-def live_assign_presenter(*, by: User, meeting: Meeting, presenter: User | None) -> LiveSession:
+@managers_only("live.presenter")
+def live_assign_presenter(*, access: MeetingAccess, presenter: User | None) -> LiveSession:
     """The chair hands the viewer to someone (or takes it back): a new epoch begins."""
-    _require_chair(by, meeting)
+    meeting = access.meeting
     if (
         presenter is not None
         and not Membership.objects.filter(user=presenter, board_id=meeting.board_id).exists()
@@ -321,10 +316,10 @@ def live_assign_presenter(*, by: User, meeting: Meeting, presenter: User | None)
     return session
 
 
-@transaction.atomic
-def live_goto(*, by: User, meeting: Meeting, item: AgendaItem) -> LiveSession:
+@managers_only("live.goto")
+def live_goto(*, access: MeetingAccess, item: AgendaItem) -> LiveSession:
     """The chair moves the meeting to an agenda item; the viewer state starts afresh."""
-    _require_chair(by, meeting)
+    meeting = access.meeting
     if item.meeting_id != meeting.pk:
         raise ValidationError("the item is not on this meeting's agenda")
     session = LiveSession.objects.select_for_update().get(pk=live_session(meeting).pk)

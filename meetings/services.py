@@ -1,6 +1,8 @@
 """Writes to meetings: keyword-only, typed, atomic; invites go out by email after commit.
 
-Only the board's chair or coordinator schedules meetings and builds agendas. Putting a case
+Only the board's managers (chair, coordinators) schedule meetings and build agendas: each
+service is handed the access object of who acts (board.access.BoardAccess or
+meetings.access.MeetingAccess) and asks it first (``meetings.access.managers_only``). Putting a case
 on an agenda moves it to "scheduled" (and back to "in review" when it comes off) through
 ``cases.services.case_transition``, so the case's own rules, audit and events apply.
 
@@ -20,19 +22,21 @@ from uuid import UUID
 
 import django
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from board.models import Board, Membership, User
+from board.access import BoardAccess
+from board.models import Membership, User
 from cases.access import case_access
 from cases.audit import audit
 from cases.models import Case
 from cases.services import case_transition
 from meetings import ical
+from meetings.access import MeetingAccess, managers_only
 from meetings.live import agenda_entry, live_bump
 from meetings.models import AgendaItem, Attendance, Meeting
 from realtime.events import (
@@ -49,13 +53,6 @@ from realtime.publish import publish_on_commit
 logger = logging.getLogger(__name__)
 
 S = Case.Status
-
-
-def _require_manager(by: User, board: Board) -> Membership:
-    membership = Membership.objects.filter(user=by, board=board).first()
-    if membership is None or not membership.is_manager or not by.is_active:
-        raise PermissionDenied
-    return membership
 
 
 def _require_scheduled(meeting: Meeting) -> None:
@@ -147,39 +144,36 @@ def _invite_on_commit(meeting: Meeting, method: str) -> None:
 # --- meetings -------------------------------------------------------------------------
 
 
-@transaction.atomic
+@managers_only("meeting.schedule")
 def meeting_schedule(
     *,
-    by: User,
-    board: Board,
+    access: BoardAccess,
     title: str,
     starts_at: datetime.datetime,
     time_zone: str,
     duration_minutes: int,
     video_url: str = "",
 ) -> Meeting:
-    _require_manager(by, board)
     meeting = Meeting(
-        board=board,
+        board=access.board,
         title=title,
         starts_at=starts_at,
         time_zone=time_zone,
         duration_minutes=duration_minutes,
         video_url=video_url,
-        created_by=by,
+        created_by=access.user,
     )
     meeting.full_clean()
     meeting.save()
-    audit(actor=by, action="meeting.schedule", target=meeting)
+    audit(actor=access.user, action="meeting.schedule", target=meeting)
     _invite_on_commit(meeting, ical.REQUEST)
     return meeting
 
 
-@transaction.atomic
+@managers_only("meeting.update")
 def meeting_update(
     *,
-    by: User,
-    meeting: Meeting,
+    access: MeetingAccess,
     title: str,
     starts_at: datetime.datetime,
     time_zone: str,
@@ -187,8 +181,7 @@ def meeting_update(
     video_url: str = "",
 ) -> Meeting:
     """Change what invitees see; a real change bumps SEQUENCE and re-sends the REQUEST."""
-    meeting = _locked(meeting)
-    _require_manager(by, meeting.board)
+    meeting = _locked(access.meeting)
     _require_scheduled(meeting)
     new = {
         "title": title,
@@ -205,23 +198,22 @@ def meeting_update(
     meeting.ical_sequence += 1
     meeting.full_clean()
     meeting.save()
-    audit(actor=by, action="meeting.update", target=meeting, detail={"changed": changed})
+    audit(actor=access.user, action="meeting.update", target=meeting, detail={"changed": changed})
     _invite_on_commit(meeting, ical.REQUEST)
     return meeting
 
 
-@transaction.atomic
-def meeting_cancel(*, by: User, meeting: Meeting) -> Meeting:
-    meeting = _locked(meeting)
-    _require_manager(by, meeting.board)
+@managers_only("meeting.cancel")
+def meeting_cancel(*, access: MeetingAccess) -> Meeting:
+    meeting = _locked(access.meeting)
     _require_scheduled(meeting)
     meeting.status = Meeting.Status.CANCELLED
     meeting.ical_sequence += 1
     meeting.save(update_fields=["status", "ical_sequence"])
     for item in meeting.agenda_items.select_related("case"):
         if item.case.status == S.SCHEDULED:
-            case_transition(access=case_access(by, item.case), to=S.IN_REVIEW)
-    audit(actor=by, action="meeting.cancel", target=meeting)
+            case_transition(access=case_access(access.user, item.case), to=S.IN_REVIEW)
+    audit(actor=access.user, action="meeting.cancel", target=meeting)
     _publish(meeting, lambda seq: MeetingStatusChanged(seq=seq, status=meeting.status))
     _invite_on_commit(meeting, ical.CANCEL)
     return meeting
@@ -253,17 +245,15 @@ def _why_not_schedulable(meeting: Meeting, case: Case) -> list[str]:
     return reasons
 
 
-@transaction.atomic
+@managers_only("meeting.agenda_add")
 def agenda_add(
     *,
-    by: User,
-    meeting: Meeting,
+    access: MeetingAccess,
     case: Case,
     time_box_minutes: int = 10,
     presenter: User | None = None,
 ) -> AgendaItem:
-    meeting = _locked(meeting)
-    _require_manager(by, meeting.board)
+    meeting = _locked(access.meeting)
     _require_scheduled(meeting)
     case = Case.objects.select_for_update().get(pk=case.pk)
     reasons = _why_not_schedulable(meeting, case)
@@ -283,9 +273,9 @@ def agenda_add(
     )
     item.full_clean(exclude=["meeting", "case"])
     item.save()
-    case_transition(access=case_access(by, case), to=S.SCHEDULED)
+    case_transition(access=case_access(access.user, case), to=S.SCHEDULED)
     audit(
-        actor=by,
+        actor=access.user,
         action="meeting.agenda_add",
         case=case,
         target=meeting,
@@ -298,18 +288,17 @@ def agenda_add(
     return item
 
 
-@transaction.atomic
-def agenda_remove(*, by: User, item: AgendaItem) -> None:
-    meeting = _locked(item.meeting)
-    _require_manager(by, meeting.board)
+@managers_only("meeting.agenda_remove")
+def agenda_remove(*, access: MeetingAccess, item: AgendaItem) -> None:
+    meeting = _locked(access.meeting)
     _require_scheduled(meeting)
-    item = AgendaItem.objects.select_related("case").get(pk=item.pk)
+    item = AgendaItem.objects.select_related("case").get(pk=item.pk, meeting=meeting)
     case = item.case
     item.delete()
     if case.status == S.SCHEDULED:
-        case_transition(access=case_access(by, case), to=S.IN_REVIEW)
+        case_transition(access=case_access(access.user, case), to=S.IN_REVIEW)
     _renumber(meeting, list(meeting.agenda_items.values_list("pk", flat=True)))
-    audit(actor=by, action="meeting.agenda_remove", case=case, target=meeting)
+    audit(actor=access.user, action="meeting.agenda_remove", case=case, target=meeting)
     _publish(meeting, lambda seq: AgendaItemRemoved(seq=seq, item=str(item.uuid)))
 
 
@@ -322,11 +311,10 @@ def _renumber(meeting: Meeting, pks: Sequence[int]) -> None:
         AgendaItem.objects.filter(pk=pk, meeting=meeting).update(position=index)
 
 
-@transaction.atomic
-def agenda_reorder(*, by: User, meeting: Meeting, order: Sequence[UUID | int]) -> None:
+@managers_only("meeting.agenda_reorder")
+def agenda_reorder(*, access: MeetingAccess, order: Sequence[UUID | int]) -> None:
     """Put the items in ``order`` (their UUIDs or primary keys, every item exactly once)."""
-    meeting = _locked(meeting)
-    _require_manager(by, meeting.board)
+    meeting = _locked(access.meeting)
     _require_scheduled(meeting)
     items = list(meeting.agenda_items.all())
     key = {}
@@ -340,33 +328,37 @@ def agenda_reorder(*, by: User, meeting: Meeting, order: Sequence[UUID | int]) -
     if pks == [item.pk for item in sorted(items, key=lambda i: i.position)]:
         return  # the same order: nothing changed, nothing to tell
     _renumber(meeting, pks)
-    audit(actor=by, action="meeting.agenda_reorder", target=meeting)
+    audit(actor=access.user, action="meeting.agenda_reorder", target=meeting)
     uuids = {item.pk: str(item.uuid) for item in items}
     _publish(meeting, lambda seq: AgendaReordered(seq=seq, order=[uuids[pk] for pk in pks]))
 
 
-def agenda_move(*, by: User, item: AgendaItem, offset: int) -> None:
+@managers_only("meeting.agenda_reorder")
+def agenda_move(*, access: MeetingAccess, item: AgendaItem, offset: int) -> None:
     """Move one item up (offset -1) or down (+1); at either end it stays put."""
-    meeting = item.meeting
+    meeting = access.meeting
     uuids = list(meeting.agenda_items.order_by("position").values_list("uuid", flat=True))
     index = uuids.index(item.uuid)
     target = index + offset
     if not 0 <= target < len(uuids):
         return
     uuids[index], uuids[target] = uuids[target], uuids[index]
-    agenda_reorder(by=by, meeting=meeting, order=uuids)
+    # Checked already: the reorder itself, inside this transaction.
+    agenda_reorder.__wrapped__(access=access, order=uuids)
 
 
-@transaction.atomic
-def agenda_set_presenter(*, by: User, item: AgendaItem, presenter: User | None) -> AgendaItem:
-    meeting = _locked(item.meeting)
-    _require_manager(by, meeting.board)
+@managers_only("meeting.agenda_presenter")
+def agenda_set_presenter(
+    *, access: MeetingAccess, item: AgendaItem, presenter: User | None
+) -> AgendaItem:
+    meeting = _locked(access.meeting)
     _require_scheduled(meeting)
+    item = AgendaItem.objects.select_related("case").get(pk=item.pk, meeting=meeting)
     _require_presenter(meeting, presenter)
     item.presenter = presenter
     item.save(update_fields=["presenter"])
     audit(
-        actor=by,
+        actor=access.user,
         action="meeting.agenda_presenter",
         case=item.case,
         target=meeting,
@@ -381,21 +373,20 @@ def agenda_set_presenter(*, by: User, item: AgendaItem, presenter: User | None) 
     return item
 
 
-@transaction.atomic
-def agenda_set_time_box(*, by: User, item: AgendaItem, minutes: int) -> AgendaItem:
+@managers_only("meeting.agenda_time_box")
+def agenda_set_time_box(*, access: MeetingAccess, item: AgendaItem, minutes: int) -> AgendaItem:
     """Set the minutes an item is given (1 to 240)."""
-    meeting = _locked(item.meeting)
-    _require_manager(by, meeting.board)
+    meeting = _locked(access.meeting)
     _require_scheduled(meeting)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 240:
         raise ValidationError(_("The time box must be between 1 and 240 minutes."))
-    item = AgendaItem.objects.select_related("case").get(pk=item.pk)
+    item = AgendaItem.objects.select_related("case").get(pk=item.pk, meeting=meeting)
     if item.time_box_minutes == minutes:
         return item
     item.time_box_minutes = minutes
     item.save(update_fields=["time_box_minutes"])
     audit(
-        actor=by,
+        actor=access.user,
         action="meeting.agenda_time_box",
         case=item.case,
         target=meeting,
@@ -408,16 +399,12 @@ def agenda_set_time_box(*, by: User, item: AgendaItem, minutes: int) -> AgendaIt
 # --- attendance -----------------------------------------------------------------------
 
 
-@transaction.atomic
-def attendance_join(*, user: User, meeting: Meeting) -> Attendance:
+def attendance_join(*, access: MeetingAccess) -> Attendance:
     """One row per join: a second tab is a second row, closed by its own leave."""
-    if (
-        not user.is_active
-        or not Membership.objects.filter(user=user, board_id=meeting.board_id).exists()
-    ):
-        raise PermissionDenied
     now = timezone.now()
-    return Attendance.objects.create(meeting=meeting, user=user, joined_at=now, seen_at=now)
+    return Attendance.objects.create(
+        meeting=access.meeting, user=access.user, joined_at=now, seen_at=now
+    )
 
 
 def attendance_seen(*, attendance: Attendance) -> bool:

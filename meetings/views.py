@@ -23,7 +23,7 @@ from cases.models import Case
 from cases.opinions import visible_thread
 from imaging.views import viewer_config
 from meetings import ical, services
-from meetings.access import get_meeting_for_manager, get_meeting_for_user
+from meetings.access import MeetingAccess, get_meeting_for_manager, get_meeting_for_user
 from meetings.forms import AgendaAddForm, MeetingForm, MoveForm, PresenterForm, TimeBoxForm
 from meetings.models import AgendaItem, Attendance, LiveSession, Meeting
 
@@ -48,7 +48,8 @@ def _meeting_url(meeting: Meeting):
 
 @require_GET
 def board_meetings(request: HttpRequest, board_id: UUID) -> HttpResponse:
-    board, membership = get_board_for_user(request.user, board_id)
+    access = get_board_for_user(request.user, board_id)
+    board, membership = access.board, access.membership
     meetings = board.meetings.annotate(item_count=Count("agenda_items")).order_by("-starts_at")
     now = timezone.now()
     upcoming, past = [], []
@@ -68,14 +69,13 @@ def board_meetings(request: HttpRequest, board_id: UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def meeting_new(request: HttpRequest, board_id: UUID) -> HttpResponse:
-    board, membership = get_board_for_manager(request.user, board_id)
+    access = get_board_for_manager(request.user, board_id)
+    board, membership = access.board, access.membership
     if request.method == "POST":
         form = MeetingForm(request.POST)
         if form.is_valid():
             try:
-                meeting = services.meeting_schedule(
-                    by=request.user, board=board, **form.service_kwargs()
-                )
+                meeting = services.meeting_schedule(access=access, **form.service_kwargs())
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -100,12 +100,13 @@ def meeting_new(request: HttpRequest, board_id: UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def meeting_edit(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
-    meeting, membership = get_meeting_for_manager(request.user, meeting_id)
+    access = get_meeting_for_manager(request.user, meeting_id)
+    meeting, membership = access.meeting, access.membership
     if request.method == "POST":
         form = MeetingForm(request.POST)
         if form.is_valid():
             try:
-                services.meeting_update(by=request.user, meeting=meeting, **form.service_kwargs())
+                services.meeting_update(access=access, **form.service_kwargs())
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -123,7 +124,8 @@ def meeting_edit(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
 
 @require_GET
 def meeting_detail(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
-    meeting, membership = get_meeting_for_user(request.user, meeting_id)
+    access = get_meeting_for_user(request.user, meeting_id)
+    meeting, membership = access.meeting, access.membership
     items = list(meeting.agenda_items.select_related("case", "presenter").order_by("position"))
     context = {
         "meeting": meeting,
@@ -144,7 +146,7 @@ def meeting_detail(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
 
 @require_GET
 def meeting_invite(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
-    meeting, _membership = get_meeting_for_user(request.user, meeting_id)
+    meeting = get_meeting_for_user(request.user, meeting_id).meeting
     method = ical.CANCEL if meeting.status == Meeting.Status.CANCELLED else ical.REQUEST
     response = HttpResponse(
         ical.meeting_ics(meeting, method),
@@ -156,9 +158,10 @@ def meeting_invite(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
 
 @require_POST
 def meeting_cancel(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
-    meeting, _membership = get_meeting_for_manager(request.user, meeting_id)
+    access = get_meeting_for_user(request.user, meeting_id)
+    meeting = access.meeting
     try:
-        services.meeting_cancel(by=request.user, meeting=meeting)
+        services.meeting_cancel(access=access)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -168,7 +171,8 @@ def meeting_cancel(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
 
 @require_POST
 def agenda_add(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
-    meeting, _membership = get_meeting_for_manager(request.user, meeting_id)
+    access = get_meeting_for_user(request.user, meeting_id)
+    meeting = access.meeting
     # Any case of the board is accepted here so that the service, not the select, says why
     # one that is not ready cannot be scheduled.
     form = AgendaAddForm(
@@ -182,8 +186,7 @@ def agenda_add(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
         return _meeting_url(meeting)
     try:
         item = services.agenda_add(
-            by=request.user,
-            meeting=meeting,
+            access=access,
             case=form.cleaned_data["case"],
             time_box_minutes=form.cleaned_data["time_box_minutes"],
             presenter=form.cleaned_data["presenter"],
@@ -197,13 +200,16 @@ def agenda_add(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
     return _meeting_url(meeting)
 
 
-def _item_for_manager(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> AgendaItem:
-    meeting, _membership = get_meeting_for_manager(request.user, meeting_id)
+def _agenda_item(
+    request: HttpRequest, meeting_id: UUID, item_id: UUID
+) -> tuple[MeetingAccess, AgendaItem]:
+    """The item of the meeting, for its board's members (the service asks for a manager)."""
+    access = get_meeting_for_user(request.user, meeting_id)
     item = get_object_or_404(
-        AgendaItem.objects.select_related("case"), uuid=item_id, meeting=meeting
+        AgendaItem.objects.select_related("case"), uuid=item_id, meeting=access.meeting
     )
-    item.meeting = meeting
-    return item
+    item.meeting = access.meeting
+    return access, item
 
 
 def _apply(request: HttpRequest, item: AgendaItem, action, success: str) -> HttpResponse:
@@ -218,11 +224,11 @@ def _apply(request: HttpRequest, item: AgendaItem, action, success: str) -> Http
 
 @require_POST
 def agenda_remove(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> HttpResponse:
-    item = _item_for_manager(request, meeting_id, item_id)
+    access, item = _agenda_item(request, meeting_id, item_id)
     return _apply(
         request,
         item,
-        lambda: services.agenda_remove(by=request.user, item=item),
+        lambda: services.agenda_remove(access=access, item=item),
         _("Case %(pseudonym)s is off the agenda and back in review.")
         % {"pseudonym": item.case.pseudonym},
     )
@@ -230,7 +236,7 @@ def agenda_remove(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> Http
 
 @require_POST
 def agenda_move(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> HttpResponse:
-    item = _item_for_manager(request, meeting_id, item_id)
+    access, item = _agenda_item(request, meeting_id, item_id)
     form = MoveForm(request.POST)
     if not form.is_valid():
         return HttpResponse(_("Say whether to move the item up or down."), status=400)
@@ -238,14 +244,14 @@ def agenda_move(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> HttpRe
     return _apply(
         request,
         item,
-        lambda: services.agenda_move(by=request.user, item=item, offset=offset),
+        lambda: services.agenda_move(access=access, item=item, offset=offset),
         _("The agenda order was changed."),
     )
 
 
 @require_POST
 def agenda_presenter(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> HttpResponse:
-    item = _item_for_manager(request, meeting_id, item_id)
+    access, item = _agenda_item(request, meeting_id, item_id)
     form = PresenterForm(request.POST, members=_members(item.meeting.board))
     if not form.is_valid():
         messages.error(request, _("The presenter must be a member of the board."))
@@ -254,7 +260,7 @@ def agenda_presenter(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> H
         request,
         item,
         lambda: services.agenda_set_presenter(
-            by=request.user, item=item, presenter=form.cleaned_data["presenter"]
+            access=access, item=item, presenter=form.cleaned_data["presenter"]
         ),
         _("The presenter was set."),
     )
@@ -262,7 +268,7 @@ def agenda_presenter(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> H
 
 @require_POST
 def agenda_time_box(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> HttpResponse:
-    item = _item_for_manager(request, meeting_id, item_id)
+    access, item = _agenda_item(request, meeting_id, item_id)
     form = TimeBoxForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("The time box must be between 1 and 240 minutes."))
@@ -271,7 +277,7 @@ def agenda_time_box(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> Ht
     return _apply(
         request,
         item,
-        lambda: services.agenda_set_time_box(by=request.user, item=item, minutes=minutes),
+        lambda: services.agenda_set_time_box(access=access, item=item, minutes=minutes),
         _("The time box was set."),
     )
 
@@ -341,7 +347,8 @@ def meeting_live(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
 
     The page is drawn from the database; static/js/live/page.js then follows the meeting's
     socket (realtime.consumers.MeetingConsumer), which is the authority from there on."""
-    meeting, membership = get_meeting_for_user(request.user, meeting_id)
+    access = get_meeting_for_user(request.user, meeting_id)
+    meeting, membership = access.meeting, access.membership
     if meeting.status == Meeting.Status.CANCELLED:
         messages.info(request, _("This meeting was cancelled; it has no live session."))
         return _meeting_url(meeting)
@@ -440,7 +447,7 @@ def meeting_live(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
 @require_GET
 def meeting_live_item(request: HttpRequest, meeting_id: UUID, item_id: UUID) -> JsonResponse:
     """One agenda item's case for the live page, when the meeting moves to it."""
-    meeting, _membership = get_meeting_for_user(request.user, meeting_id)
+    meeting = get_meeting_for_user(request.user, meeting_id).meeting
     if meeting.status == Meeting.Status.CANCELLED:
         raise Http404
     item = get_object_or_404(

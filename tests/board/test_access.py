@@ -11,7 +11,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_member_gets_board_and_membership(cast):
-    board, membership = get_board_for_user(cast.pathologist, cast.board.uuid)
+    access = get_board_for_user(cast.pathologist, cast.board.uuid)
+    board, membership = access.board, access.membership
     assert board == cast.board
     assert membership.user == cast.pathologist
 
@@ -41,8 +42,8 @@ def test_unknown_board_gets_404(cast):
 
 
 def test_manager_helper_refuses_members_with_403(cast):
-    assert get_board_for_manager(cast.chair, cast.board.uuid)[1].is_manager
-    assert get_board_for_manager(cast.coordinator, cast.board.uuid)[1].is_manager
+    assert get_board_for_manager(cast.chair, cast.board.uuid).is_manager
+    assert get_board_for_manager(cast.coordinator, cast.board.uuid).is_manager
     with pytest.raises(PermissionDenied):
         get_board_for_manager(cast.surgeon, cast.board.uuid)
     with pytest.raises(Http404):

@@ -11,7 +11,7 @@ from cases.access import case_access
 from decisions import services as actions
 from meetings.live import live_goto
 from tests.e2e.test_live_meeting import join
-from tests.meetings.factories import make_meeting, put_on_agenda, ready_case
+from tests.meetings.factories import acting, make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ def meeting(cast, transactional_db):
         access=case_access(cast.surgeon, item.case),
         data={"category": "surgery", "text": "Wide resection.", "guideline": "none"},
     )
-    live_goto(by=cast.chair, meeting=meeting, item=item)
+    live_goto(access=acting(cast.chair, meeting), item=item)
     return meeting
 
 

@@ -6,7 +6,9 @@ import datetime
 
 from django.utils import timezone
 
+from board.access import BoardAccess, get_board_for_user
 from cases.models import Case
+from meetings.access import MeetingAccess, get_meeting_for_user
 from meetings.models import AgendaItem, Meeting
 from tests.cases.factories import make_case
 
@@ -36,3 +38,12 @@ def put_on_agenda(meeting: Meeting, case: Case, position: int, **fields) -> Agen
     """An agenda item written directly (no service): for pages and counts."""
     Case.objects.filter(pk=case.pk).update(status=Case.Status.SCHEDULED)
     return AgendaItem.objects.create(meeting=meeting, case=case, position=position, **fields)
+
+
+def acting(user, meeting: Meeting) -> MeetingAccess:
+    """``user``'s access to ``meeting`` as a view hands it to a service (404 for outsiders)."""
+    return get_meeting_for_user(user, meeting.uuid)
+
+
+def acting_on_board(user, board) -> BoardAccess:
+    return get_board_for_user(user, board.uuid)

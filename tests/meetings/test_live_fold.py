@@ -15,7 +15,7 @@ from meetings import services
 from meetings.live import SeqGap, apply_event, live_session, snapshot
 from meetings.models import AgendaItem
 from realtime.events import AgendaTimeBoxSet, Event, LiveSnapshot
-from tests.meetings.factories import make_meeting, put_on_agenda, ready_case
+from tests.meetings.factories import acting, make_meeting, put_on_agenda, ready_case
 from tests.realtime.sockets import communicator, session_cookie
 
 
@@ -66,35 +66,42 @@ async def test_folding_the_published_events_into_the_old_snapshot_gives_the_new_
 
     await service(
         lambda: services.agenda_add(
-            by=cast.chair, meeting=meeting, case=case_a, presenter=cast.pathologist
+            access=acting(cast.chair, meeting), case=case_a, presenter=cast.pathologist
         )
     )
     await service(
-        lambda: services.agenda_add(by=cast.chair, meeting=meeting, case=case_b, time_box_minutes=5)
+        lambda: services.agenda_add(
+            access=acting(cast.chair, meeting), case=case_b, time_box_minutes=5
+        )
     )
     await command({"type": "agenda.goto", "item": str(first.uuid)})
     await command({"type": "presenter.assign", "user": str(cast.chair.uuid)})
     await command({"type": "viewer.state", "epoch": 2, "state": viewer_state(1.5)})
     await service(
         lambda: services.agenda_reorder(
-            by=cast.chair,
-            meeting=meeting,
+            access=acting(cast.chair, meeting),
             order=[item(case_b).uuid, first.uuid, item(case_a).uuid],
         )
     )
     await service(
         lambda: services.agenda_set_presenter(
-            by=cast.chair, item=item(case_a), presenter=cast.surgeon
+            access=acting(cast.chair, meeting), item=item(case_a), presenter=cast.surgeon
         )
     )
     await service(
-        lambda: services.agenda_set_time_box(by=cast.chair, item=item(case_b), minutes=30)
+        lambda: services.agenda_set_time_box(
+            access=acting(cast.chair, meeting), item=item(case_b), minutes=30
+        )
     )
-    await service(lambda: services.agenda_move(by=cast.chair, item=item(case_a), offset=-1))
+    await service(
+        lambda: services.agenda_move(
+            access=acting(cast.chair, meeting), item=item(case_a), offset=-1
+        )
+    )
     await command({"type": "viewer.state", "epoch": 2, "state": viewer_state(2.5)})
     # The case on show comes off the agenda: the live state shows none.
-    await service(lambda: services.agenda_remove(by=cast.chair, item=first))
-    await service(lambda: services.meeting_cancel(by=cast.chair, meeting=meeting))
+    await service(lambda: services.agenda_remove(access=acting(cast.chair, meeting), item=first))
+    await service(lambda: services.meeting_cancel(access=acting(cast.chair, meeting)))
     assert await chair.receive_nothing(timeout=0.3)
 
     fresh = await sync_to_async(lambda: snapshot(live_session(meeting)))()

@@ -7,13 +7,21 @@ import zoneinfo
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from icalendar import Calendar
 
 from cases.models import AuditEvent, Case
 from meetings import services
 from meetings.models import AgendaItem, Attendance, Meeting
 from tests.cases.factories import PATIENT_NAME, make_case
-from tests.meetings.factories import START, make_meeting, put_on_agenda, ready_case
+from tests.meetings.factories import (
+    START,
+    acting,
+    acting_on_board,
+    make_meeting,
+    put_on_agenda,
+    ready_case,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +29,9 @@ PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
 
 def schedule(cast, **fields) -> Meeting:
+    by = fields.pop("by", cast.chair)
     values = {
-        "by": cast.chair,
-        "board": cast.board,
+        "access": acting_on_board(by, cast.board),
         "title": "Sarcoma board, March",
         "starts_at": START,
         "time_zone": "Europe/Paris",
@@ -99,11 +107,10 @@ def test_invite_names_cases_by_pseudonym_never_the_patient(
 ):
     cast = emails
     case = ready_case(cast)
-    services.agenda_add(by=cast.chair, meeting=meeting, case=case)
+    services.agenda_add(access=acting(cast.chair, meeting), case=case)
     with django_capture_on_commit_callbacks(execute=True):
         services.meeting_update(
-            by=cast.chair,
-            meeting=meeting,
+            access=acting(cast.chair, meeting),
             title="Moved",
             starts_at=START,
             time_zone="Europe/Paris",
@@ -122,8 +129,7 @@ def test_update_bumps_sequence_and_resends(emails, meeting, django_capture_on_co
     later = START + datetime.timedelta(days=1)
     with django_capture_on_commit_callbacks(execute=True):
         services.meeting_update(
-            by=cast.coordinator,
-            meeting=meeting,
+            access=acting(cast.coordinator, meeting),
             title=meeting.title,
             starts_at=later,
             time_zone="Europe/Paris",
@@ -145,8 +151,7 @@ def test_update_without_change_keeps_sequence_and_sends_nothing(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         services.meeting_update(
-            by=emails.chair,
-            meeting=meeting,
+            access=acting(emails.chair, meeting),
             title=meeting.title,
             starts_at=meeting.starts_at,
             time_zone=meeting.time_zone,
@@ -163,10 +168,10 @@ def test_cancel_sends_cancel_and_returns_cases_to_review(
 ):
     cast = emails
     first, second = ready_case(cast), ready_case(cast)
-    services.agenda_add(by=cast.chair, meeting=meeting, case=first)
-    services.agenda_add(by=cast.chair, meeting=meeting, case=second)
+    services.agenda_add(access=acting(cast.chair, meeting), case=first)
+    services.agenda_add(access=acting(cast.chair, meeting), case=second)
     with django_capture_on_commit_callbacks(execute=True):
-        services.meeting_cancel(by=cast.chair, meeting=meeting)
+        services.meeting_cancel(access=acting(cast.chair, meeting))
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.CANCELLED
     assert meeting.ical_sequence == 1
@@ -184,25 +189,31 @@ def test_cancel_sends_cancel_and_returns_cases_to_review(
 
 
 def test_cancelled_meeting_cannot_be_cancelled_again(cast, meeting):
-    services.meeting_cancel(by=cast.chair, meeting=meeting)
+    services.meeting_cancel(access=acting(cast.chair, meeting))
     with pytest.raises(ValidationError, match="cancelled"):
-        services.meeting_cancel(by=cast.chair, meeting=meeting)
+        services.meeting_cancel(access=acting(cast.chair, meeting))
 
 
-@pytest.mark.parametrize("who", ["pathologist", "referrer", "outsider", "other_member"])
-def test_only_chair_or_coordinator_schedules(cast, who):
-    with pytest.raises(PermissionDenied):
+@pytest.mark.parametrize(
+    ("who", "refusal"),
+    [("pathologist", PermissionDenied), ("referrer", Http404), ("outsider", Http404)],
+)
+def test_only_chair_or_coordinator_schedules(cast, who, refusal):
+    # Members are refused by the service (403); others never get an access to hand it (404).
+    with pytest.raises(refusal):
         schedule(cast, by=getattr(cast, who))
     assert not Meeting.objects.exists()
 
 
-@pytest.mark.parametrize("who", ["pathologist", "outsider"])
-def test_only_managers_cancel_or_build_the_agenda(cast, meeting, who):
-    user = getattr(cast, who)
+def test_only_managers_cancel_or_build_the_agenda(cast, meeting):
+    access = acting(cast.pathologist, meeting)
     with pytest.raises(PermissionDenied):
-        services.meeting_cancel(by=user, meeting=meeting)
+        services.meeting_cancel(access=access)
     with pytest.raises(PermissionDenied):
-        services.agenda_add(by=user, meeting=meeting, case=ready_case(cast))
+        services.agenda_add(access=access, case=ready_case(cast))
+    with pytest.raises(Http404):
+        acting(cast.outsider, meeting)
+    assert AuditEvent.objects.filter(actor=cast.pathologist, outcome="denied").count() == 2
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.SCHEDULED
     assert not meeting.agenda_items.exists()
@@ -221,8 +232,7 @@ def test_http_video_link_is_refused(cast):
 def test_agenda_add_schedules_the_case(cast, meeting):
     case = ready_case(cast)
     item = services.agenda_add(
-        by=cast.coordinator,
-        meeting=meeting,
+        access=acting(cast.coordinator, meeting),
         case=case,
         time_box_minutes=15,
         presenter=cast.radiologist,
@@ -231,13 +241,15 @@ def test_agenda_add_schedules_the_case(cast, meeting):
     assert case.status == Case.Status.SCHEDULED
     assert (item.position, item.time_box_minutes, item.presenter) == (1, 15, cast.radiologist)
     assert AuditEvent.objects.filter(case=case, action="case.status").exists()
-    assert services.agenda_add(by=cast.chair, meeting=meeting, case=ready_case(cast)).position == 2
+    assert (
+        services.agenda_add(access=acting(cast.chair, meeting), case=ready_case(cast)).position == 2
+    )
 
 
 def test_case_not_marked_ready_is_refused_with_the_reason(cast, meeting):
     case = ready_case(cast, ready_at=None)
     with pytest.raises(ValidationError) as error:
-        services.agenda_add(by=cast.chair, meeting=meeting, case=case)
+        services.agenda_add(access=acting(cast.chair, meeting), case=case)
     assert "not marked ready for the board" in error.value.messages[0]
     assert case.pseudonym in error.value.messages[0]
     case.refresh_from_db()
@@ -248,7 +260,7 @@ def test_case_not_marked_ready_is_refused_with_the_reason(cast, meeting):
 def test_case_not_in_review_is_refused_with_the_reason(cast, meeting):
     case = make_case(cast, status=Case.Status.SUBMITTED)
     with pytest.raises(ValidationError) as error:
-        services.agenda_add(by=cast.chair, meeting=meeting, case=case)
+        services.agenda_add(access=acting(cast.chair, meeting), case=case)
     assert "the case is submitted, not in review" in error.value.messages[0]
     assert "not marked ready" in error.value.messages[0]
 
@@ -256,33 +268,38 @@ def test_case_not_in_review_is_refused_with_the_reason(cast, meeting):
 def test_case_of_another_board_is_refused(cast, meeting):
     case = ready_case(cast, board=cast.other_board)
     with pytest.raises(ValidationError, match="another board"):
-        services.agenda_add(by=cast.chair, meeting=meeting, case=case)
+        services.agenda_add(access=acting(cast.chair, meeting), case=case)
 
 
 def test_agenda_of_a_cancelled_meeting_is_frozen(cast, meeting):
-    services.meeting_cancel(by=cast.chair, meeting=meeting)
+    services.meeting_cancel(access=acting(cast.chair, meeting))
     with pytest.raises(ValidationError, match="no longer change"):
-        services.agenda_add(by=cast.chair, meeting=meeting, case=ready_case(cast))
+        services.agenda_add(access=acting(cast.chair, meeting), case=ready_case(cast))
 
 
 def test_presenter_must_be_a_board_member(cast, meeting):
     with pytest.raises(ValidationError, match="member of the board"):
         services.agenda_add(
-            by=cast.chair, meeting=meeting, case=ready_case(cast), presenter=cast.other_member
+            access=acting(cast.chair, meeting), case=ready_case(cast), presenter=cast.other_member
         )
-    item = services.agenda_add(by=cast.chair, meeting=meeting, case=ready_case(cast))
+    item = services.agenda_add(access=acting(cast.chair, meeting), case=ready_case(cast))
     with pytest.raises(ValidationError, match="member of the board"):
-        services.agenda_set_presenter(by=cast.chair, item=item, presenter=cast.referrer)
-    services.agenda_set_presenter(by=cast.chair, item=item, presenter=cast.pathologist)
+        services.agenda_set_presenter(
+            access=acting(cast.chair, meeting), item=item, presenter=cast.referrer
+        )
+    services.agenda_set_presenter(
+        access=acting(cast.chair, meeting), item=item, presenter=cast.pathologist
+    )
     item.refresh_from_db()
     assert item.presenter == cast.pathologist
 
 
 def test_remove_puts_the_case_back_in_review_and_closes_the_gap(cast, meeting):
     items = [
-        services.agenda_add(by=cast.chair, meeting=meeting, case=ready_case(cast)) for _ in "abc"
+        services.agenda_add(access=acting(cast.chair, meeting), case=ready_case(cast))
+        for _ in "abc"
     ]
-    services.agenda_remove(by=cast.chair, item=items[0])
+    services.agenda_remove(access=acting(cast.chair, meeting), item=items[0])
     case = Case.objects.get(pk=items[0].case_id)
     assert case.status == Case.Status.IN_REVIEW
     positions = list(meeting.agenda_items.values_list("uuid", "position"))
@@ -295,9 +312,9 @@ def positions(meeting) -> list:
 
 def test_reorder_swaps_positions_on_this_database(cast, meeting):
     a, b, c = (put_on_agenda(meeting, ready_case(cast), n) for n in (1, 2, 3))
-    services.agenda_reorder(by=cast.chair, meeting=meeting, order=[b.uuid, a.uuid, c.uuid])
+    services.agenda_reorder(access=acting(cast.chair, meeting), order=[b.uuid, a.uuid, c.uuid])
     assert positions(meeting) == [b.uuid, a.uuid, c.uuid]
-    services.agenda_reorder(by=cast.chair, meeting=meeting, order=[c.pk, a.pk, b.pk])
+    services.agenda_reorder(access=acting(cast.chair, meeting), order=[c.pk, a.pk, b.pk])
     assert positions(meeting) == [c.uuid, a.uuid, b.uuid]
     assert sorted(meeting.agenda_items.values_list("position", flat=True)) == [1, 2, 3]
 
@@ -306,15 +323,15 @@ def test_reorder_must_list_every_item_once(cast, meeting):
     a, b = (put_on_agenda(meeting, ready_case(cast), n) for n in (1, 2))
     for order in ([a.uuid], [a.uuid, a.uuid], [a.uuid, b.uuid, a.uuid]):
         with pytest.raises(ValidationError, match="exactly once"):
-            services.agenda_reorder(by=cast.chair, meeting=meeting, order=order)
+            services.agenda_reorder(access=acting(cast.chair, meeting), order=order)
     assert positions(meeting) == [a.uuid, b.uuid]
 
 
 def test_move_up_and_down_stops_at_the_ends(cast, meeting):
     a, b = (put_on_agenda(meeting, ready_case(cast), n) for n in (1, 2))
-    services.agenda_move(by=cast.chair, item=b, offset=-1)
+    services.agenda_move(access=acting(cast.chair, b.meeting), item=b, offset=-1)
     assert positions(meeting) == [b.uuid, a.uuid]
-    services.agenda_move(by=cast.chair, item=b, offset=-1)
+    services.agenda_move(access=acting(cast.chair, b.meeting), item=b, offset=-1)
     assert positions(meeting) == [b.uuid, a.uuid]
 
 
@@ -322,8 +339,8 @@ def test_move_up_and_down_stops_at_the_ends(cast, meeting):
 
 
 def test_each_join_is_a_row_and_leave_closes_only_its_own(cast, meeting):
-    first_tab = services.attendance_join(user=cast.pathologist, meeting=meeting)
-    second_tab = services.attendance_join(user=cast.pathologist, meeting=meeting)
+    first_tab = services.attendance_join(access=acting(cast.pathologist, meeting))
+    second_tab = services.attendance_join(access=acting(cast.pathologist, meeting))
     services.attendance_leave(attendance=first_tab)
     first_tab.refresh_from_db()
     second_tab.refresh_from_db()
@@ -338,15 +355,16 @@ def test_each_join_is_a_row_and_leave_closes_only_its_own(cast, meeting):
 
 @pytest.mark.parametrize("who", ["outsider", "referrer", "other_member"])
 def test_non_members_cannot_join(cast, meeting, who):
-    with pytest.raises(PermissionDenied):
-        services.attendance_join(user=getattr(cast, who), meeting=meeting)
+    # Joining needs a member's access to the meeting, which others never get.
+    with pytest.raises(Http404):
+        services.attendance_join(access=acting(getattr(cast, who), meeting))
     assert not Attendance.objects.exists()
 
 
 def test_other_meeting_is_untouched(cast, meeting):
     other = make_meeting(cast, title="April")
     case = ready_case(cast)
-    services.agenda_add(by=cast.chair, meeting=meeting, case=case)
-    services.meeting_cancel(by=cast.chair, meeting=other)
+    services.agenda_add(access=acting(cast.chair, meeting), case=case)
+    services.meeting_cancel(access=acting(cast.chair, other))
     case.refresh_from_db()
     assert case.status == Case.Status.SCHEDULED

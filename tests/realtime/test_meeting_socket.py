@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from meetings.consumers import CLOSE_FLOOD
 from meetings.models import Attendance, LiveSession
 from realtime.consumers import CLOSE_FORBIDDEN, CLOSE_REVOKED
-from tests.meetings.factories import make_meeting, put_on_agenda, ready_case
+from tests.meetings.factories import acting, make_meeting, put_on_agenda, ready_case
 from tests.realtime.sockets import communicator, session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -392,6 +392,8 @@ async def test_another_meetings_socket_hears_nothing_of_an_agenda_change(
     other = await sync_to_async(make_meeting)(cast, title="April")
     member, _, _ = await join(cast.surgeon, other)
     await quiet(member)
-    await sync_to_async(agenda_set_time_box)(by=cast.chair, item=item, minutes=20)
+    await sync_to_async(
+        lambda: agenda_set_time_box(access=acting(cast.chair, meeting), item=item, minutes=20)
+    )()
     assert await member.receive_nothing(timeout=0.5)
     await member.disconnect()
