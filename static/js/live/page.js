@@ -93,7 +93,6 @@ class LivePage {
       this.flash(ev.detail);
     });
     s.addEventListener("event", (ev) => this.domainEvent(ev.detail));
-    window.addEventListener("online", () => s.retryNow());
     window.addEventListener("offline", () => this.renderConnection());
   }
 

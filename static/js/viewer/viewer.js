@@ -5,6 +5,7 @@
 import { CT_PRESETS, autoWindow } from "./lut.js";
 import { SeriesLoader } from "./loader.js";
 import { Viewport } from "./viewport.js";
+import { ReconnectingSocket } from "../socket.js";
 
 const LAYOUTS = { "1x1": [1, 1], "1x2": [1, 2], "2x2": [2, 2] };
 const TOOLS = [
@@ -137,6 +138,7 @@ export class Viewer {
   // viewer when the meeting moves on to another case.
   destroy() {
     this.destroyed = true;
+    this.socket?.close();
     this.stopCine();
     this.listeners.clear();
     this.pointerListeners.clear();
@@ -456,26 +458,17 @@ export class Viewer {
   // Live changes to the case: annotations drawn, moved or deleted by others.
   follow(path) {
     if (!path || !("WebSocket" in window)) return;
-    let attempt = 0;
-    const connect = () => {
-      const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-      const ws = new WebSocket(`${scheme}//${window.location.host}${path}`);
-      ws.addEventListener("open", () => {
-        attempt = 0;
-        this.root.dataset.live = "open";
-      });
-      ws.addEventListener("message", (msg) => {
-        const event = JSON.parse(msg.data);
-        if (event.type === "annotation.changed") this.refreshAnnotations(event.instance);
-      });
-      ws.addEventListener("close", (ev) => {
-        this.root.dataset.live = "closed";
-        if (ev.code === 4401 || ev.code === 4403) return;
-        attempt += 1;
-        setTimeout(connect, Math.min(30000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
-      });
-    };
-    connect();
+    this.socket = new ReconnectingSocket(path);
+    this.socket.addEventListener("open", () => {
+      this.root.dataset.live = "open";
+    });
+    this.socket.addEventListener("close", () => {
+      this.root.dataset.live = "closed";
+    });
+    this.socket.addEventListener("message", ({ detail: event }) => {
+      if (event.type === "annotation.changed") this.refreshAnnotations(event.instance);
+    });
+    this.socket.connect();
   }
 
   storeAnnotation(ann) {
