@@ -1,3 +1,4 @@
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
@@ -19,4 +20,16 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"user_role_label": SimpleLazyObject(lambda: _role_label(user))}
+    return {
+        "user_role_label": SimpleLazyObject(lambda: _role_label(user)),
+        "account_config": account_config(),
+    }
+
+
+def account_config() -> dict:
+    """What static/js/account-socket.js needs on every page of a signed-in user."""
+    return {
+        # Must match the AccountConsumer route in realtime/routing.py.
+        "socket": "/ws/account/",
+        "loginUrl": reverse("login"),
+    }

@@ -188,7 +188,23 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "max_upload_mb": settings.ATTACHMENT_MAX_BYTES // 1048576,
         "max_files": settings.ATTACHMENTS_PER_REQUEST,
     }
+    context["case_config"] = _case_config(access)
     return render(request, "cases/case_detail.html", context)
+
+
+def _case_config(access: CaseAccess) -> dict:
+    """What static/js/case-live.js needs: the case socket (for those who may follow it),
+    the decisions panel and the words it shows."""
+    case = access.case
+    return {
+        # Must match the CaseConsumer route in realtime/routing.py.
+        "socket": f"/ws/cases/{case.uuid}/" if access.can_see_opinions else None,
+        "panelUrl": reverse("decision-panel", kwargs={"case_id": case.uuid}),
+        "text": {
+            "blindedNew": _("A new opinion was posted. Post your own to see the others."),
+            "statuses": dict(Case.Status.choices),
+        },
+    }
 
 
 @require_http_methods(["GET", "POST"])

@@ -313,7 +313,7 @@ def _live_item_parts(request: HttpRequest, meeting: Meeting, item: AgendaItem) -
         "pseudonym": case.pseudonym,
         "html": {
             "case": render_to_string("meetings/live/_case.html", context, request=request),
-            "thread": render_to_string("meetings/live/_thread.html", context, request=request),
+            "thread": render_to_string("cases/_thread.html", context, request=request),
         },
         "viewer": viewer_config(access),
     }

@@ -1,9 +1,11 @@
 // The signed-in user's socket: when the session ends elsewhere (logout in
 // another tab, account deactivated) this page leaves for the login page.
+// The server gives the path and the login URL (board/context_processors.py).
 import { ReconnectingSocket } from "./socket.js";
 
 const body = document.body;
-const config = { socket: body.dataset.accountSocket, loginUrl: body.dataset.loginUrl };
+const node = document.getElementById("account-config");
+const config = node ? JSON.parse(node.textContent) : null;
 
 if (config?.socket && "WebSocket" in window) {
   const socket = new ReconnectingSocket(config.socket);

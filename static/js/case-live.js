@@ -1,33 +1,34 @@
-// Live opinions on the case page: the socket says what changed; the page
-// fetches the opinion as HTML with the viewer's own rights and puts it in place.
-// The decisions panel (decisions.js) listens on the same socket.
+// Live opinions on the case page: the socket says what changed; the thread
+// (opinions.js) fetches the opinion with the viewer's own rights and puts it in place.
+// The decisions panel (decisions.js) listens on the same socket. The server gives the
+// socket path, the panel URL and the words (cases/views.py, case_config).
 import { mountDecisionPanel } from "./decisions.js";
-import { showOpinion } from "./opinions.js";
+import { OpinionThread } from "./opinions.js";
 import { ReconnectingSocket } from "./socket.js";
 
+const config = JSON.parse(document.getElementById("case-config").textContent);
 const section = document.getElementById("opinions");
+const thread = new OpinionThread(document, { blindedText: config.text.blindedNew });
 const decisionRoot = document.querySelector("[data-decision-panel]");
-const decisions = decisionRoot
-  ? mountDecisionPanel(decisionRoot, { panelUrl: decisionRoot.dataset.panelUrl })
-  : null;
+const decisions = decisionRoot ? mountDecisionPanel(decisionRoot, { panelUrl: config.panelUrl }) : null;
 
-const socket = new ReconnectingSocket(section.dataset.caseSocket, {
-  resync: () => decisions?.refresh(), // events may have been missed while away
-});
-socket.addEventListener("open", () => {
-  section.dataset.live = "open";
-});
-socket.addEventListener("close", () => {
-  section.dataset.live = "closed";
-});
-socket.addEventListener("message", ({ detail: event }) => {
-  if (event.type === "opinion.posted") {
-    showOpinion(document, event, { blindedText: "A new opinion was posted. Post your own to see the others." });
-  }
-  decisions?.handleEvent(event);
-  if (event.type === "case.status") {
-    const badge = document.getElementById("case-status");
-    if (badge) badge.textContent = event.status.replace("_", " ");
-  }
-});
-socket.connect();
+if (config.socket && section) {
+  const socket = new ReconnectingSocket(config.socket, {
+    resync: () => decisions?.refresh(), // events may have been missed while away
+  });
+  socket.addEventListener("open", () => {
+    section.dataset.live = "open";
+  });
+  socket.addEventListener("close", () => {
+    section.dataset.live = "closed";
+  });
+  socket.addEventListener("message", ({ detail: event }) => {
+    if (event.type === "opinion.posted") thread.show(event);
+    decisions?.handleEvent(event);
+    if (event.type === "case.status") {
+      const badge = document.getElementById("case-status");
+      if (badge) badge.textContent = config.text.statuses[event.status] ?? event.status;
+    }
+  });
+  socket.connect();
+}

@@ -7,7 +7,7 @@
 import { mountDecisionPanel } from "../decisions.js";
 import { Viewer, sameState } from "../viewer/viewer.js";
 import { LiveSync } from "./sync.js";
-import { LiveThread } from "./thread.js";
+import { OpinionThread } from "../opinions.js";
 
 const fill = (text, values) => text.replace(/%\((\w+)\)[sd]/g, (_, key) => String(values[key]));
 
@@ -32,7 +32,8 @@ class LivePage {
     this.pointer = null;
     this.present = new Set([...root.querySelectorAll("[data-person].is-present")].map((li) => li.dataset.person));
     this.sync = new LiveSync(config.socket);
-    this.thread = new LiveThread(root.querySelector("[data-thread]"), {
+    // Posting stays on the page (the meeting goes on).
+    this.thread = new OpinionThread(root.querySelector("[data-thread]"), {
       reload: () => this.reloadThread(),
       onError: (error) => this.flash(fill(this.text.notPosted, { error })),
       blindedText: this.text.blindedNew,
