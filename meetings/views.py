@@ -394,6 +394,7 @@ def meeting_live(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
             "dismiss": _("Dismiss"),
             "blindedNew": _("A new opinion was posted. Post your own to see the others."),
             "notPosted": _("Not posted: %(error)s"),
+            "statuses": dict(Case.Status.choices),
         },
     }
     context = {

@@ -8,8 +8,7 @@ import { mountDecisionPanel } from "../decisions.js";
 import { Viewer, sameState } from "../viewer/viewer.js";
 import { LiveSync } from "./sync.js";
 import { OpinionThread } from "../opinions.js";
-
-const fill = (text, values) => text.replace(/%\((\w+)\)[sd]/g, (_, key) => String(values[key]));
+import { fill } from "../text.js";
 
 class LivePage {
   constructor(root, config) {
@@ -109,7 +108,7 @@ class LivePage {
     else if (event.type === "annotation.changed") this.viewer?.refreshAnnotations(event.instance);
     else if (event.type === "case.status") {
       const badge = this.root.querySelector("[data-case-summary] .status");
-      if (badge) badge.textContent = event.status.replace("_", " ");
+      if (badge) badge.textContent = this.text.statuses[event.status] ?? event.status;
     }
   }
 

@@ -1,16 +1,19 @@
 // The tools, and the annotations the drawing tools make: fetched per series, kept per
 // instance, saved to the server (which owns each one's version) and drawn by the viewports.
 
+import { fill } from "../text.js";
+
+// Their names are the server's (config.text.tools, by id).
 export const TOOLS = [
-  { id: "wl", name: "Window/level", key: "w" },
-  { id: "pan", name: "Pan", key: "p" },
-  { id: "zoom", name: "Zoom", key: "z" },
-  { id: "scroll", name: "Scroll", key: "s" },
-  { id: "length", name: "Length", key: "l" },
-  { id: "angle", name: "Angle", key: "a" },
-  { id: "ellipse", name: "Ellipse ROI", key: "e" },
-  { id: "probe", name: "HU probe", key: "u" },
-  { id: "arrow", name: "Arrow", key: "t" },
+  { id: "wl", key: "w" },
+  { id: "pan", key: "p" },
+  { id: "zoom", key: "z" },
+  { id: "scroll", key: "s" },
+  { id: "length", key: "l" },
+  { id: "angle", key: "a" },
+  { id: "ellipse", key: "e" },
+  { id: "probe", key: "u" },
+  { id: "arrow", key: "t" },
 ];
 // How many points each drawing tool takes (the others move the view).
 export const POINTS = { length: 2, angle: 3, ellipse: 2, probe: 1, arrow: 2 };
@@ -28,12 +31,13 @@ export async function request(csrf, method, url, body) {
 }
 
 // instance uuid -> [annotation]. `changed` is called when something should be redrawn,
-// `flash` with a message for the user.
+// `flash` with a message for the user; `text` holds the viewer's words.
 export class Annotations extends Map {
-  constructor({ url, csrf, changed, flash }) {
+  constructor({ url, csrf, text, changed, flash }) {
     super();
     this.url = url;
     this.csrf = csrf;
+    this.text = text;
     this.changed = changed;
     this.flash = flash;
   }
@@ -74,7 +78,7 @@ export class Annotations extends Map {
   // A finished draft (the viewer's annotation being drawn).
   async create(draft) {
     if (!this.url) return this.changed();
-    if (draft.kind === "arrow") draft.text = window.prompt("Arrow label (optional)", "") || "";
+    if (draft.kind === "arrow") draft.text = window.prompt(this.text.arrowLabelOptional, "") || "";
     const answer = await request(this.csrf, "POST", this.url, {
       instance: draft.instance,
       frame: draft.frame,
@@ -83,7 +87,7 @@ export class Annotations extends Map {
       text: draft.text || "",
     });
     if (answer.ok) this.store(answer.data);
-    else this.flash(answer.data?.error || `Not saved (HTTP ${answer.status})`);
+    else this.flash(answer.data?.error || fill(this.text.notSaved, answer));
     this.changed();
   }
 
@@ -99,10 +103,10 @@ export class Annotations extends Map {
       this.store(answer.data);
     } else if (answer.status === 409 && answer.data?.annotation) {
       this.store(answer.data.annotation);
-      this.flash("Someone changed this annotation first; showing their version");
+      this.flash(this.text.staleEdit);
     } else {
       ann.points = before;
-      this.flash(answer.data?.error || `Not saved (HTTP ${answer.status})`);
+      this.flash(answer.data?.error || fill(this.text.notSaved, answer));
     }
     this.changed();
   }
@@ -110,7 +114,7 @@ export class Annotations extends Map {
   async remove(id) {
     const answer = await request(this.csrf, "DELETE", `${this.url}${id}/`);
     if (answer.ok) this.forget(id);
-    else this.flash(`Not deleted (HTTP ${answer.status})`);
+    else this.flash(fill(this.text.notDeleted, answer));
     this.changed();
   }
 

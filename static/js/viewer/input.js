@@ -99,7 +99,7 @@ export function bindPointer(viewer, vp) {
   vp.root.addEventListener("dblclick", (ev) => {
     const hit = viewer.annotations.handleAt(vp, [ev.offsetX, ev.offsetY]);
     if (hit?.ann.kind !== "arrow") return;
-    const text = window.prompt("Arrow label", hit.ann.text || "");
+    const text = window.prompt(viewer.text.arrowLabel, hit.ann.text || "");
     if (text !== null) viewer.annotations.save({ ...hit.ann, text }, hit.ann.points);
   });
   vp.layer.addEventListener("keydown", (ev) => {

@@ -6,11 +6,13 @@
 import { CT_PRESETS } from "./lut.js";
 import { LAYOUTS } from "./state.js";
 import { TOOLS } from "./annotations.js";
+import { fill } from "../text.js";
 
 export class Toolbar {
   constructor(viewer) {
     this.viewer = viewer;
     this.root = viewer.root;
+    this.text = viewer.text;
   }
 
   build() {
@@ -53,8 +55,9 @@ export class Toolbar {
       const b = document.createElement("button");
       b.type = "button";
       b.dataset.tool = tool.id;
-      b.textContent = tool.name;
-      b.title = `${tool.name} (${tool.key.toUpperCase()})`;
+      const name = this.text.tools[tool.id];
+      b.textContent = name;
+      b.title = fill(this.text.toolTitle, { name, key: tool.key.toUpperCase() });
       b.setAttribute("aria-pressed", String(tool.id === this.viewer.tool));
       b.addEventListener("click", () => this.viewer.setTool(tool.id));
       tools.append(b);
@@ -91,15 +94,11 @@ export class Toolbar {
   }
 
   buildHelp() {
+    const t = this.text;
     const rows = [
-      ...TOOLS.map((t) => [t.key.toUpperCase(), `${t.name} tool`]),
-      ...CT_PRESETS.map((p) => [p.key, `${p.name} window (${p.center}/${p.width})`]),
-      ["↑ ↓ ← →", "Previous / next slice"], ["Page Up / Down", "10 slices back / on"],
-      ["Home / End", "First / last slice"], ["Wheel", "Scroll slices"], ["Ctrl + wheel, + / −", "Zoom"],
-      ["Shift + drag, middle drag", "Pan"], ["F", "Fit to window"], ["0", "1:1 pixels"],
-      ["R / Shift+R", "Rotate right / left"], ["H / V", "Flip horizontally / vertically"],
-      ["I", "Invert"], ["X", "Reset the view"], ["C", "Cine on/off"], ["K", "Mark key image"],
-      ["Delete", "Delete the focused annotation (yours)"], ["?", "This help"], ["Esc", "Close / cancel drawing"],
+      ...TOOLS.map((tool) => [tool.key.toUpperCase(), fill(t.toolHelp, { name: t.tools[tool.id] })]),
+      ...CT_PRESETS.map((p) => [p.key, fill(t.presetHelp, { ...p, name: t.presets[p.id] })]),
+      ...t.help,
     ];
     const tbody = this.root.querySelector("[data-help] tbody");
     tbody.replaceChildren(...rows.map(([key, what]) => {
@@ -126,9 +125,13 @@ export class Toolbar {
     slider.disabled = !vp.series;
     const presets = this.root.querySelector("[data-presets]");
     const inst = vp.sliceInfo()?.instance;
-    const options = [["", "Presets…"], ...CT_PRESETS.map((p) => [p.id, `${p.name} ${p.center}/${p.width}`])];
-    (inst?.windows || []).forEach((w, i) => options.push([`file-${i}`, `File: ${w.name || `preset ${i + 1}`} ${w.center}/${w.width}`]));
-    options.push(["auto", "Auto (from the image)"]);
+    const t = this.text;
+    const options = [["", t.presetMenu], ...CT_PRESETS.map((p) => [p.id, `${t.presets[p.id]} ${p.center}/${p.width}`])];
+    (inst?.windows || []).forEach((w, i) => {
+      const name = w.name || fill(t.filePresetName, { n: i + 1 });
+      options.push([`file-${i}`, fill(t.filePreset, { name, center: w.center, width: w.width })]);
+    });
+    options.push(["auto", t.autoPreset]);
     const signature = options.map((o) => o[0]).join("|");
     if (presets.dataset.signature !== signature) {
       presets.replaceChildren(...options.map(([value, label]) => new Option(label, value)));

@@ -16,13 +16,15 @@ import {
   LAYOUTS, VIEWPORTS, normaliseState, normaliseView, openingView, presetWindow, resetPatch, sameState,
 } from "./state.js";
 import { Toolbar } from "./toolbar.js";
+import { fill } from "../text.js";
 
 export { sameState };
 
 export class Viewer {
   constructor(root, config) {
     this.root = root;
-    this.config = config; // { caseUrl, series: [...], annotationsUrl, keyImagesUrl, csrf, user }
+    this.config = config; // { caseUrl, series: [...], annotationsUrl, keyImagesUrl, csrf, text }
+    this.text = config.text; // the words it shows, translated (imaging/views.py, viewer_text)
     this.listeners = new Set();
     this.pointerListeners = new Set();
     this.pointer = null; // someone else's laser pointer: { viewport, x, y } in image pixels
@@ -30,6 +32,7 @@ export class Viewer {
     this.annotations = new Annotations({
       url: config.annotationsUrl,
       csrf: config.csrf,
+      text: config.text,
       changed: () => this.requestRender(),
       flash: (message) => this.flash(message),
     });
@@ -404,7 +407,7 @@ export class Viewer {
     const vp = this.activeViewport();
     const info = vp.sliceInfo();
     if (!info || !this.config.keyImagesUrl) return null;
-    const text = caption ?? window.prompt("Caption for this key image", "");
+    const text = caption ?? window.prompt(this.text.keyCaption, "");
     if (text === null) return null;
     const v = vp.view;
     const answer = await request(this.config.csrf, "POST", this.config.keyImagesUrl, {
@@ -416,7 +419,7 @@ export class Viewer {
         rotation: v.rotation, flip_h: v.flipH, flip_v: v.flipV,
       },
     });
-    this.flash(answer.ok ? "Key image saved" : `Key image not saved (HTTP ${answer.status})`);
+    this.flash(answer.ok ? this.text.keySaved : fill(this.text.keyNotSaved, answer));
     return answer.data;
   }
 
