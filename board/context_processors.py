@@ -1,7 +1,9 @@
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from board.models import Membership, User
+from realtime.consumers import ACCOUNT_SOCKET_PATH
 
 
 def _role_label(user: User) -> str:
@@ -19,4 +21,15 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"user_role_label": SimpleLazyObject(lambda: _role_label(user))}
+    return {
+        "user_role_label": SimpleLazyObject(lambda: _role_label(user)),
+        "account_config": account_config(),
+    }
+
+
+def account_config() -> dict:
+    """What static/js/account-socket.js needs on every page of a signed-in user."""
+    return {
+        "socket": ACCOUNT_SOCKET_PATH,
+        "loginUrl": reverse("login"),
+    }

@@ -22,6 +22,7 @@ from cases import services
 from cases.access import CaseAccess, cases_visible_to, get_case_for_user
 from cases.attachments import AttachmentRejected
 from cases.audit import audit
+from cases.consumers import case_socket_path
 from cases.forms import (
     BoardChoiceForm,
     CaseForm,
@@ -189,7 +190,22 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "max_upload_mb": settings.ATTACHMENT_MAX_BYTES // 1048576,
         "max_files": settings.ATTACHMENTS_PER_REQUEST,
     }
+    context["case_config"] = _case_config(access)
     return render(request, "cases/case_detail.html", context)
+
+
+def _case_config(access: CaseAccess) -> dict:
+    """What static/js/case-live.js needs: the case socket (for those who may follow it),
+    the decisions panel and the words it shows."""
+    case = access.case
+    return {
+        "socket": case_socket_path(case) if access.can_see_opinions else None,
+        "panelUrl": reverse("decision-panel", kwargs={"case_id": case.uuid}),
+        "text": {
+            "blindedNew": _("A new opinion was posted. Post your own to see the others."),
+            "statuses": dict(Case.Status.choices),
+        },
+    }
 
 
 @require_http_methods(["GET", "POST"])

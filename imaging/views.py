@@ -21,10 +21,12 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import parse_header_parameters
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.access import CaseAccess, get_case_for_user
 from cases.audit import audit
+from cases.consumers import case_socket_path
 from imaging import pixels
 from imaging.ingest import ingest_many
 from imaging.models import Instance, Series
@@ -77,8 +79,9 @@ def viewer_config(access: CaseAccess) -> dict:
         "caseUrl": case_url,
         "annotationsUrl": f"{case_url}annotations/",
         "keyImagesUrl": f"{case_url}key-images/",
+        "text": viewer_text(),
         # Others' annotations arrive over the case socket, for those who may follow it.
-        "caseSocket": f"/ws/cases/{case.uuid}/" if access.can_see_opinions else None,
+        "caseSocket": case_socket_path(case) if access.can_see_opinions else None,
         "series": [
             {
                 "uuid": str(s.uuid),
@@ -89,6 +92,80 @@ def viewer_config(access: CaseAccess) -> dict:
             }
             for s in series.order_by("study__created_at", "series_number", "created_at")
         ],
+    }
+
+
+def viewer_text() -> dict:
+    """The words the browser viewer shows, translated; %(name)s placeholders are filled in
+    by the page (static/js/text.js)."""
+    return {
+        "tools": {
+            "wl": _("Window/level"),
+            "pan": _("Pan"),
+            "zoom": _("Zoom"),
+            "scroll": _("Scroll"),
+            "length": _("Length"),
+            "angle": _("Angle"),
+            "ellipse": _("Ellipse ROI"),
+            "probe": _("HU probe"),
+            "arrow": _("Arrow"),
+        },
+        "presets": {
+            "soft": _("Soft tissue"),
+            "lung": _("Lung"),
+            "bone": _("Bone"),
+            "brain": _("Brain"),
+            "liver": _("Liver"),
+            "mediastinum": _("Mediastinum"),
+        },
+        "toolTitle": _("%(name)s (%(key)s)"),
+        "toolHelp": _("%(name)s tool"),
+        "presetHelp": _("%(name)s window (%(center)s/%(width)s)"),
+        # The rest of the shortcuts table (static/js/viewer/input.js binds the keys).
+        "help": [
+            ["↑ ↓ ← →", _("Previous / next slice")],
+            [_("Page Up / Down"), _("10 slices back / on")],
+            [_("Home / End"), _("First / last slice")],
+            [_("Wheel"), _("Scroll slices")],
+            [_("Ctrl + wheel, + / −"), _("Zoom")],
+            [_("Shift + drag, middle drag"), _("Pan")],
+            ["F", _("Fit to window")],
+            ["0", _("1:1 pixels")],
+            [_("R / Shift+R"), _("Rotate right / left")],
+            ["H / V", _("Flip horizontally / vertically")],
+            ["I", _("Invert")],
+            ["X", _("Reset the view")],
+            ["C", _("Cine on/off")],
+            ["K", _("Mark key image")],
+            [_("Delete"), _("Delete the focused annotation (yours)")],
+            ["?", _("This help")],
+            [_("Esc"), _("Close / cancel drawing")],
+        ],
+        "presetMenu": _("Presets…"),
+        "filePreset": _("File: %(name)s %(center)s/%(width)s"),
+        "filePresetName": _("preset %(n)s"),
+        "autoPreset": _("Auto (from the image)"),
+        "arrowLabel": _("Arrow label"),
+        "arrowLabelOptional": _("Arrow label (optional)"),
+        "notSaved": _("Not saved (HTTP %(status)s)"),
+        "staleEdit": _("Someone changed this annotation first; showing their version"),
+        "notDeleted": _("Not deleted (HTTP %(status)s)"),
+        "keyCaption": _("Caption for this key image"),
+        "keySaved": _("Key image saved"),
+        "keyNotSaved": _("Key image not saved (HTTP %(status)s)"),
+        "dropSeries": _("Drop a series here"),
+        "loading": _("Loading…"),
+        "slice": _("Slice %(slice)s / %(count)s"),
+        "frame": _("frame %(frame)s/%(frames)s"),
+        "location": _("Loc %(position)s"),
+        "window": _("W %(width)s L %(center)s"),
+        "inverted": _("inverted"),
+        "zoomLevel": _("Zoom %(percent)s"),
+        "burnedIn": _("May contain burned-in patient data"),
+        "mean": _("Mean %(value)s"),
+        "sd": _("SD %(value)s"),
+        "minMax": _("Min %(min)s Max %(max)s"),
+        "area": _("Area %(value)s"),
     }
 
 

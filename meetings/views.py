@@ -24,6 +24,7 @@ from cases.opinions import visible_thread
 from imaging.views import viewer_config
 from meetings import ical, services
 from meetings.access import MeetingAccess, get_meeting_for_manager, get_meeting_for_user
+from meetings.consumers import meeting_socket_path
 from meetings.forms import AgendaAddForm, MeetingForm, MoveForm, PresenterForm, TimeBoxForm
 from meetings.models import AgendaItem, Attendance, LiveSession, Meeting
 
@@ -335,7 +336,7 @@ def _live_item_parts(request: HttpRequest, meeting: Meeting, item: AgendaItem) -
         "pseudonym": case.pseudonym,
         "html": {
             "case": render_to_string("meetings/live/_case.html", context, request=request),
-            "thread": render_to_string("meetings/live/_thread.html", context, request=request),
+            "thread": render_to_string("cases/_thread.html", context, request=request),
         },
         "viewer": viewer_config(access),
     }
@@ -373,7 +374,7 @@ def meeting_live(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
     }
     config = {
         "meeting": str(meeting.uuid),
-        "socket": f"/ws/meetings/{meeting.uuid}/",
+        "socket": meeting_socket_path(meeting),
         "itemUrl": reverse("meeting-live", kwargs={"meeting_id": meeting.uuid}) + "items/",
         "user": str(request.user.uuid),
         "isManager": membership.is_manager,
@@ -425,6 +426,7 @@ def meeting_live(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
             "choose": _("Choose a case on the agenda to begin."),
             "cancelled": _("This meeting was cancelled: the live session has ended."),
             "ended": _("Ended"),
+            "statuses": dict(Case.Status.choices),
         },
     }
     context = {

@@ -1,45 +1,34 @@
-// Live opinions on the case page: the socket says what changed; the page
-// fetches the opinion as HTML with the viewer's own rights and puts it in place.
-// The decisions panel (decisions.js) listens on the same socket.
+// Live opinions on the case page: the socket says what changed; the thread
+// (opinions.js) fetches the opinion with the viewer's own rights and puts it in place.
+// The decisions panel (decisions.js) listens on the same socket. The server gives the
+// socket path, the panel URL and the words (cases/views.py, case_config).
 import { mountDecisionPanel } from "./decisions.js";
-import { showOpinion } from "./opinions.js";
+import { OpinionThread } from "./opinions.js";
+import { ReconnectingSocket } from "./socket.js";
 
+const config = JSON.parse(document.getElementById("case-config").textContent);
 const section = document.getElementById("opinions");
+const thread = new OpinionThread(document, { blindedText: config.text.blindedNew });
 const decisionRoot = document.querySelector("[data-decision-panel]");
-const decisions = decisionRoot
-  ? mountDecisionPanel(decisionRoot, { panelUrl: decisionRoot.dataset.panelUrl })
-  : null;
+const decisions = decisionRoot ? mountDecisionPanel(decisionRoot, { panelUrl: config.panelUrl }) : null;
 
-function socketUrl(path) {
-  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${window.location.host}${path}`;
-}
-
-let attempt = 0;
-function connect() {
-  const ws = new WebSocket(socketUrl(section.dataset.caseSocket));
-  ws.addEventListener("open", () => {
-    if (attempt > 0) decisions?.refresh(); // events may have been missed while away
-    attempt = 0;
+if (config.socket && section) {
+  const socket = new ReconnectingSocket(config.socket, {
+    resync: () => decisions?.refresh(), // events may have been missed while away
+  });
+  socket.addEventListener("open", () => {
     section.dataset.live = "open";
   });
-  ws.addEventListener("message", (msg) => {
-    const event = JSON.parse(msg.data);
-    if (event.type === "opinion.posted") {
-      showOpinion(document, event, { blindedText: "A new opinion was posted. Post your own to see the others." });
-    }
+  socket.addEventListener("close", () => {
+    section.dataset.live = "closed";
+  });
+  socket.addEventListener("message", ({ detail: event }) => {
+    if (event.type === "opinion.posted") thread.show(event);
     decisions?.handleEvent(event);
     if (event.type === "case.status") {
       const badge = document.getElementById("case-status");
-      if (badge) badge.textContent = event.status.replace("_", " ");
+      if (badge) badge.textContent = config.text.statuses[event.status] ?? event.status;
     }
   });
-  ws.addEventListener("close", (ev) => {
-    section.dataset.live = "closed";
-    if (ev.code === 4401 || ev.code === 4403) return;
-    attempt += 1;
-    setTimeout(connect, Math.min(30000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
-  });
+  socket.connect();
 }
-
-connect();

@@ -1,5 +1,8 @@
 // DICOM upload: files, a CD folder or a zip, sent in batches so a 500-image CD
 // shows steady progress and one bad file never sinks the rest.
+// The words are the form's (data-text-*, translated by the template).
+import { fill } from "./text.js";
+
 const BATCH_FILES = 50;
 const BATCH_BYTES = 64 * 1024 * 1024;
 
@@ -50,7 +53,7 @@ function send(form, files, onProgress) {
       }
     });
     xhr.addEventListener("error", () =>
-      resolve(files.map((f) => ({ name: f.name, ok: false, reason: "connection failed" }))),
+      resolve(files.map((f) => ({ name: f.name, ok: false, reason: form.dataset.textOffline }))),
     );
     xhr.send(body);
   });
@@ -87,7 +90,7 @@ function setup(form) {
         if (result.status === "stored") stored += 1;
         results.append(row(result));
       }
-      summary.textContent = `${stored} image(s) stored; ${results.children.length} file(s) checked`;
+      summary.textContent = fill(form.dataset.textSummary, { stored, checked: results.children.length });
     }
     form.dataset.uploadDone = "true";
     if (stored) setTimeout(() => window.location.reload(), 1200);

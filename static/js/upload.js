@@ -1,6 +1,10 @@
 // Attachment upload with a progress bar and a per-file result list.
 // Without JavaScript the form posts normally and the page shows messages.
+// The words are the form's (data-text-*, translated by the template).
+import { fill } from "./text.js";
+
 function upload(form) {
+  const text = form.dataset;
   const progress = form.querySelector("[data-upload-progress]");
   const results = form.querySelector("[data-upload-results]");
   const input = form.querySelector("input[type=file]");
@@ -19,17 +23,17 @@ function upload(form) {
       try {
         data = JSON.parse(xhr.responseText);
       } catch {
-        results.replaceChildren(item(false, "", `Upload failed (HTTP ${xhr.status}).`));
+        results.replaceChildren(item(false, "", fill(text.textFailed, { status: xhr.status })));
         return;
       }
-      results.replaceChildren(...data.results.map((r) => item(r.ok, r.name, r.ok ? "attached" : r.reason)));
+      results.replaceChildren(...data.results.map((r) => item(r.ok, r.name, r.ok ? text.textAttached : r.reason)));
       if (data.results.some((r) => r.ok)) {
         // The new documents are listed by the server-rendered page.
         setTimeout(() => window.location.reload(), 800);
       }
     });
     xhr.addEventListener("error", () => {
-      results.replaceChildren(item(false, "", "The connection failed; nothing was uploaded."));
+      results.replaceChildren(item(false, "", text.textOffline));
     });
     progress.hidden = false;
     progress.value = 0;

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -298,3 +299,18 @@ def test_times_are_shown_in_the_users_zone(cast):
     cast.chair.save()
     html = signed_in(cast.chair).get(reverse("home")).content.decode()
     assert "Times are shown in America/Chicago." in html
+
+
+# --- the account socket's config -------------------------------------------------------
+
+
+def test_signed_in_pages_give_the_account_socket_config(cast):
+    html = signed_in(cast.chair).get(reverse("home")).content.decode()
+    config = json.loads(re.search(r'id="account-config"[^>]*>(.*?)</script>', html).group(1))
+    assert config == {"socket": "/ws/account/", "loginUrl": reverse("login")}
+
+
+def test_signed_out_pages_have_no_account_socket(client):
+    html = client.get(reverse("login")).content.decode()
+    assert "account-config" not in html
+    assert "account-socket.js" not in html

@@ -202,3 +202,22 @@ def test_new_opinion_is_published_after_commit_and_participants_emailed(
         "surgeon@board.example",
     ]
     assert all("New view." not in m.body for m in mail.outbox)
+
+
+def test_case_page_config_names_the_case_socket_and_panel(cast):
+    case = make_case(cast)
+    response = signed_in(cast.pathologist).get(
+        reverse("case-detail", kwargs={"case_id": case.uuid})
+    )
+    config = response.context["case_config"]
+    assert config["socket"] == f"/ws/cases/{case.uuid}/"
+    assert config["panelUrl"] == reverse("decision-panel", kwargs={"case_id": case.uuid})
+    assert config["text"]["statuses"]["in_review"] == "In review"
+    assert 'id="case-config"' in response.content.decode()
+
+
+def test_case_page_gives_no_socket_to_who_may_not_see_opinions(cast):
+    case = make_case(cast, submitted_by=cast.patient)
+    response = signed_in(cast.patient).get(reverse("case-detail", kwargs={"case_id": case.uuid}))
+    assert response.context["case_config"]["socket"] is None
+    assert "case-live.js" not in response.content.decode()

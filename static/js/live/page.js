@@ -8,9 +8,8 @@ import { mountDecisionPanel } from "../decisions.js";
 import { Viewer, sameState } from "../viewer/viewer.js";
 import { renderAgenda } from "./agenda.js";
 import { LiveSync } from "./sync.js";
-import { LiveThread } from "./thread.js";
-
-const fill = (text, values) => text.replace(/%\((\w+)\)[sd]/g, (_, key) => String(values[key]));
+import { OpinionThread } from "../opinions.js";
+import { fill } from "../text.js";
 
 class LivePage {
   constructor(root, config) {
@@ -33,7 +32,8 @@ class LivePage {
     this.pointer = null;
     this.present = new Set([...root.querySelectorAll("[data-person].is-present")].map((li) => li.dataset.person));
     this.sync = new LiveSync(config.socket);
-    this.thread = new LiveThread(root.querySelector("[data-thread]"), {
+    // Posting stays on the page (the meeting goes on).
+    this.thread = new OpinionThread(root.querySelector("[data-thread]"), {
       reload: () => this.reloadThread(),
       onError: (error) => this.flash(fill(this.text.notPosted, { error })),
       blindedText: this.text.blindedNew,
@@ -98,7 +98,6 @@ class LivePage {
     for (const type of ["snapshot", "agenda", "meeting-status"]) {
       s.addEventListener(type, () => this.agendaChanged());
     }
-    window.addEventListener("online", () => s.retryNow());
     window.addEventListener("offline", () => this.renderConnection());
   }
 
@@ -114,7 +113,7 @@ class LivePage {
     else if (event.type === "annotation.changed") this.viewer?.refreshAnnotations(event.instance);
     else if (event.type === "case.status") {
       const badge = this.root.querySelector("[data-case-summary] .status");
-      if (badge) badge.textContent = event.status.replace("_", " ");
+      if (badge) badge.textContent = this.text.statuses[event.status] ?? event.status;
     }
   }
 

@@ -10,15 +10,8 @@
 
 import { foldAgenda } from "./agenda.js";
 
-export const CLOSE_REVOKED = 4401;
-export const CLOSE_FORBIDDEN = 4403;
-export const CLOSE_FLOOD = 4429;
-const FLOOD_PAUSE_MS = 5000;
-
-// Exponential backoff with jitter, so a restarted server is not stampeded.
-export function backoff(attempt, random = Math.random) {
-  return Math.min(30000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + random());
-}
+// The connection itself (backoff, close codes, back online) is static/js/socket.js's.
+import { ReconnectingSocket } from "../socket.js";
 
 export class LiveSync extends EventTarget {
   // The server closes a socket that sends more than 60 messages a second (burst 120);
@@ -37,9 +30,18 @@ export class LiveSync extends EventTarget {
     this.snapshotSeq = null; // the seq of the last snapshot
     this.synced = false; // a snapshot arrived since the socket (re)opened and no gap since
     this.status = "connecting"; // connecting | live | reconnecting | flood | forbidden | ended
-    this.retryAt = null;
-    this.attempt = 0;
-    this.socket = null;
+    // Healthy once a snapshot arrived, not merely open: a server that accepts and then
+    // drops at once is still backed off from.
+    this.socket = new ReconnectingSocket(path, { settleOnOpen: false });
+    this.socket.addEventListener("message", (ev) => this.receive(ev.detail));
+    this.socket.addEventListener("close", () => {
+      this.synced = false;
+    });
+    this.socket.addEventListener("status", (ev) => {
+      if (ev.detail === "connecting" || ev.detail === "reconnecting") this.synced = false;
+      // Open is not live yet: the snapshot says so (applySnapshot).
+      if (ev.detail !== "open") this.setStatus(ev.detail);
+    });
     this.rate = rate;
     this.burst = burst;
     this.tokens = burst;
@@ -60,43 +62,22 @@ export class LiveSync extends EventTarget {
   // --- the connection ------------------------------------------------------------------
 
   connect() {
-    clearTimeout(this.retryTimer);
-    this.retryAt = null;
-    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${scheme}//${window.location.host}${this.path}`);
-    this.socket = ws;
     this.synced = false;
-    this.setStatus(this.attempt ? "reconnecting" : "connecting");
-    ws.addEventListener("message", (msg) => {
-      if (this.socket !== ws) return;
-      let message;
-      try {
-        message = JSON.parse(msg.data);
-      } catch {
-        return;
-      }
-      this.receive(message);
-    });
-    ws.addEventListener("close", (ev) => {
-      if (this.socket !== ws) return;
-      this.socket = null;
-      this.synced = false;
-      if (ev.code === CLOSE_REVOKED || ev.code === CLOSE_FORBIDDEN) {
-        this.setStatus("forbidden");
-        return;
-      }
-      let delay = backoff(this.attempt);
-      this.attempt += 1;
-      if (ev.code === CLOSE_FLOOD) delay = Math.max(delay, FLOOD_PAUSE_MS);
-      this.retryAt = Date.now() + delay;
-      this.retryTimer = setTimeout(() => this.connect(), delay);
-      this.setStatus(ev.code === CLOSE_FLOOD ? "flood" : "reconnecting");
-    });
+    this.socket.connect();
+  }
+
+  // When the next attempt is due, while waiting for it (the page counts down).
+  get retryAt() {
+    return this.socket.retryAt;
+  }
+
+  get retryTimer() {
+    return this.socket.retryTimer;
   }
 
   // Back online (the browser says so): try now rather than at the end of the backoff.
   retryNow() {
-    if (this.retryAt !== null) this.connect();
+    this.socket.retryNow();
   }
 
   // --- from the server ----------------------------------------------------------------
@@ -143,7 +124,7 @@ export class LiveSync extends EventTarget {
     this.meetingStatus = message.status ?? this.meetingStatus;
     this.snapshotSeq = message.seq;
     this.synced = true;
-    this.attempt = 0;
+    this.socket.settled();
     if (this.status !== "live") this.setStatus("live");
     this.emit("snapshot", message);
     if (Array.isArray(message.present)) this.emit("presence", this.present);
@@ -192,12 +173,8 @@ export class LiveSync extends EventTarget {
 
   // The meeting is over (cancelled): close the socket for good, without reconnecting.
   stop() {
-    const ws = this.socket;
-    this.socket = null;
-    clearTimeout(this.retryTimer);
-    this.retryAt = null;
     this.synced = false;
-    ws?.close(1000);
+    this.socket.close();
     this.setStatus("ended");
   }
 
@@ -217,10 +194,9 @@ export class LiveSync extends EventTarget {
 
   // A command (hand-off, agenda move, sync): sent now if the socket is open.
   send(message) {
-    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    if (!this.socket.isOpen) return false;
     this.takeToken();
-    this.socket.send(JSON.stringify(message));
-    return true;
+    return this.socket.send(message);
   }
 
   // A message where only the latest matters (the viewer state, the pointer): sent now if

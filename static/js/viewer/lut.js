@@ -1,13 +1,14 @@
 // Window/level: stored values -> 8-bit grey, as DICOM PS3.3 C.11.2.1.2 defines it.
 // Pure functions; the page and the Python tests call them alike.
 
+// The CT window presets; their names are the server's (config.text.presets, by id).
 export const CT_PRESETS = [
-  { id: "soft", name: "Soft tissue", center: 40, width: 400, key: "1" },
-  { id: "lung", name: "Lung", center: -600, width: 1500, key: "2" },
-  { id: "bone", name: "Bone", center: 400, width: 1800, key: "3" },
-  { id: "brain", name: "Brain", center: 40, width: 80, key: "4" },
-  { id: "liver", name: "Liver", center: 60, width: 160, key: "5" },
-  { id: "mediastinum", name: "Mediastinum", center: 50, width: 350, key: "6" },
+  { id: "soft", center: 40, width: 400, key: "1" },
+  { id: "lung", center: -600, width: 1500, key: "2" },
+  { id: "bone", center: 400, width: 1800, key: "3" },
+  { id: "brain", center: 40, width: 80, key: "4" },
+  { id: "liver", center: 60, width: 160, key: "5" },
+  { id: "mediastinum", center: 50, width: 350, key: "6" },
 ];
 
 // The grey level (0-255) of one modality value (HU for CT) under a window.

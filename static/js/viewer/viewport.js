@@ -4,6 +4,7 @@
 import { applyLut, applyRgb, buildLut } from "./lut.js";
 import { apply, fitScale, invert, orientationLabels, scaleBar, viewTransform } from "./geometry.js";
 import { angleDeg, ellipseStats, lengthMm, probe } from "./measure.js";
+import { fill } from "../text.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -97,7 +98,7 @@ export class Viewport {
     const info = this.sliceInfo();
     const frame = this.frame();
     if (!info) {
-      this.clearOverlays(this.series ? "" : "Drop a series here");
+      this.clearOverlays(this.series ? "" : this.viewer.text.dropSeries);
       return 0;
     }
     const { header } = frame || { header: info.instance };
@@ -176,18 +177,19 @@ export class Viewport {
       line(manifest.study_description || manifest.study_date || ""),
       line(`${manifest.modality} ${manifest.description || ""}`.trim()),
     );
+    const t = this.viewer.text;
     const position = inst.slice_position != null ? `${inst.slice_position.toFixed(1)} mm` : "";
-    const frameText = inst.frames > 1 ? ` · frame ${info.slice.frame + 1}/${inst.frames}` : "";
+    const frameText = inst.frames > 1 ? ` · ${fill(t.frame, { frame: info.slice.frame + 1, frames: inst.frames })}` : "";
     this.topRight.replaceChildren(
-      line(`Slice ${v.slice + 1} / ${manifest.slices.length}${frameText}`),
-      line(position ? `Loc ${position}` : ""),
+      line(`${fill(t.slice, { slice: v.slice + 1, count: manifest.slices.length })}${frameText}`),
+      line(position ? fill(t.location, { position }) : ""),
     );
     const scale = fitScale(inst.columns, inst.rows, this.cssWidth, this.cssHeight, v.rotation) * v.zoom;
     this.bottomRight.replaceChildren(
-      line(`W ${Math.round(v.width)} L ${Math.round(v.center)}${v.invert ? " · inverted" : ""}`),
-      line(`Zoom ${(scale * 100).toFixed(0)}%`),
+      line(`${fill(t.window, { width: Math.round(v.width), center: Math.round(v.center) })}${v.invert ? ` · ${t.inverted}` : ""}`),
+      line(fill(t.zoomLevel, { percent: `${(scale * 100).toFixed(0)}%` })),
     );
-    this.bottomLeft.textContent = frame ? "" : "Loading…";
+    this.bottomLeft.textContent = frame ? "" : t.loading;
     const labels = orientationLabels(inst.orientation, v);
     for (const [side, node] of Object.entries(this.marks)) node.textContent = labels ? labels[side] : "";
     const bar = inst.spacing ? scaleBar(inst.spacing[1], scale, this.cssWidth) : null;
@@ -199,7 +201,7 @@ export class Viewport {
       this.bar.hidden = true;
     }
     this.warning.hidden = !(manifest.burned_in_risk || inst.burned_in);
-    this.warning.textContent = "May contain burned-in patient data";
+    this.warning.textContent = t.burnedIn;
     const loader = this.series.loader;
     this.progress.style.width = `${(100 * loader.loaded) / Math.max(1, loader.count)}%`;
     this.progress.hidden = loader.loaded === loader.count;
@@ -248,11 +250,12 @@ export class Viewport {
           const unit = this.series.manifest.modality === "CT" ? " HU" : "";
           const area = spacing ? `${(stats.areaMm2 / 100).toFixed(2)} cm²` : `${stats.pixels} px`;
           const text = svg("text", { x: Math.max(...pts.map((p) => p[0])) + 6, y: Math.min(...pts.map((p) => p[1])) }, g);
+          const t = this.viewer.text;
           const rows = [
-            `Mean ${stats.mean.toFixed(1)}${unit}`,
-            `SD ${stats.sd.toFixed(1)}`,
-            `Min ${stats.min.toFixed(0)} Max ${stats.max.toFixed(0)}`,
-            `Area ${area}`,
+            fill(t.mean, { value: `${stats.mean.toFixed(1)}${unit}` }),
+            fill(t.sd, { value: stats.sd.toFixed(1) }),
+            fill(t.minMax, { min: stats.min.toFixed(0), max: stats.max.toFixed(0) }),
+            fill(t.area, { value: area }),
           ];
           rows.forEach((r, i) => {
             const span = svg("tspan", { x: text.getAttribute("x"), dy: i ? "1.2em" : "0" }, text);

@@ -1,0 +1,137 @@
+// What the mouse, the wheel, touch (as pointer events) and the keyboard do in the viewer.
+// Each handler turns a gesture into one of the viewer's own calls (update, setTool, ...).
+
+import { CT_PRESETS } from "./lut.js";
+import { POINTS, TOOLS } from "./annotations.js";
+
+// Dragging on one viewport: a tool (window/level, pan, zoom, scroll), drawing an annotation,
+// or moving a handle of one's own annotation; the laser pointer; the wheel; double-click.
+export function bindPointer(viewer, vp) {
+  let drag = null;
+  vp.root.addEventListener("pointerdown", (ev) => {
+    if (ev.button !== 0 && ev.button !== 1) return;
+    viewer.setActive(vp.index);
+    vp.root.focus({ preventScroll: true });
+    const point = [ev.offsetX, ev.offsetY];
+    const image = vp.canvasToImage(point);
+    const info = vp.sliceInfo();
+    const tool = ev.button === 1 || ev.shiftKey ? "pan" : viewer.tool;
+    if (!info) return;
+    const hit = ev.button === 0 && !viewer.draft ? viewer.annotations.handleAt(vp, point) : null;
+    if (hit) {
+      // Drag a handle of one's own annotation: the edit is saved when the mouse lets go.
+      drag = { edit: hit, before: hit.ann.points.map((p) => [...p]) };
+      vp.root.setPointerCapture(ev.pointerId);
+      return;
+    }
+    if (POINTS[tool]) {
+      if (!viewer.draft || viewer.draft.viewport !== vp.index) {
+        viewer.draft = { viewport: vp.index, kind: tool, instance: info.instance.uuid, frame: info.slice.frame, points: [image], mine: true };
+        if (POINTS[tool] === 1) { viewer.saveDraft(); return; }
+        viewer.draft.points.push(image);
+      } else {
+        viewer.draft.points.push(image);
+      }
+      drag = { tool, draw: true };
+    } else {
+      drag = { tool, start: point, view: { ...vp.view, pan: [...vp.view.pan] } };
+    }
+    vp.root.setPointerCapture(ev.pointerId);
+  });
+  vp.root.addEventListener("pointermove", (ev) => {
+    if (!drag) return;
+    const point = [ev.offsetX, ev.offsetY];
+    if (drag.edit) {
+      drag.edit.ann.points[drag.edit.index] = vp.canvasToImage(point);
+      drag.moved = true;
+      viewer.requestRender();
+      return;
+    }
+    if (drag.draw && viewer.draft) {
+      viewer.draft.points[viewer.draft.points.length - 1] = vp.canvasToImage(point);
+      viewer.requestRender();
+      return;
+    }
+    const dx = point[0] - drag.start[0];
+    const dy = point[1] - drag.start[1];
+    const v = drag.view;
+    if (drag.tool === "wl") {
+      viewer.update(vp.index, { width: Math.max(1, v.width + dx * 2), center: v.center + dy * 2, preset: null });
+    } else if (drag.tool === "pan") {
+      const m = vp.transform;
+      const det = m[0] * m[3] - m[1] * m[2];
+      const ix = (m[3] * dx - m[2] * dy) / det;
+      const iy = (-m[1] * dx + m[0] * dy) / det;
+      viewer.update(vp.index, { pan: [v.pan[0] - ix, v.pan[1] - iy] });
+    } else if (drag.tool === "zoom") {
+      viewer.update(vp.index, { zoom: v.zoom * Math.exp(-dy / 150) });
+    } else if (drag.tool === "scroll") {
+      viewer.update(vp.index, { slice: v.slice + Math.round(dy / 8) });
+    }
+  });
+  const end = () => {
+    if (drag?.edit) {
+      if (drag.moved) viewer.annotations.save(drag.edit.ann, drag.before);
+      drag = null;
+      return;
+    }
+    if (drag?.draw && viewer.draft && viewer.draft.points.length >= POINTS[viewer.draft.kind]) viewer.saveDraft();
+    else if (drag?.draw && viewer.draft) viewer.draft.points.push([...viewer.draft.points.at(-1)]);
+    drag = null;
+  };
+  vp.root.addEventListener("pointermove", (ev) => {
+    if (!viewer.pointerListeners.size) return;
+    const info = vp.sliceInfo();
+    if (!info) return viewer.pointerMoved(null);
+    const [x, y] = vp.canvasToImage([ev.offsetX, ev.offsetY]);
+    const inside = x >= 0 && y >= 0 && x <= info.instance.columns && y <= info.instance.rows;
+    viewer.pointerMoved(inside ? { viewport: vp.index, x: Math.round(x * 10) / 10, y: Math.round(y * 10) / 10 } : null);
+  });
+  vp.root.addEventListener("pointerleave", () => viewer.pointerListeners.size && viewer.pointerMoved(null));
+  vp.root.addEventListener("pointerup", end);
+  vp.root.addEventListener("pointercancel", () => { drag = null; });
+  vp.root.addEventListener("wheel", (ev) => {
+    ev.preventDefault();
+    viewer.setActive(vp.index);
+    if (ev.ctrlKey) viewer.zoomBy(ev.deltaY < 0 ? 1.1 : 1 / 1.1);
+    else viewer.scroll(ev.deltaY > 0 ? 1 : -1, vp.index);
+  }, { passive: false });
+  vp.root.addEventListener("dblclick", (ev) => {
+    const hit = viewer.annotations.handleAt(vp, [ev.offsetX, ev.offsetY]);
+    if (hit?.ann.kind !== "arrow") return;
+    const text = window.prompt(viewer.text.arrowLabel, hit.ann.text || "");
+    if (text !== null) viewer.annotations.save({ ...hit.ann, text }, hit.ann.points);
+  });
+  vp.layer.addEventListener("keydown", (ev) => {
+    const id = ev.target.closest?.("g.ann")?.dataset.id;
+    if (id && (ev.key === "Delete" || ev.key === "Backspace")) viewer.annotations.remove(id);
+  });
+}
+
+// The keyboard shortcuts (listed by the help, toolbar.js). Returns the keydown handler,
+// for the viewer to remove when it goes away.
+export function bindKeys(viewer) {
+  const keys = {
+    ArrowDown: () => viewer.scroll(1), ArrowRight: () => viewer.scroll(1),
+    ArrowUp: () => viewer.scroll(-1), ArrowLeft: () => viewer.scroll(-1),
+    PageDown: () => viewer.scroll(10), PageUp: () => viewer.scroll(-10),
+    Home: () => viewer.setSlice(0), End: () => viewer.setSlice(1e9),
+    i: () => viewer.toggleInvert(), r: () => viewer.rotate(90), R: () => viewer.rotate(-90),
+    h: () => viewer.flip("h"), v: () => viewer.flip("v"), f: () => viewer.fit(), 0: () => viewer.oneToOne(),
+    x: () => viewer.reset(), c: () => viewer.toggleCine(),
+    k: () => viewer.markKeyImage(), "?": () => viewer.toolbar.toggleHelp(), Escape: () => viewer.closeHelpOrDraft(),
+    "+": () => viewer.zoomBy(1.2), "-": () => viewer.zoomBy(1 / 1.2),
+  };
+  for (const tool of TOOLS) keys[tool.key] = () => viewer.setTool(tool.id);
+  for (const preset of CT_PRESETS) keys[preset.key] = () => viewer.applyPreset(preset.id);
+  const onKey = (ev) => {
+    if (ev.target.closest("input, select, textarea") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const fn = keys[ev.key];
+    if (fn) {
+      ev.preventDefault();
+      fn();
+    }
+  };
+  document.addEventListener("keydown", onKey);
+  return onKey;
+}
