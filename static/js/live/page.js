@@ -125,14 +125,14 @@ class LivePage {
     if (!s.agenda || this.ended) return;
     renderAgenda(this.root.querySelector("[data-agenda]"), s.agenda, {
       current: s.item,
-      canGo: this.config.canManage,
+      canGo: this.config.isManager,
       names: this.names,
       text: this.text,
     });
     if (!s.item) {
       const waiting = this.root.querySelector("[data-waiting]");
       if (!s.agenda.length) waiting.textContent = this.text.emptyAgenda;
-      else waiting.textContent = this.config.canManage ? this.text.choose : this.text.waiting;
+      else waiting.textContent = this.config.isManager ? this.text.choose : this.text.waiting;
     }
   }
 
