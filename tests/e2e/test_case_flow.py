@@ -1,31 +1,13 @@
 """A referring doctor submits a case; the panel discusses it live, in real Chromium."""
 
-import os
-from pathlib import Path
-
 import pytest
 
 from cases.models import Attachment, Case
-from tests.cast import PASSWORD
+from tests.e2e.browser import shot, sign_in
 
 pytestmark = pytest.mark.browser
 
 PDF = b"%PDF-1.4\n% pathology report\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def sign_in(context, base_url, username):
-    page = context.new_page()
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base_url}/")
-    return page
-
-
-def shot(page, name):
-    if os.environ.get("SCREENSHOT_DIR"):  # for a person to look at
-        page.screenshot(path=Path(os.environ["SCREENSHOT_DIR"]) / name, full_page=True)
 
 
 def test_submit_review_and_see_an_opinion_live(cast, daphne_server, new_context, tmp_path):

@@ -11,7 +11,7 @@ from cases.models import Case
 from decisions import services as actions
 from tests.cases.factories import make_case
 from tests.cast import PASSWORD
-from tests.e2e.test_case_flow import sign_in
+from tests.e2e.browser import sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -16,14 +16,12 @@ import pytest
 from imaging import phantom
 from imaging.ingest import ingest_many
 from imaging.models import Series
-from tests.cast import PASSWORD
-from tests.e2e.conftest import start_daphne
+from tests.e2e.browser import join, start_daphne
 from tests.meetings.factories import make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.browser
 
 SLICES, SIZE = 12, 128
-SCREEN = {"width": 1440, "height": 900}
 
 
 def phantom_case(cast, seed: int):
@@ -58,18 +56,6 @@ def servers(request, transactional_db, tmp_path):
         yield started[0], started[1]
     for server in started:
         server.stop()
-
-
-def join(new_context, base: str, username: str, meeting):
-    page = new_context(viewport=SCREEN).new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
-    page.goto(f"{base}/meetings/{meeting.uuid}/live/")
-    page.wait_for_function("document.body.dataset.connection === 'live'")
-    return page
 
 
 def viewer_ready(page, series_uuid: str) -> None:

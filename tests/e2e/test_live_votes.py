@@ -10,7 +10,7 @@ from board.models import Board
 from cases.access import case_access
 from decisions import services as actions
 from meetings.live import live_goto
-from tests.e2e.test_live_meeting import join
+from tests.e2e.browser import join
 from tests.meetings.factories import acting, make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.browser

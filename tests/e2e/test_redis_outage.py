@@ -22,8 +22,8 @@ import websockets
 from django.test import Client
 
 from cases.models import Opinion
-from tests.e2e.conftest import free_port, start_daphne
-from tests.e2e.test_live_meeting import join as join_page
+from tests.e2e.browser import free_port, start_daphne
+from tests.e2e.browser import join as join_page
 from tests.helpers import skip_or_fail
 from tests.meetings.factories import make_meeting, put_on_agenda, ready_case
 

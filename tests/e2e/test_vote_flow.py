@@ -23,7 +23,7 @@ from decisions.models import Report, Vote
 from meetings.models import AgendaItem, Attendance, Meeting
 from tests.cases.factories import make_case
 from tests.cast import PASSWORD
-from tests.e2e.test_case_flow import sign_in
+from tests.e2e.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
