@@ -1,0 +1,1 @@
+"""The clinical engine's tables: each module is data transcribed from one published standard."""
