@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from cases.clinical.data import gist_risk as table
+from cases.clinical.data.who_2020 import GIST
+from cases.clinical.who import Entity
 
 AFIP_SYSTEM = "AFIP risk of progression (Miettinen & Lasota 2006)"
 JOENSUU_SYSTEM = "Modified NIH consensus risk (Joensuu 2008)"
@@ -43,9 +45,23 @@ def _check_mitoses(mitoses: int | None) -> None:
         raise ValueError("a mitotic count cannot be negative")
 
 
+def _not_gist(entity: Entity | None, system: str) -> GistRisk | None:
+    if entity is None:
+        return GistRisk(system, None, "The tumour type is not recorded yet.")
+    if entity.category != GIST:
+        return GistRisk(system, None, f"GIST risk tables do not apply to {entity.name}.")
+    return None
+
+
 def afip_risk(
-    *, size_cm: Decimal | float | int | None, mitoses_per_5mm2: int | None, site: str | None
+    *,
+    entity: Entity | None,
+    size_cm: Decimal | float | int | None,
+    mitoses_per_5mm2: int | None,
+    site: str | None,
 ) -> GistRisk:
+    if refused := _not_gist(entity, AFIP_SYSTEM):
+        return refused
     size = _size(size_cm)
     _check_mitoses(mitoses_per_5mm2)
     missing = [
@@ -99,12 +115,15 @@ _MITOSES_SAMPLES = (0, 7, 11)
 
 def joensuu_risk(
     *,
+    entity: Entity | None,
     size_cm: Decimal | float | int | None,
     mitoses_per_5mm2: int | None,
     site: str | None,
     rupture: bool | None,
 ) -> GistRisk:
     """`site` is a primary site (only "stomach" counts as gastric in Joensuu's table)."""
+    if refused := _not_gist(entity, JOENSUU_SYSTEM):
+        return refused
     size = _size(size_cm)
     _check_mitoses(mitoses_per_5mm2)
     sizes = (size,) if size is not None else _SIZE_SAMPLES

@@ -134,7 +134,10 @@ def test_gist_is_not_staged_by_the_soft_tissue_chapters():
     ],
 )
 def test_afip_cells(size, mitoses, site, category):
-    assert afip_risk(size_cm=size, mitoses_per_5mm2=mitoses, site=site).category == category
+    assert (
+        afip_risk(entity=GIST, size_cm=size, mitoses_per_5mm2=mitoses, site=site).category
+        == category
+    )
 
 
 @pytest.mark.parametrize(
@@ -147,19 +150,19 @@ def test_afip_cells(size, mitoses, site, category):
     ],
 )
 def test_afip_cells_the_reproductions_disagree_on_are_left_to_a_person(size, mitoses, site):
-    result = afip_risk(size_cm=size, mitoses_per_5mm2=mitoses, site=site)
+    result = afip_risk(entity=GIST, size_cm=size, mitoses_per_5mm2=mitoses, site=site)
     assert result.category is None
     assert "disagree" in result.reason
 
 
 def test_afip_missing_input_is_not_insufficient_data():
-    result = afip_risk(size_cm=3, mitoses_per_5mm2=None, site="stomach")
+    result = afip_risk(entity=GIST, size_cm=3, mitoses_per_5mm2=None, site="stomach")
     assert result.category is None
     assert "mitotic count" in result.reason
 
 
 def test_afip_does_not_cover_other_sites():
-    result = afip_risk(size_cm=3, mitoses_per_5mm2=1, site="oesophagus")
+    result = afip_risk(entity=GIST, size_cm=3, mitoses_per_5mm2=1, site="oesophagus")
     assert result.category is None
 
 
@@ -185,18 +188,36 @@ def test_afip_does_not_cover_other_sites():
     ],
 )
 def test_joensuu_cells(size, mitoses, site, rupture, category):
-    result = joensuu_risk(size_cm=size, mitoses_per_5mm2=mitoses, site=site, rupture=rupture)
+    result = joensuu_risk(
+        entity=GIST, size_cm=size, mitoses_per_5mm2=mitoses, site=site, rupture=rupture
+    )
     assert result.category == category
 
 
 def test_joensuu_decides_high_without_data_that_cannot_change_it():
     # > 10 cm is high whatever the mitoses, site or rupture.
-    assert joensuu_risk(size_cm=12, mitoses_per_5mm2=None, site=None, rupture=None).category == (
-        "high"
-    )
+    assert joensuu_risk(
+        entity=GIST, size_cm=12, mitoses_per_5mm2=None, site=None, rupture=None
+    ).category == ("high")
 
 
 def test_joensuu_waits_for_rupture_when_it_would_change_the_category():
-    result = joensuu_risk(size_cm=3, mitoses_per_5mm2=2, site="stomach", rupture=None)
+    result = joensuu_risk(entity=GIST, size_cm=3, mitoses_per_5mm2=2, site="stomach", rupture=None)
     assert result.category is None
     assert "rupture" in result.reason
+
+
+@pytest.mark.parametrize("key", ["leiomyosarcoma", "desmoid_fibromatosis"])
+def test_risk_tables_apply_only_to_gist(key):
+    entity = get_entity(key)
+    afip = afip_risk(entity=entity, size_cm=12, mitoses_per_5mm2=20, site="stomach")
+    joensuu = joensuu_risk(
+        entity=entity, size_cm=12, mitoses_per_5mm2=20, site="stomach", rupture=True
+    )
+    assert (afip.category, joensuu.category) == (None, None)
+    assert "do not apply" in afip.reason
+
+
+def test_risk_needs_the_tumour_type():
+    result = joensuu_risk(entity=None, size_cm=12, mitoses_per_5mm2=20, site=None, rupture=True)
+    assert result.category is None

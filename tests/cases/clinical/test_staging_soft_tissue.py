@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from cases.clinical.staging import Extent, stage
+from cases.clinical.staging import PRIMARY_SITE_FAMILIES, Extent, stage
 from cases.clinical.who import get_entity
+from cases.models import PrimarySite
 
 UPS = get_entity("undifferentiated_pleomorphic_sarcoma")
 LMS = get_entity("leiomyosarcoma")
@@ -238,3 +239,9 @@ def test_unknown_site_is_an_error():
 def test_missing_type_or_site_stages_nothing():
     assert not stage(entity=None, site="trunk_extremity", size_cm=5).applies
     assert not stage(entity=LMS, site=None, size_cm=5).applies
+
+
+def test_every_primary_site_value_has_a_family_or_asks_a_person():
+    assert set(PRIMARY_SITE_FAMILIES) == set(PrimarySite.values)
+    assert PRIMARY_SITE_FAMILIES["bone"] is None  # appendicular, pelvis or spine?
+    assert PRIMARY_SITE_FAMILIES["extremity_trunk"] == "trunk_extremity"
