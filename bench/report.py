@@ -429,7 +429,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the real-path PDF here")
     args = parser.parse_args()
 
-    from cases.models import Consensus, Report
+    from decisions.models import Consensus, Report
     from decisions.report_data import report_data
 
     start = perf_counter()

@@ -7,10 +7,13 @@ get 403. "Manager" is the one name for who runs a board (``Membership.is_manager
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -18,10 +21,9 @@ from board.models import Board, Membership, User
 
 
 @dataclass
-class BoardAccess:
-    """One user's seat on one board: what the board's services are handed as who acts."""
+class MemberAccess:
+    """A member's seat on a board: who acts, and whether they run the board."""
 
-    board: Board
     membership: Membership
 
     @property
@@ -36,6 +38,31 @@ class BoardAccess:
         """403 unless ``allowed`` (board pages hold no patient data: not audited)."""
         if not allowed:
             raise PermissionDenied(action)
+
+
+@dataclass
+class BoardAccess(MemberAccess):
+    """What board services are handed as who acts."""
+
+    board: Board
+
+
+def check_then_do(action: str, right: Callable[..., bool]):
+    """Make a service check, then do (Zulip's actions): ``right(access, **kwargs)`` is asked
+    of the access object the service is handed as ``access`` before its transaction opens,
+    so a refusal and its audit event outlive each other; then the write runs atomically."""
+
+    def wrap(func):
+        atomic = transaction.atomic(func)
+
+        @functools.wraps(func)
+        def run(*, access, **kwargs):
+            access.require(right(access, **kwargs), action)
+            return atomic(access=access, **kwargs)
+
+        return run
+
+    return wrap
 
 
 def boards_for_user(user: User) -> QuerySet[Board]:

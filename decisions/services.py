@@ -26,6 +26,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from board.access import check_then_do
 from board.models import Membership, User
 from cases.access import VOTE_STATUSES, CaseAccess
 from cases.audit import audit
@@ -94,17 +95,8 @@ def _recommendation(data: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-# Each write checks its right first, outside its transaction: a refusal's audit event must
-# survive the refusal.
-
-
+@check_then_do("proposal.create", lambda access, **_: access.can_propose)
 def proposal_create(*, access: CaseAccess, data: Mapping[str, Any]) -> Proposal:
-    access.require(access.can_propose, "proposal.create")
-    return _proposal_create(access, data)
-
-
-@transaction.atomic
-def _proposal_create(access: CaseAccess, data: Mapping[str, Any]) -> Proposal:
     # The case row lock numbers concurrent proposals one after the other.
     case = Case.objects.select_for_update().get(pk=access.case.pk)
     number = (case.proposals.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -124,14 +116,11 @@ def _proposal_create(access: CaseAccess, data: Mapping[str, Any]) -> Proposal:
     return proposal
 
 
+@check_then_do(
+    "proposal.withdraw", lambda access, proposal, **_: access.can_withdraw_proposal(proposal)
+)
 def proposal_withdraw(*, access: CaseAccess, proposal: Proposal) -> Proposal:
     """The author or the chair takes a proposal off the table (it stays in the record)."""
-    access.require(access.can_withdraw_proposal(proposal), "proposal.withdraw")
-    return _proposal_withdraw(access, proposal)
-
-
-@transaction.atomic
-def _proposal_withdraw(access: CaseAccess, proposal: Proposal) -> Proposal:
     proposal = Proposal.objects.select_for_update().get(pk=proposal.pk, case=access.case)
     if proposal.withdrawn_at is not None:
         raise Conflict(_("This proposal is already withdrawn."))
@@ -152,18 +141,11 @@ def _proposal_withdraw(access: CaseAccess, proposal: Proposal) -> Proposal:
 # --- vote rounds ------------------------------------------------------------------------------
 
 
+@check_then_do("vote.open", lambda access, **_: access.is_manager)
 def vote_round_open(
     *, access: CaseAccess, deadline: datetime | None = None, meeting: Meeting | None = None
 ) -> VoteRound:
     """Open the next round on the standing proposals: live in ``meeting`` or by ``deadline``."""
-    access.require(access.is_manager, "vote.open")
-    return _vote_round_open(access, deadline, meeting)
-
-
-@transaction.atomic
-def _vote_round_open(
-    access: CaseAccess, deadline: datetime | None, meeting: Meeting | None
-) -> VoteRound:
     case = (
         Case.objects.select_for_update(of=("self",)).select_related("board").get(pk=access.case.pk)
     )
@@ -389,14 +371,9 @@ def consensus_initial(case: Case) -> dict[str, Any]:
     return {name: getattr(source, name) for name in RECOMMENDATION_FIELDS}
 
 
+@check_then_do("consensus.draft", lambda access, **_: access.is_manager)
 def consensus_draft(*, access: CaseAccess, data: Mapping[str, Any]) -> Consensus:
     """Save the case's draft; after a signature, the next draft is a correction (version+1)."""
-    access.require(access.is_manager, "consensus.draft")
-    return _consensus_draft(access, data)
-
-
-@transaction.atomic
-def _consensus_draft(access: CaseAccess, data: Mapping[str, Any]) -> Consensus:
     case = Case.objects.select_for_update().get(pk=access.case.pk)
     latest = Consensus.objects.select_for_update().filter(case=case).order_by("-version").first()
     if case.status == S.WITHDRAWN or (latest is None and case.status == S.CONCLUDED):

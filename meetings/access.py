@@ -8,35 +8,24 @@ members.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 
-from board.access import BoardAccess
+from board.access import MemberAccess, check_then_do
 from board.models import Membership, User
 from cases.audit import audit
 from meetings.models import Meeting
 
 
 @dataclass
-class MeetingAccess:
-    """One member's rights on one meeting: what the meeting's services are handed as who acts."""
+class MeetingAccess(MemberAccess):
+    """One member's rights on one meeting: what meeting services are handed as who acts."""
 
     meeting: Meeting
-    membership: Membership
-
-    @property
-    def user(self) -> User:
-        return self.membership.user
-
-    @property
-    def is_manager(self) -> bool:
-        return self.membership.is_manager
 
     def require(self, allowed: bool, action: str) -> None:
         """403 (audited) unless ``allowed``."""
@@ -78,18 +67,5 @@ def get_meeting_for_manager(user: User, meeting_id: UUID) -> MeetingAccess:
 
 
 def managers_only(action: str):
-    """A service of the board's managers: check, then do. The right is asked of the access
-    object handed in as ``access`` (a MeetingAccess or a BoardAccess) before the transaction
-    opens, so a refusal's audit event outlives the refusal; then the write runs atomically."""
-
-    def wrap(func):
-        atomic = transaction.atomic(func)
-
-        @functools.wraps(func)
-        def run(*, access: BoardAccess | MeetingAccess, **kwargs):
-            access.require(access.is_manager, action)
-            return atomic(access=access, **kwargs)
-
-        return run
-
-    return wrap
+    """A service of the board's managers (chair, coordinators): check, then do."""
+    return check_then_do(action, lambda access, **_: access.is_manager)
