@@ -377,7 +377,10 @@ class AuditQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    """Who did what to which patient data, when, from where, and whether it was allowed."""
+    """Who did what to which patient data, when, from where, and whether it was allowed.
+
+    Append-only: here, and by a trigger in the database (cases 0005); chained (cases.audit).
+    """
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed", _("Allowed")

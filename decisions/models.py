@@ -274,8 +274,9 @@ class ConsensusQuerySet(models.QuerySet):
 class Consensus(Recommendation):
     """The board's recommendation on a case, one row per version.
 
-    A draft may change; once signed, a version is final (``save`` refuses). A correction is a
-    new version that ``supersedes`` the previous one and is signed again.
+    A draft may change; once signed, a version is final (``save`` refuses, and a trigger in
+    the database: decisions 0004). A correction is a new version that ``supersedes`` the
+    previous one and is signed again.
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -395,6 +396,8 @@ class Report(models.Model):
     The row is written with the signature (pending); the PDF is rendered after the signature
     commits and the row becomes ready (file and SHA-256) or failed (the chair may ask again).
     A ready report never changes: a correction is a new version with a report of its own.
+    ``save``, ``delete`` and the queryset refuse it here, a trigger in the database
+    (decisions 0004, board.write_once) below Django.
     """
 
     class Status(models.TextChoices):
