@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 from cases.models import AuditChainHead, AuditEvent, Case
 
@@ -85,6 +85,8 @@ def audit(
         detail=json.loads(json.dumps(detail or {})),
     )
     with transaction.atomic():
+        if case is not None and connection.vendor == "postgresql":
+            _share_case_key(case)
         head = _lock_chain_head()
         event.previous_sha256 = head.sha256
         event.sha256 = audit_event_sha256(event)
@@ -93,6 +95,19 @@ def audit(
         head.sha256 = event.sha256
         head.save(update_fields=["event_id", "sha256"])
     return event
+
+
+def _share_case_key(case: Case) -> None:
+    """Take now, before the chain's head, the lock PostgreSQL's check of the event's case
+    reference takes at commit (FOR KEY SHARE on the case row).
+
+    A service locks its case (``select_for_update``) and audits last. Were a reader of that
+    case to lock the head first, its commit would wait for the service's case lock while
+    holding the head the service waits for: a deadlock. Waiting for the case row before the
+    head breaks that cycle. (The actor's row needs nothing: nothing locks users FOR UPDATE.)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM cases_case WHERE id = %s FOR KEY SHARE", [case.pk])
 
 
 def _lock_chain_head() -> AuditChainHead:

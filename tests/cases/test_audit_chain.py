@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from io import StringIO
 
 import pytest
@@ -13,7 +14,13 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from cases.audit import GENESIS, audit, audit_chain_verify, audit_event_sha256
+from cases.audit import (
+    GENESIS,
+    ChainReport,
+    audit,
+    audit_chain_verify,
+    audit_event_sha256,
+)
 from cases.models import AuditChainHead, AuditEvent
 from tests.cases.factories import make_case
 from tests.helpers import skip_or_fail
@@ -252,3 +259,51 @@ def test_concurrent_writers_leave_one_unbroken_chain(cast):
     report = audit_chain_verify()
     assert report.broken is None
     assert report.checked == AuditEvent.objects.count() == WRITERS * EACH
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_holding_the_case_and_a_reader_of_it_do_not_deadlock(cast):
+    # The chair's transaction locks the case row and audits last (as services do); a reader
+    # audits a view of the same case meanwhile. The reader's event points at the case, and
+    # PostgreSQL checks that reference against the chair's lock: were the reader to hold the
+    # chain's head while it waits, the chair would wait for the head - a deadlock.
+    if connection.vendor != "postgresql":
+        skip_or_fail("REQUIRE_SERVICES", "the deadlock test needs PostgreSQL (DATABASE_URL)")
+    from cases.models import Case
+
+    case = make_case(cast)
+    locked, reader_started = threading.Event(), threading.Event()
+    errors: list[str] = []
+
+    def chair() -> None:
+        try:
+            with transaction.atomic():
+                Case.objects.select_for_update().get(pk=case.pk)
+                locked.set()
+                reader_started.wait(timeout=30)
+                time.sleep(0.5)  # the reader is now waiting on the case row
+                audit(actor=cast.chair, action="case.update", case=case)
+        except Exception as exc:  # reported below, with its type
+            errors.append(f"chair: {type(exc).__name__}: {exc}")
+        finally:
+            connections.close_all()
+
+    def reader() -> None:
+        try:
+            locked.wait(timeout=30)
+            reader_started.set()
+            audit(actor=cast.pathologist, action="case.view", case=case)
+        except Exception as exc:  # reported below, with its type
+            errors.append(f"reader: {type(exc).__name__}: {exc}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=chair), threading.Thread(target=reader)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert audit_chain_verify() == ChainReport(AuditEvent.objects.count(), None)
+    assert AuditEvent.objects.filter(case=case).count() == 2
