@@ -81,8 +81,7 @@ def audit(
         # As the database will give it back (IPv6 in its compressed form), for the hash.
         ip=AuditEvent._meta.get_field("ip").get_prep_value(_client_ip.get()),
         outcome=AuditEvent.Outcome.ALLOWED if allowed else AuditEvent.Outcome.DENIED,
-        # As the database will give it back (lists for tuples), for the hash.
-        detail=json.loads(json.dumps(detail or {})),
+        detail=_as_stored(detail or {}),
     )
     with transaction.atomic():
         if case is not None and connection.vendor == "postgresql":
@@ -108,6 +107,18 @@ def _share_case_key(case: Case) -> None:
     """
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM cases_case WHERE id = %s FOR KEY SHARE", [case.pk])
+
+
+def _as_stored(detail: dict[str, Any]) -> Any:
+    """The detail as the database gives it back, so that its hash holds when read: lists for
+    tuples, and whole floats as integers (PostgreSQL's jsonb reads 1e20 back as an integer,
+    1.0 as 1.0: an integer either way is the same on both databases)."""
+    return json.loads(json.dumps(detail), parse_float=_whole_as_int)
+
+
+def _whole_as_int(text: str) -> float | int:
+    number = float(text)
+    return int(number) if number.is_integer() else number
 
 
 def _lock_chain_head() -> AuditChainHead:

@@ -13,13 +13,16 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.test import RequestFactory
 
 from cases.audit import (
     GENESIS,
     ChainReport,
+    _client_ip,
     audit,
     audit_chain_verify,
     audit_event_sha256,
+    client_ip,
 )
 from cases.models import AuditChainHead, AuditEvent
 from tests.cases.factories import make_case
@@ -100,6 +103,22 @@ def test_events_are_chained_in_id_order(cast):
         assert after.previous_sha256 == before.sha256
     head = AuditChainHead.objects.get()
     assert (head.event_id, head.sha256) == (events[-1].pk, stored[-1].sha256)
+
+
+@pytest.mark.django_db
+def test_details_read_back_keep_their_hash(cast):
+    # jsonb gives 1e20 back as an integer and reorders keys; IPv6 is stored compressed.
+    detail = {"z": 1e20, "a": 1.5, "small": 1e-7, "one": 1.0, "text": "ü😀", "pair": (1, 2)}
+    token = _client_ip.set(client_ip(RequestFactory().get("/", REMOTE_ADDR="::ffff:10.0.0.1")))
+    try:
+        event = audit(actor=cast.chair, action="case.view", detail=detail)
+    finally:
+        _client_ip.reset(token)
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.detail["z"] == 10**20 and stored.detail["pair"] == [1, 2]
+    assert stored.ip == "::ffff:10.0.0.1"
+    assert audit_event_sha256(stored) == stored.sha256
+    assert audit_chain_verify().broken is None
 
 
 @pytest.mark.django_db
