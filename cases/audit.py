@@ -194,15 +194,17 @@ def audit_chain_verify() -> ChainReport:
     events = AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
     for event in events:
         if event.previous_sha256 != previous_sha256:
-            after = f"event #{previous_id}" if previous_id is not None else "the start"
-            return ChainReport(
-                checked,
-                ChainBreak(
-                    event.pk,
-                    f"event #{event.pk} does not follow {after}: an event between them was "
-                    "deleted, or events were reordered",
-                ),
-            )
+            if previous_id is None:
+                reason = (
+                    f"event #{event.pk} does not start the chain: events before it were "
+                    "deleted, or it was written outside the app"
+                )
+            else:
+                reason = (
+                    f"event #{event.pk} does not follow event #{previous_id}: an event between "
+                    "them was deleted, or events were reordered"
+                )
+            return ChainReport(checked, ChainBreak(event.pk, reason))
         if audit_event_sha256(event) != event.sha256:
             return ChainReport(
                 checked,

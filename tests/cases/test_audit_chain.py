@@ -167,6 +167,13 @@ def test_a_deleted_middle_event_is_named(cast):
 
 
 @pytest.mark.django_db
+def test_a_deleted_first_event_is_found(cast):
+    events = trail(cast)
+    without_guard("DELETE FROM cases_auditevent WHERE id = %s", [events[0].pk])
+    assert f"event #{events[1].pk} does not start the chain" in verify_fails()
+
+
+@pytest.mark.django_db
 def test_deleted_newest_events_are_found_by_the_head(cast):
     events = trail(cast)
     without_guard("DELETE FROM cases_auditevent WHERE id >= %s", [events[2].pk])
