@@ -112,7 +112,7 @@ def database_from_url(url: str, *, base_dir: Path, var_dir: Path) -> dict[str, A
 
 def sqlite_database(path: Path, *, var_dir: Path) -> dict[str, Any]:
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "board.sqlite",  # Django's, with a flush that lifts triggers
         "NAME": str(path),
         "OPTIONS": {
             # IMMEDIATE avoids "database is locked" when a read transaction

@@ -3,6 +3,7 @@ from guardian.admin import GuardedModelAdmin
 
 from cases.models import (
     Attachment,
+    AuditChainHead,
     AuditEvent,
     Case,
     CaseInvite,
@@ -72,6 +73,22 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("outcome", "action")
     search_fields = ("actor_label", "action", "object_id")
     date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditChainHead)
+class AuditChainHeadAdmin(admin.ModelAdmin):
+    """The newest link of the audit chain, read-only: only cases.audit moves it."""
+
+    list_display = ("event_id", "sha256")
 
     def has_add_permission(self, request):
         return False

@@ -377,7 +377,10 @@ class AuditQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    """Who did what to which patient data, when, from where, and whether it was allowed."""
+    """Who did what to which patient data, when, from where, and whether it was allowed.
+
+    Append-only: here, and by a trigger in the database (cases 0005); chained (cases.audit).
+    """
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed", _("Allowed")
@@ -398,6 +401,11 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     outcome = models.CharField(max_length=8, choices=Outcome)
     detail = models.JSONField(default=dict, blank=True)
+    # The hash chain (cases.audit): the SHA-256 of the event before this one (by id) and of
+    # this event's canonical content, which includes previous_sha256. An altered, deleted or
+    # reordered event breaks the chain; ``manage.py verify_audit`` finds where.
+    previous_sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64)
 
     objects = AuditQuerySet.as_manager()
 
@@ -418,3 +426,24 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("audit events are append-only")
+
+
+class AuditChainHead(models.Model):
+    """The newest link of the audit chain, in one row (pk 1).
+
+    ``cases.audit.audit()`` locks this row before it reads the previous hash and writes an
+    event, so writers append one after another (see there why not the last event's row).
+    It also records which event is last: deleting the newest events leaves no broken link
+    behind them, but it leaves this row pointing past the end of the chain.
+    """
+
+    event_id = models.BigIntegerField(null=True)
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="cases_auditchainhead_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"audit chain head: event {self.event_id}"

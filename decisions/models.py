@@ -274,8 +274,9 @@ class ConsensusQuerySet(models.QuerySet):
 class Consensus(Recommendation):
     """The board's recommendation on a case, one row per version.
 
-    A draft may change; once signed, a version is final (``save`` refuses). A correction is a
-    new version that ``supersedes`` the previous one and is signed again.
+    A draft may change; once signed, a version is final (``save`` refuses, and a trigger in
+    the database: decisions 0004). A correction is a new version that ``supersedes`` the
+    previous one and is signed again.
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -367,6 +368,23 @@ class ConsensusCosignature(models.Model):
         return f"{self.signer} co-signs {self.consensus}"
 
 
+READY_IS_FINAL = "a ready report never changes: a correction is a new version with its own report"
+
+
+class ReportQuerySet(models.QuerySet):
+    # As ConsensusQuerySet: update and delete skip Model.save. Rows on their way to ready
+    # (pending, failed) still change here: decisions.reports excludes ready rows itself.
+    def update(self, **kwargs):
+        if self.filter(status=Report.Status.READY).exists():
+            raise TypeError(READY_IS_FINAL)
+        return super().update(**kwargs)
+
+    def delete(self):
+        if self.filter(status=Report.Status.READY).exists():
+            raise TypeError(READY_IS_FINAL)
+        return super().delete()
+
+
 def report_path(instance: Report, filename: str) -> str:
     consensus = instance.consensus
     return f"reports/{consensus.case.uuid.hex}/{consensus.uuid.hex}-v{consensus.version}.pdf"
@@ -378,6 +396,8 @@ class Report(models.Model):
     The row is written with the signature (pending); the PDF is rendered after the signature
     commits and the row becomes ready (file and SHA-256) or failed (the chair may ask again).
     A ready report never changes: a correction is a new version with a report of its own.
+    ``save``, ``delete`` and the queryset refuse it here, a trigger in the database
+    (decisions 0004, board.write_once) below Django.
     """
 
     class Status(models.TextChoices):
@@ -398,6 +418,8 @@ class Report(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     generated_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ReportQuerySet.as_manager()
+
     class Meta:
         db_table = "cases_report"
         constraints = [
@@ -411,6 +433,23 @@ class Report(models.Model):
     def __str__(self) -> str:
         return f"Report of {self.consensus}"
 
+    def save(self, *args, **kwargs):
+        if self._stored_ready():
+            raise TypeError(READY_IS_FINAL)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self._stored_ready():
+            raise TypeError(READY_IS_FINAL)
+        return super().delete(*args, **kwargs)
+
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.READY
+
+    def _stored_ready(self) -> bool:
+        # The stored row decides, as for Consensus: this instance may be stale.
+        return (
+            self.pk is not None
+            and type(self)._base_manager.filter(pk=self.pk, status=self.Status.READY).exists()
+        )

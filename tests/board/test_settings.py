@@ -76,7 +76,7 @@ def refused(tmp_path: Path, **env: str) -> str:
 
 def test_embedded_defaults(tmp_path):
     got = resolved(tmp_path)
-    assert got["engine"] == "django.db.backends.sqlite3"
+    assert got["engine"] == "board.sqlite"
     assert got["db_name"] == str(tmp_path / "consilium.sqlite3")
     assert got["layer"] == "channels.layers.InMemoryChannelLayer"
     assert got["cache"] == "django.core.cache.backends.locmem.LocMemCache"
