@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
-
-from board.access import BoardAccess
+from board.access import BoardAccess, check_then_do
 from board.models import Board, QuorumRequirement
 
 
-def board_update_settings(*, access: BoardAccess, **settings) -> Board:
-    """Save the board's settings (its managers only)."""
-    access.require(access.is_manager, "board.settings")
-    return _update_settings(access.board, **settings)
-
-
-@transaction.atomic
-def _update_settings(
-    board: Board,
+@check_then_do("board.settings", lambda access, **_: access.is_manager)
+def board_update_settings(
     *,
+    access: BoardAccess,
     description: str,
     required_specialties: Iterable[str],
     accepts_referrals: bool = True,
@@ -32,8 +24,10 @@ def _update_settings(
     consensus_rule: str | None = None,
     qualified_majority: str | None = None,
 ) -> Board:
-    """Save the board's settings. The decision rules (None: unchanged) apply to vote rounds
-    opened from now on; a round under way keeps the rules it opened with."""
+    """Save the board's settings (its managers only). The decision rules (None: unchanged)
+    apply to vote rounds opened from now on; a round under way keeps the rules it opened
+    with."""
+    board = access.board
     board.description = description
     board.accepts_referrals = accepts_referrals
     board.blinded_opinions = blinded_opinions

@@ -45,8 +45,10 @@ def meeting_access(user: User, meeting: Meeting) -> MeetingAccess | None:
     if not user.is_authenticated or not user.is_active:
         return None
     membership = (
-        Membership.objects.select_related("user").filter(user=user, board_id=meeting.board_id)
-    ).first()
+        Membership.objects.select_related("user")
+        .filter(user=user, board_id=meeting.board_id)
+        .first()
+    )
     return MeetingAccess(meeting=meeting, membership=membership) if membership else None
 
 
