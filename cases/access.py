@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from board.models import Membership, Specialty, User
 from cases.audit import audit
-from cases.models import Case, CaseInvite, Opinion
+from cases.models import Case, CaseInvite, Opinion, ReportAudience
 
 S = Case.Status
 EDITABLE_BY_SUBMITTER = {S.DRAFT, S.SUBMITTED}
@@ -161,14 +161,43 @@ class CaseAccess:
         return (proposal.author_id == self.user.pk or self.is_manager) and not self.case.is_closed
 
     @property
+    def report_audience(self) -> str | None:
+        """Which copy of the report this reader gets, decided here once: panelists (members,
+        managers, invited experts) the panel copy, which is pseudonymous; the referring doctor
+        who submitted the case the referrer copy; a patient who submitted their own case the
+        patient copy if the board sends reports to patients (Board.send_report_to_patient).
+        None: no copy."""
+        if self.is_panelist:
+            return ReportAudience.PANEL
+        if not self.is_submitter:
+            return None
+        if self.user.kind == User.Kind.CLINICIAN:
+            return ReportAudience.REFERRER
+        if self.case.board.send_report_to_patient:
+            return ReportAudience.PATIENT
+        return None
+
+    @property
     def can_read_report(self) -> bool:
-        """Panelists; the referring doctor; a patient who submitted their own case if the
-        board sends reports to patients (Board.send_report_to_patient)."""
+        return self.report_audience is not None
+
+    def can_see_key_image(self, key_image) -> bool:
+        """Panelists see every key image; the submitter those the board released with the
+        report and their own."""
         if self.is_panelist:
             return True
-        if not self.is_submitter:
-            return False
-        return self.user.kind == User.Kind.CLINICIAN or self.case.board.send_report_to_patient
+        return key_image.released_with_report or key_image.author_id == self.user.pk
+
+    @property
+    def sees_panel_annotations(self) -> bool:
+        """The panel's working annotations (their labels and authors) are the panel's; the
+        submitter sees only their own."""
+        return self.is_panelist
+
+    @property
+    def can_release_key_images(self) -> bool:
+        # Also after the case is closed: a correction (a new signed version) picks it up.
+        return self.is_manager
 
     def can_move_to(self, status: str) -> bool:
         who = TRANSITIONS.get((self.case.status, status), frozenset())

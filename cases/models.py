@@ -61,6 +61,15 @@ class PrimarySite(models.TextChoices):
     BONE = "bone", _("Bone")
 
 
+class ReportAudience(models.TextChoices):
+    """Who a copy of a signed report is for (decisions.Report). Each copy holds exactly what
+    its audience may read; which copy a reader gets is CaseAccess.report_audience."""
+
+    PANEL = "panel", _("Panel copy")
+    REFERRER = "referrer", _("Referrer copy")
+    PATIENT = "patient", _("Patient copy")
+
+
 class Case(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")

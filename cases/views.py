@@ -177,7 +177,11 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "identity": identity,
         "attachments": case.attachments.select_related("uploaded_by"),
         "studies": case.studies.prefetch_related("series"),
-        "key_images": case.key_images.select_related("author", "instance"),
+        "key_images": [
+            key
+            for key in case.key_images.select_related("author", "instance")
+            if access.can_see_key_image(key)
+        ],
         "thread": thread,
         "opinion_form": OpinionForm() if access.can_write_opinion else None,
         "checklist": services.case_checklist(case) if access.is_manager else None,

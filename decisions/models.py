@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from board.models import Board, Specialty
-from cases.models import Case
+from cases.models import Case, ReportAudience
 from meetings.models import Meeting
 
 
@@ -387,11 +387,16 @@ class ReportQuerySet(models.QuerySet):
 
 def report_path(instance: Report, filename: str) -> str:
     consensus = instance.consensus
-    return f"reports/{consensus.case.uuid.hex}/{consensus.uuid.hex}-v{consensus.version}.pdf"
+    name = f"{consensus.uuid.hex}-v{consensus.version}-{instance.audience}"
+    return f"reports/{consensus.case.uuid.hex}/{name}.pdf"
 
 
 class Report(models.Model):
-    """The PDF of one signed consensus version and where its making stands.
+    """The PDF of one signed consensus version for one audience, and where its making stands.
+
+    Each signed version has a copy per audience the case has (decisions.reports
+    ``report_audiences``): the panel's, the referring doctor's, the patient's. Each copy has
+    its own status, file and SHA-256, and is rendered and asked for again on its own.
 
     The row is written with the signature (pending); the PDF is rendered after the signature
     commits and the row becomes ready (file and SHA-256) or failed (the chair may ask again).
@@ -406,7 +411,8 @@ class Report(models.Model):
         FAILED = "failed", _("Failed")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    consensus = models.OneToOneField(Consensus, on_delete=models.PROTECT, related_name="report")
+    consensus = models.ForeignKey(Consensus, on_delete=models.PROTECT, related_name="reports")
+    audience = models.CharField(max_length=8, choices=ReportAudience, default=ReportAudience.PANEL)
     status = models.CharField(max_length=8, choices=Status, default=Status.PENDING)
     # When the latest attempt started: a pending report older than REPORT_PENDING_FOR
     # (decisions.reports) died with its process and counts as failed.
@@ -423,6 +429,9 @@ class Report(models.Model):
     class Meta:
         db_table = "cases_report"
         constraints = [
+            models.UniqueConstraint(
+                fields=["consensus", "audience"], name="decisions_report_one_per_audience"
+            ),
             models.CheckConstraint(
                 condition=(Q(status="ready") & ~Q(sha256="") & Q(size__isnull=False) & ~Q(file=""))
                 | (~Q(status="ready") & Q(sha256="")),
@@ -431,7 +440,7 @@ class Report(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Report of {self.consensus}"
+        return f"{self.get_audience_display()} of the report of {self.consensus}"
 
     def save(self, *args, **kwargs):
         if self._stored_ready():

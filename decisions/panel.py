@@ -49,10 +49,15 @@ def decision_state(access: CaseAccess) -> DecisionState:
                     round_.votes.filter(uuid__in=data["dissent"]).select_related("voter", "choice")
                 )
     versions = list(
-        case.consensus_versions.select_related("signed_by", "drafted_by", "report")
-        .prefetch_related("cosignatures__signer")
+        case.consensus_versions.select_related("signed_by", "drafted_by")
+        .prefetch_related("cosignatures__signer", "reports")
         .order_by("-version")
     )
+    for version in versions:
+        # The copy this reader may download (the template links to it and to no other).
+        version.reader_report = next(
+            (r for r in version.reports.all() if r.audience == access.report_audience), None
+        )
     return DecisionState(
         proposals=proposals,
         round=round_,

@@ -132,8 +132,26 @@ class ReportSignature:
 
 
 @dataclass(frozen=True)
+class ReportPatient:
+    """Who the patient is, on the copies whose readers know it already (referrer, patient)."""
+
+    name: str
+    date_of_birth: datetime.date | None = None
+    hospital_number: str = ""
+
+
+@dataclass(frozen=True)
+class ReportAddressee:
+    """Whom the referrer copy is addressed to: the referring doctor and their institution."""
+
+    name: str
+    institution: str = ""
+
+
+@dataclass(frozen=True)
 class ReportData:
-    """Everything one version of a consensus report shows. The case appears by pseudonym only.
+    """Everything one copy of one version of a consensus report shows. The panel copy names
+    the case by its pseudonym only; `patient` and `addressee` are for the other copies.
 
     Text fields are plain text, escaped when rendered, except `recommendation_html` and
     `ReportOpinion.html`, which are sanitised HTML (see `ReportOpinion`).
@@ -159,6 +177,16 @@ class ReportData:
     recommendation_html: str = ""
     attendees: Sequence[ReportAttendee] = ()
     signatures: Sequence[ReportSignature] = ()
+    # Which copy this is (cases.models.ReportAudience), printed on every page.
+    audience: str = "panel"
+    audience_label: str = ""
+    audience_note: str = ""
+    patient: ReportPatient | None = None
+    addressee: ReportAddressee | None = None
+    # The copy says that a dissent was recorded, without who or why (`dissent` is empty).
+    dissent_withheld: bool = False
+    # The decision section (outcome, rule, tally): not on the patient copy.
+    show_decision: bool = True
 
 
 class ReportError(ValueError):
@@ -260,6 +288,8 @@ def _page_css(data: ReportData) -> SafeString:
         "case": data.case_pseudonym,
         "version": data.version,
     }
+    if data.audience_label:
+        running = f"{running} · {data.audience_label}"
     generated = _("Generated %(when)s") % {"when": _format_datetime(data.generated_at)}
     # One translatable sentence, its placeholders turned into CSS page counters.
     page_of = " ".join(

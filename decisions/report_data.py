@@ -1,5 +1,19 @@
-"""What the report of a signed version shows, gathered from the database as the case stood
-when the version was signed (decisions.render draws it; it never reads the database)."""
+"""What each copy of the report of a signed version shows, gathered from the database as the
+case stood when the version was signed (decisions.render draws it; it never reads the
+database).
+
+Each audience gets exactly what it may read on the case page, and no more:
+
+- panel copy (members, managers, invited experts): everything, by pseudonym only — no name,
+  date of birth or hospital number, since an invited expert reads it too;
+- referrer copy (filed in the referring doctor's chart): the recommendation, the decision
+  and tally, the released key images (captions, without authors or annotation labels), the
+  patient's identity as entered at submission and the referring doctor as addressee. The
+  opinions, the dissent's names and reasons and the attendance only where the board shares
+  opinions with referrers; otherwise "a dissent was recorded";
+- patient copy: the recommendation in the words the chair signed, the released key images
+  and the patient's name; no opinions, tally, dissent or attendance.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +27,17 @@ from django.utils.translation import ngettext
 
 from board.models import Board, Membership, Specialty
 from cases.markdown import render_markdown
-from cases.models import Case, Opinion
+from cases.models import Case, Opinion, PatientIdentity, ReportAudience
 from decisions import tally as tallying
 from decisions.models import Consensus, VoteRound
 from decisions.render import (
+    ReportAddressee,
     ReportAttendee,
     ReportData,
     ReportDissent,
     ReportImage,
     ReportOpinion,
+    ReportPatient,
     ReportProposal,
     ReportSignature,
     ReportSpecialty,
@@ -34,11 +50,18 @@ from meetings.models import PRESENCE_TIMEOUT, Attendance, Meeting
 REPORT_KEY_IMAGE_SIZE = 512
 
 
-def report_data(consensus: Consensus) -> ReportData:
-    """Everything the report of a signed version shows, as the case stood when it was signed
-    (decisions.reports says why). Key images are drawn here, with their window and annotations."""
+def report_data(consensus: Consensus, audience: str = ReportAudience.PANEL) -> ReportData:
+    """Everything one copy of the report of a signed version shows, as the case stood when it
+    was signed (decisions.reports says why). Key images are drawn here, with their window and
+    annotations (labels only on the panel copy)."""
 
     case = consensus.case
+    panel = audience == ReportAudience.PANEL
+    patient_copy = audience == ReportAudience.PATIENT
+    # The referrer reads what the case page shows them: the opinions if the board shares them.
+    shared = panel or (
+        audience == ReportAudience.REFERRER and case.board.share_opinions_with_referrers
+    )
     at = consensus.signed_at or timezone.now()
     round_ = consensus.round
     meeting = round_.meeting if round_ is not None else None
@@ -48,6 +71,7 @@ def report_data(consensus: Consensus) -> ReportData:
     if meeting is not None:
         attendees, present = _report_attendees(meeting, case, at)
         quorum = " ".join(part for part in (quorum, _attendance_quorum(case, present)) if part)
+    dissent = decision.pop("dissent", [])
     signer_role = (
         Membership.objects.filter(board_id=case.board_id, user_id=consensus.signed_by_id)
         .values_list("role", flat=True)
@@ -63,6 +87,8 @@ def report_data(consensus: Consensus) -> ReportData:
         ReportSignature(name=c.signer.display_name, role=_("Co-signer"), signed_at=c.signed_at)
         for c in consensus.cosignatures.select_related("signer")
     ]
+    if patient_copy:
+        decision, quorum = {}, ""
     return ReportData(
         board=case.board.name,
         case_pseudonym=case.pseudonym,
@@ -74,13 +100,55 @@ def report_data(consensus: Consensus) -> ReportData:
         structured=_report_structured(case),
         question=case.question,
         studies=_report_studies(case, at),
-        key_images=_report_key_images(case, at),
-        opinions=_report_opinions(case, at),
+        key_images=_report_key_images(case, at, panel=panel),
+        opinions=_report_opinions(case, at) if shared else [],
         quorum=quorum,
         recommendation_html=render_markdown(consensus.text) + _coded_recommendation(consensus),
-        attendees=attendees,
+        attendees=attendees if shared else [],
         signatures=signatures,
+        dissent=dissent if shared and not patient_copy else [],
+        dissent_withheld=bool(dissent) and not shared and not patient_copy,
+        show_decision=not patient_copy,
+        audience=str(audience),
+        audience_label=str(ReportAudience(audience).label),
+        audience_note=_audience_note(audience, shared),
+        patient=None if panel else _report_patient(case, hospital_number=not patient_copy),
+        addressee=_report_addressee(case) if audience == ReportAudience.REFERRER else None,
         **decision,
+    )
+
+
+def _audience_note(audience: str, shared: bool) -> str:
+    if audience == ReportAudience.PANEL:
+        return _("For the board and its invited experts. Pseudonymous.")
+    if audience == ReportAudience.PATIENT:
+        return _("For the patient: the board's recommendation as signed.")
+    if shared:
+        return _("For the referring doctor, to file in the patient's chart.")
+    return _(
+        "For the referring doctor, to file in the patient's chart. The board's internal "
+        "opinions are not part of this copy."
+    )
+
+
+def _report_patient(case: Case, *, hospital_number: bool) -> ReportPatient | None:
+    """The identity as entered at submission (readers of this copy hold it already)."""
+    identity = PatientIdentity.objects.filter(case=case).first()
+    if identity is None:
+        return None
+    return ReportPatient(
+        name=identity.full_name,
+        date_of_birth=identity.date_of_birth,
+        hospital_number=identity.hospital_number if hospital_number else "",
+    )
+
+
+def _report_addressee(case: Case) -> ReportAddressee:
+    """The referring doctor as the submission names them, else the submitter's account."""
+    submitter = case.submitted_by
+    return ReportAddressee(
+        name=case.referring_physician or submitter.display_name,
+        institution=case.referring_institution or submitter.institution,
     )
 
 
@@ -134,19 +202,24 @@ def _report_studies(case: Case, at: datetime) -> list:
     return studies
 
 
-def _report_key_images(case: Case, at: datetime) -> list:
+def _report_key_images(case: Case, at: datetime, *, panel: bool) -> list:
+    """The panel copy: every key image, captioned with its author, annotations labelled. The
+    other copies: only those released with the report, without author or labels."""
 
     images = []
     key_images = case.key_images.filter(created_at__lte=at).select_related(
         "author", "instance__series"
     )
+    if not panel:
+        key_images = key_images.filter(released_with_report=True)
     for key in key_images:
         series = key.instance.series
         where = " ".join(part for part in (series.modality, series.description) if part)
-        caption = " · ".join(part for part in (key.caption, where, key.author.display_name) if part)
+        author = key.author.display_name if panel else ""
+        caption = " · ".join(part for part in (key.caption, where, author) if part)
         # Never enlarged: a 256-pixel MR stays 256 pixels.
         native = max(key.instance.rows, key.instance.columns)
-        png = render_key_image(key, min(REPORT_KEY_IMAGE_SIZE, native) or None)
+        png = render_key_image(key, min(REPORT_KEY_IMAGE_SIZE, native) or None, labels=panel)
         images.append(ReportImage(png=png, caption=caption))
     return images
 

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cases.access import CaseAccess, get_case_for_user
 from cases.audit import audit
+from cases.models import ReportAudience
 from decisions import reports, services
 from decisions.forms import ConsensusForm, ProposalForm, SignForm, VoteForm, VoteRoundForm
 from decisions.models import Consensus, Proposal, Report, VoteRound
@@ -53,9 +54,20 @@ def panel_context(
         consensus = _latest_signed(case) if access.can_read_report else None
     context.update(panelist=panelist, state=state, consensus=consensus)
     if consensus is not None and consensus.is_signed:
-        report = reports.report_of(consensus)
+        report = reports.report_of(consensus, access.report_audience)
         context["report"] = report if report is not None and report.is_ready else None
         context["report_status"] = reports.report_status(report)
+        if access.is_manager:
+            # Managers follow every copy (and make one again), but download only the panel's.
+            copies = {r.audience: r for r in consensus.reports.all()}
+            context["report_copies"] = [
+                {
+                    "audience": audience,
+                    "label": ReportAudience(audience).label,
+                    "status": reports.report_status(copies.get(audience)),
+                }
+                for audience in reports.report_audiences(case)
+            ]
     if not panelist:
         return context
     forms = forms or {}
@@ -91,7 +103,7 @@ def panel_context(
 def _latest_signed(case) -> Consensus | None:
     return (
         case.consensus_versions.filter(signed_at__isnull=False)
-        .select_related("signed_by", "report")
+        .select_related("signed_by")
         .prefetch_related("cosignatures__signer")
         .order_by("-version")
         .first()
@@ -304,15 +316,27 @@ def _sign(request, access, consensus, prefix, service) -> HttpResponse:
 def report_download(request: HttpRequest, case_id: UUID, report_id: UUID) -> HttpResponse:
     """The signed PDF, as stored; every download is audited."""
     access = get_case_for_user(request.user, case_id, action="report.download")
+    access.require(access.can_read_report, "report.download")
+    # Only the reader's own copy: another audience's copy of this case is 404 to them.
     report = (
         Report.objects.select_related("consensus")
-        .filter(consensus__case=access.case, uuid=report_id, status=Report.Status.READY)
+        .filter(
+            consensus__case=access.case,
+            uuid=report_id,
+            status=Report.Status.READY,
+            audience=access.report_audience,
+        )
         .first()
     )
     if report is None:
-        audit(actor=request.user, action="report.download", case=access.case, allowed=False)
+        audit(
+            actor=request.user,
+            action="report.download",
+            case=access.case,
+            allowed=False,
+            detail={"requested": str(report_id)},
+        )
         raise Http404
-    access.require(access.can_read_report, "report.download")
     with report.file.open("rb") as handle:
         pdf = handle.read()
     if hashlib.sha256(pdf).hexdigest() != report.sha256:
@@ -337,12 +361,12 @@ def report_download(request: HttpRequest, case_id: UUID, report_id: UUID) -> Htt
         action="report.download",
         case=access.case,
         target=report,
-        detail={"version": version},
+        detail={"version": version, "audience": report.audience},
     )
     response = FileResponse(
         io.BytesIO(pdf),
         as_attachment=True,
-        filename=f"consilium-{access.case.pseudonym}-report-v{version}.pdf",
+        filename=f"consilium-{access.case.pseudonym}-report-v{version}-{report.audience}.pdf",
         content_type="application/pdf",
     )
     response["X-Content-Type-Options"] = "nosniff"
@@ -353,11 +377,14 @@ def report_download(request: HttpRequest, case_id: UUID, report_id: UUID) -> Htt
 
 @require_POST
 def report_regenerate(request: HttpRequest, case_id: UUID, consensus_id: UUID) -> HttpResponse:
-    """Render the report of a signed version that has none (its first attempt failed)."""
+    """Render a copy of the report of a signed version that has none (its first attempt
+    failed, or its audience came later); POST ``audience`` names the copy (default: panel)."""
     access = get_case_for_user(request.user, case_id)
     consensus = _consensus_for(access, consensus_id)
+    # An unknown audience is refused by the service (409), after the manager check (403).
+    audience = request.POST.get("audience") or ReportAudience.PANEL
     try:
-        report = reports.report_regenerate(access=access, consensus=consensus)
+        report = reports.report_regenerate(access=access, consensus=consensus, audience=audience)
     except reports.ReportConflict as exc:
         return _refused(request, access, "report.regenerate", exc.message, 409)
     if not report.is_ready:
@@ -421,7 +448,7 @@ def report_verify(request: HttpRequest, case_id: UUID) -> HttpResponse:
     stored = list(
         Report.objects.filter(consensus__case=case, status=Report.Status.READY)
         .select_related("consensus__signed_by")
-        .order_by("-consensus__version")
+        .order_by("-consensus__version", "audience")
     )
     context = {
         "case": case,

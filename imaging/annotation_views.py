@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cases.access import CaseAccess, get_case_for_user
 from cases.audit import audit
 from imaging import services
-from imaging.keyimages import MAX_SIZE, RENDER_VERSION, render_key_image
+from imaging.keyimages import MAX_SIZE, RENDER_VERSION, released_annotations, render_key_image
 from imaging.models import Annotation, Instance, KeyImage
 
 IMMUTABLE = "private, max-age=31536000, immutable"
@@ -89,6 +89,8 @@ def annotation_json(annotation: Annotation, user) -> dict[str, Any]:
 
 
 def key_image_json(key_image: KeyImage, access: CaseAccess) -> dict[str, Any]:
+    panel = access.sees_panel_annotations
+    mine = key_image.author_id == access.user.pk
     return {
         "id": str(key_image.uuid),
         "instance": str(key_image.instance.uuid),
@@ -96,8 +98,12 @@ def key_image_json(key_image: KeyImage, access: CaseAccess) -> dict[str, Any]:
         "frame": key_image.frame,
         "caption": key_image.caption,
         "state": key_image.state,
-        "annotations": key_image.annotations,
-        "author": _author(key_image.author),
+        "annotations": (
+            key_image.annotations if panel else released_annotations(key_image.annotations)
+        ),
+        # The submitter does not learn which panelist chose a released key image.
+        "author": _author(key_image.author) if panel or mine else None,
+        "released_with_report": key_image.released_with_report,
         "created_at": key_image.created_at.isoformat(),
         "image_url": reverse(
             "key-image-png",
@@ -136,6 +142,8 @@ def annotations(request: HttpRequest, case_id: UUID) -> HttpResponse:
     found = Annotation.objects.filter(case=access.case, deleted_at__isnull=True).select_related(
         "author", "instance"
     )
+    if not access.sees_panel_annotations:
+        found = found.filter(author=access.user)
     scope: dict[str, str] = {}
     try:
         if "instance" in request.GET:
@@ -224,7 +232,11 @@ def key_images(request: HttpRequest, case_id: UUID) -> HttpResponse:
             pk=key_image.pk
         )
         return JsonResponse(key_image_json(key_image, access), status=201)
-    found = access.case.key_images.select_related("author", "instance__series")
+    found = [
+        k
+        for k in access.case.key_images.select_related("author", "instance__series")
+        if access.can_see_key_image(k)
+    ]
     audit(actor=request.user, action="key_image.list", case=access.case)
     return JsonResponse({"key_images": [key_image_json(k, access) for k in found]})
 
@@ -236,6 +248,16 @@ def _key_image(access: CaseAccess, key_image_id: UUID) -> KeyImage:
         .first()
     )
     if key_image is None:
+        raise Http404
+    if not access.can_see_key_image(key_image):
+        # Not released to the submitter: as if it did not exist, but on the record.
+        audit(
+            actor=access.user,
+            action="key_image.view",
+            case=access.case,
+            target=key_image,
+            allowed=False,
+        )
         raise Http404
     return key_image
 
@@ -267,10 +289,14 @@ def key_image_png(request: HttpRequest, case_id: UUID, key_image_id: UUID) -> Ht
             size = 0
         if not 16 <= size <= MAX_SIZE:
             return _error(_("size must be a whole number from 16 to %(max)d.") % {"max": MAX_SIZE})
-    etag = f'"key-{key_image.uuid.hex}-{size}-r{RENDER_VERSION}"'
+    labels = access.sees_panel_annotations
+    # Two pictures per key image (with and without the panel's labels): two ETags.
+    etag = f'"key-{key_image.uuid.hex}-{size}-r{RENDER_VERSION}{"" if labels else "-s"}"'
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
         return HttpResponseNotModified()
-    response = HttpResponse(render_key_image(key_image, size), content_type="image/png")
+    response = HttpResponse(
+        render_key_image(key_image, size, labels=labels), content_type="image/png"
+    )
     response["ETag"] = etag
     response["Cache-Control"] = IMMUTABLE
     return response

@@ -80,7 +80,15 @@ class _View:
         return (x + 0.5) * self.sx - 0.5, (y + 0.5) * self.sy - 0.5
 
 
-def render_key_image(key_image: KeyImage, size: int | None) -> bytes:
+def released_annotations(annotations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The annotations of a key image as the submitter sees them: the shapes and what they
+    measure, without the panel's words (labels) or who drew them."""
+    return [{"kind": item.get("kind"), "points": item.get("points")} for item in annotations]
+
+
+def render_key_image(key_image: KeyImage, size: int | None, *, labels: bool = True) -> bytes:
+    """The key image as PNG; ``labels=False`` leaves out the annotations' text (the
+    submitter's pictures: see ``released_annotations``)."""
     instance = key_image.instance
     state = key_image.state
     stored = pixels.frame(instance, key_image.frame)
@@ -96,7 +104,8 @@ def render_key_image(key_image: KeyImage, size: int | None) -> bytes:
             values = measure.modality_values(
                 stored, instance.rescale_slope, instance.rescale_intercept
             )
-        _Drawing(image, view, instance, values).draw_all(key_image.annotations)
+        items = key_image.annotations if labels else released_annotations(key_image.annotations)
+        _Drawing(image, view, instance, values).draw_all(items)
     out = io.BytesIO()
     image.save(out, format="PNG", compress_level=1)
     return out.getvalue()

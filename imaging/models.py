@@ -178,7 +178,8 @@ class KeyImage(models.Model):
     """One frame as someone saw it: the viewer state and the annotations, frozen at creation.
 
     ``annotations`` is a snapshot (kind, points, text, author name), not a link, so later
-    edits to the live annotations never change a key image.
+    edits to the live annotations never change a key image. ``released_with_report`` is the
+    one field that changes after creation.
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -190,6 +191,10 @@ class KeyImage(models.Model):
     # {"center", "width", "invert", "zoom", "pan": [x, y], "rotation", "flip_h", "flip_v"}
     state = models.JSONField(default=dict)
     annotations = models.JSONField(default=list, blank=True)
+    # A manager releases a key image with the report (imaging.services.key_image_release):
+    # only released key images reach the submitter (case page, referrer and patient copies),
+    # and then without the panel's annotation labels and authors.
+    released_with_report = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -311,6 +311,27 @@ def key_image_delete(*, access: CaseAccess, key_image: KeyImage) -> None:
     key_image.delete()
 
 
+@transaction.atomic
+def key_image_release(*, access: CaseAccess, key_image: KeyImage, released: bool) -> KeyImage:
+    """A manager releases a key image with the report (or takes it back): released key
+    images reach the submitter's case page and the referrer and patient copies of reports
+    rendered from then on; a copy already made never changes."""
+    if key_image.case_id != access.case.pk or not access.can_release_key_images:
+        raise PermissionDenied
+    if key_image.released_with_report == released:
+        return key_image
+    KeyImage.objects.filter(pk=key_image.pk).update(released_with_report=released)
+    key_image.released_with_report = released
+    audit(
+        actor=access.user,
+        action="key_image.release" if released else "key_image.withhold",
+        case=access.case,
+        target=key_image,
+    )
+    _publish_key_image(access, key_image, "released" if released else "withheld")
+    return key_image
+
+
 def _publish_key_image(access: CaseAccess, key_image: KeyImage, change: str) -> None:
     publish_case_event(
         access.case,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from imaging import annotation_views, views
+from imaging import annotation_views, release_views, views
 
 urlpatterns = [
     path("cases/<uuid:case_id>/viewer/", views.viewer_page, name="case-viewer"),
@@ -58,5 +58,10 @@ urlpatterns += [
         "cases/<uuid:case_id>/key-images/<uuid:key_image_id>/image.png",
         annotation_views.key_image_png,
         name="key-image-png",
+    ),
+    path(
+        "cases/<uuid:case_id>/key-images/<uuid:key_image_id>/release/",
+        release_views.key_image_release,
+        name="key-image-release",
     ),
 ]

@@ -111,7 +111,7 @@ class KeyImageChanged(Event):
     type: ClassVar[str] = "key_image.changed"
     case: str  # case UUID
     key_image: str  # key image UUID
-    change: str  # "created" or "deleted"
+    change: str  # "created", "deleted", "released" or "withheld"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

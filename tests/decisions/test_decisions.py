@@ -356,7 +356,11 @@ def test_a_wrong_password_signs_nothing_and_is_audited(cast):
 
 def test_signing_concludes_a_scheduled_case(cast, monkeypatch):
     rendered = []
-    monkeypatch.setattr(reports, "report_generate", lambda consensus: rendered.append(consensus))
+    monkeypatch.setattr(
+        reports,
+        "report_generate",
+        lambda consensus, audience: rendered.append((consensus, audience)),
+    )
     case, *_ = decided_case(cast)
     consensus = sign(cast, case, draft(cast, case))
     assert consensus.signed_by == cast.chair and consensus.signed_at is not None
@@ -514,7 +518,11 @@ def test_signing_publishes_and_renders_the_report_after_commit(
     cast, sent, monkeypatch, django_capture_on_commit_callbacks
 ):
     rendered = []
-    monkeypatch.setattr(reports, "report_generate", lambda consensus: rendered.append(consensus))
+    monkeypatch.setattr(
+        reports,
+        "report_generate",
+        lambda consensus, audience: rendered.append((consensus, audience)),
+    )
     case, *_ = decided_case(cast)
     consensus = draft(cast, case)
     with django_capture_on_commit_callbacks(execute=True):
@@ -523,7 +531,11 @@ def test_signing_publishes_and_renders_the_report_after_commit(
     signed = [e for _, e in sent if e.type == "consensus.signed"]
     assert [(e.consensus, e.version, e.signatures) for e in signed] == [(str(consensus.uuid), 1, 1)]
     assert [e.status for _, e in sent if e.type == "case.status"] == ["discussed", "concluded"]
-    assert [c.pk for c in rendered] == [consensus.pk]
+    # One copy for the panel, one for the referring doctor who submitted the case.
+    assert [(c.pk, audience) for c, audience in rendered] == [
+        (consensus.pk, "panel"),
+        (consensus.pk, "referrer"),
+    ]
 
 
 def test_report_generate_stores_the_pdf_with_its_hash(cast, monkeypatch):
@@ -532,7 +544,7 @@ def test_report_generate_stores_the_pdf_with_its_hash(cast, monkeypatch):
     monkeypatch.setattr(reports, "render_report_pdf", lambda data: b"%PDF-1.7 fake")
     case, *_ = decided_case(cast)
     consensus = sign(cast, case, draft(cast, case))
-    stored = reports.report_generate(consensus=consensus)
+    stored = reports.report_generate(consensus=consensus, audience="panel")
     assert stored.consensus == consensus and stored.size == len(b"%PDF-1.7 fake")
     assert stored.sha256 == hashlib.sha256(b"%PDF-1.7 fake").hexdigest()
     assert stored.file.read() == b"%PDF-1.7 fake"
@@ -562,6 +574,6 @@ def test_report_data_carries_the_vote_and_the_signatures(cast):
 def test_the_real_renderer_makes_a_pdf_of_a_signed_version(cast):
     case, *_ = decided_case(cast)
     consensus = sign(cast, case, draft(cast, case))
-    stored = reports.report_generate(consensus=consensus)
+    stored = reports.report_generate(consensus=consensus, audience="referrer")
     assert stored.file.read(5) == b"%PDF-"
-    assert stored.file.name.endswith(f"{consensus.uuid.hex}-v1.pdf")
+    assert stored.file.name.endswith(f"{consensus.uuid.hex}-v1-referrer.pdf")

@@ -76,15 +76,16 @@ def test_a_signed_consensus_and_its_report_survive_the_move():
 
     migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
-    consensus = Consensus.objects.select_related("report").get(uuid=first.uuid)
+    consensus = Consensus.objects.prefetch_related("reports").get(uuid=first.uuid)
     assert (consensus.version, consensus.text, consensus.signed_by_id) == (
         1,
         "Wide resection.",
         chair.pk,
     )
     assert consensus.signed_at == signed_at
-    report = consensus.report
+    [report] = consensus.reports.all()
     assert (report.uuid, report.status, report.size) == (old_report.uuid, "ready", len(pdf))
+    assert report.audience == "panel"  # a report from before audiences held everything
     with report.file.open("rb") as handle:
         assert hashlib.sha256(handle.read()).hexdigest() == report.sha256 == digest
     failed = Report.objects.get(consensus__uuid=second.uuid)

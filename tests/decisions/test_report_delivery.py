@@ -74,16 +74,19 @@ def url(name, case, **kwargs) -> str:
     return reverse(name, kwargs={"case_id": case.uuid, **kwargs})
 
 
-def signed(cast, case, consensus, capture) -> Report | None:
-    """Sign as the chair and run what waits for the commit (the report, its emails)."""
+def signed(cast, case, consensus, capture, audience="panel") -> Report | None:
+    """Sign as the chair and run what waits for the commit (the reports, their emails); the
+    ready copy for `audience`."""
     with capture(execute=True):
         sign(cast, case, consensus)
-    return Report.objects.filter(consensus=consensus, status=Report.Status.READY).first()
+    return Report.objects.filter(
+        consensus=consensus, audience=audience, status=Report.Status.READY
+    ).first()
 
 
-def reported_case(cast, capture, **fields) -> tuple[Case, Report]:
+def reported_case(cast, capture, audience="panel", **fields) -> tuple[Case, Report]:
     """A case like test_decisions' decided_case (P1 adopted, the radiologist dissenting),
-    signed; `fields` go to make_case."""
+    signed, and its copy for `audience`; `fields` go to make_case."""
     case = make_case(cast, status=Case.Status.SCHEDULED, **fields)
     p1 = propose(cast, case)
     round_ = open_round(cast, case)
@@ -91,7 +94,7 @@ def reported_case(cast, capture, **fields) -> tuple[Case, Report]:
         vote(user, case, round_, agree=[p1])
     vote(cast.radiologist, case, round_, disagree=[p1], comment="Margins unlikely without RT.")
     close(cast, case, round_)
-    return case, signed(cast, case, draft(cast, case), capture)
+    return case, signed(cast, case, draft(cast, case), capture, audience)
 
 
 # --- the whole case, through the services --------------------------------------------------
@@ -292,9 +295,12 @@ def test_the_referring_doctor_is_emailed_after_the_commit(
     consensus = draft(cast, case)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         sign(cast, case, consensus)
-    # Nothing before the commit but the pending row written with the signature.
+    # Nothing before the commit but the pending rows written with the signature.
     assert report_mails() == []
-    assert list(Report.objects.values_list("status", "sha256")) == [("pending", "")]
+    assert sorted(Report.objects.values_list("audience", "status", "sha256")) == [
+        ("panel", "pending", ""),
+        ("referrer", "pending", ""),
+    ]
     with django_capture_on_commit_callbacks(execute=True):
         for callback in callbacks:
             callback()  # the report; its email waits for the report's own commit
@@ -305,8 +311,9 @@ def test_the_referring_doctor_is_emailed_after_the_commit(
     assert message.attachments == []
     for secret in (PATIENT_NAME, HOSPITAL_NUMBER, "en bloc"):
         assert secret not in message.subject + message.body
+    # One email, for the referrer's copy; the panel copy is not delivered by email.
     event = AuditEvent.objects.get(action="report.deliver")
-    assert event.detail == {"version": 1, "emails": 1}
+    assert event.detail == {"version": 1, "audience": "referrer", "emails": 1}
 
 
 @pytest.mark.parametrize(("allowed", "emails"), [(True, 1), (False, 0)])
@@ -326,10 +333,10 @@ def test_a_correction_gets_its_own_report_and_the_first_stays(
 ):
     cast.referrer.email = "referrer@example.org"
     cast.referrer.save()
-    case, first = reported_case(cast, django_capture_on_commit_callbacks)
+    case, first = reported_case(cast, django_capture_on_commit_callbacks, "referrer")
     first_bytes = first.file.read()
     correction = draft(cast, case, text="Corrected: wide resection **and** RT.")
-    second = signed(cast, case, correction, django_capture_on_commit_callbacks)
+    second = signed(cast, case, correction, django_capture_on_commit_callbacks, "referrer")
     assert (second.consensus.version, second.pk != first.pk) == (2, True)
     first.refresh_from_db()
     assert (
@@ -342,27 +349,36 @@ def test_a_correction_gets_its_own_report_and_the_first_stays(
 
 def test_an_existing_report_is_never_made_again(cast, fake_pdf, django_capture_on_commit_callbacks):
     case, stored = reported_case(cast, django_capture_on_commit_callbacks)
-    again = reports.report_generate(consensus=stored.consensus)
-    assert again.pk == stored.pk and Report.objects.count() == 1
+    again = reports.report_generate(consensus=stored.consensus, audience="panel")
+    assert again.pk == stored.pk and Report.objects.count() == 2  # panel and referrer copies
+    for audience in ("panel", "referrer"):
+        with pytest.raises(reports.ReportConflict):
+            reports.report_regenerate(
+                access=access(cast.chair, case), consensus=stored.consensus, audience=audience
+            )
+    # A referrer's case has no patient copy to make.
     with pytest.raises(reports.ReportConflict):
-        reports.report_regenerate(access=access(cast.chair, case), consensus=stored.consensus)
+        reports.report_regenerate(
+            access=access(cast.chair, case), consensus=stored.consensus, audience="patient"
+        )
+    assert Report.objects.count() == 2
 
 
 # --- download ---------------------------------------------------------------------------------
 
 
 def test_the_referring_doctor_downloads_the_pdf(cast, fake_pdf, django_capture_on_commit_callbacks):
-    case, stored = reported_case(cast, django_capture_on_commit_callbacks)
+    case, stored = reported_case(cast, django_capture_on_commit_callbacks, "referrer")
     client = signed_in(cast.referrer)
     page = client.get(url("case-detail", case)).content.decode()
     link = url("report-download", case, report_id=stored.uuid)
-    assert link in page and "Download the report (PDF, version 1)" in page
+    assert link in page and "Download the report (PDF, version 1, Referrer copy)" in page
 
     response = client.get(link)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == (
-        f'attachment; filename="consilium-{case.pseudonym}-report-v1.pdf"'
+        f'attachment; filename="consilium-{case.pseudonym}-report-v1-referrer.pdf"'
     )
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content) == stored.file.read()
@@ -386,8 +402,8 @@ def test_those_outside_the_case_get_404(cast, fake_pdf, django_capture_on_commit
 
 
 def test_download_refusals(cast, fake_pdf, django_capture_on_commit_callbacks):
-    case, stored = reported_case(cast, django_capture_on_commit_callbacks)
-    _, elsewhere = reported_case(cast, django_capture_on_commit_callbacks)
+    case, stored = reported_case(cast, django_capture_on_commit_callbacks, "referrer")
+    _, elsewhere = reported_case(cast, django_capture_on_commit_callbacks, "referrer")
     client = signed_in(cast.referrer)
     link = url("report-download", case, report_id=stored.uuid)
     assert client.post(link).status_code == 405
@@ -413,7 +429,10 @@ def test_a_patient_downloads_only_where_the_board_allows(
     cast.board.send_report_to_patient = allowed
     cast.board.save()
     case, stored = reported_case(
-        cast, django_capture_on_commit_callbacks, submitted_by=cast.patient
+        cast,
+        django_capture_on_commit_callbacks,
+        "patient" if allowed else "panel",
+        submitted_by=cast.patient,
     )
     client = signed_in(cast.patient)
     response = client.get(url("report-download", case, report_id=stored.uuid))
@@ -433,7 +452,7 @@ def test_a_patient_downloads_only_where_the_board_allows(
 def test_a_stored_file_that_no_longer_matches_is_not_served(
     cast, fake_pdf, django_capture_on_commit_callbacks
 ):
-    case, stored = reported_case(cast, django_capture_on_commit_callbacks)
+    case, stored = reported_case(cast, django_capture_on_commit_callbacks, "referrer")
     with open(stored.file.path, "ab") as handle:
         handle.write(b"tampered")
     response = signed_in(cast.referrer).get(url("report-download", case, report_id=stored.uuid))
@@ -517,9 +536,14 @@ def test_a_failed_report_is_shown_and_the_chair_makes_it_again(
     case, stored = reported_case(cast, django_capture_on_commit_callbacks)
     assert stored is None
     consensus = case.consensus_versions.get()
-    assert Report.objects.get(consensus=consensus).status == Report.Status.FAILED
-    failure = AuditEvent.objects.get(action="report.generate")
-    assert (failure.outcome, failure.detail) == ("denied", {"version": 1, "error": "RuntimeError"})
+    assert set(Report.objects.filter(consensus=consensus).values_list("status", flat=True)) == {
+        Report.Status.FAILED
+    }
+    failures = AuditEvent.objects.filter(action="report.generate")
+    assert sorted((f.outcome, tuple(sorted(f.detail.items()))) for f in failures) == [
+        ("denied", (("audience", audience), ("error", "RuntimeError"), ("version", 1)))
+        for audience in ("panel", "referrer")
+    ]
     assert [e.status for _, e in sent if e.type == "consensus.report"][:1] == ["failed"]
     assert "could not be generated" in panel(cast.surgeon, case)
     assert "Generate the report again" not in panel(cast.surgeon, case)
@@ -530,18 +554,21 @@ def test_a_failed_report_is_shown_and_the_chair_makes_it_again(
     assert signed_in(cast.chair).get(regenerate).status_code == 405
     response = signed_in(cast.chair).post(regenerate, **FETCH)  # still broken
     assert response.status_code == 200 and "could not be generated" in response.content.decode()
-    assert list(Report.objects.values_list("status", "error")) == [("failed", "RuntimeError")]
+    assert list(Report.objects.filter(audience="panel").values_list("status", "error")) == [
+        ("failed", "RuntimeError")
+    ]
 
     monkeypatch.undo()  # the renderer works again
     with django_capture_on_commit_callbacks(execute=True):
         response = signed_in(cast.chair).post(regenerate, **FETCH)
     assert response.status_code == 200
     stored = Report.objects.get(consensus=consensus, status=Report.Status.READY)
+    assert stored.audience == "panel"  # the chair's own copy; the referrer's is still to make
     assert url("report-download", case, report_id=stored.uuid) in response.content.decode()
     assert AuditEvent.objects.filter(action="report.regenerate", outcome="allowed").count() == 2
     again = signed_in(cast.chair).post(regenerate, **FETCH)
     assert again.status_code == 409
-    assert Report.objects.get().pk == stored.pk
+    assert Report.objects.get(audience="panel").pk == stored.pk
 
 
 def test_a_report_still_rendering_shows_as_pending_then_as_failed(cast, fake_pdf, monkeypatch):

@@ -419,12 +419,13 @@ def test_writes_publish_after_commit_only(
 OK, FORBIDDEN, HIDDEN = "ok", 403, 404
 WHO = ["chair", "pathologist", "expert", "referrer", "patient", "outsider", "other_member"]
 # chair, member, invited expert, submitter, unrelated patient, outsider, other board.
-# The key image being deleted is the radiologist's: only a manager may delete it too.
+# The key image being deleted is the radiologist's: only a manager may delete it too. It is
+# not released with the report, so the submitter does not see it at all.
 MATRIX = {
     "list": [OK, OK, OK, OK, HIDDEN, HIDDEN, HIDDEN],
     "create": [OK, OK, OK, OK, HIDDEN, HIDDEN, HIDDEN],
-    "png": [OK, OK, OK, OK, HIDDEN, HIDDEN, HIDDEN],
-    "delete": [OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN],
+    "png": [OK, OK, OK, HIDDEN, HIDDEN, HIDDEN, HIDDEN],
+    "delete": [OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN],
 }
 CASES = [(action, who, MATRIX[action][i]) for action in MATRIX for i, who in enumerate(WHO)]
 
