@@ -55,11 +55,12 @@ def consensus(cast, case=None, *, signed: bool, version: int = 1) -> Consensus:
     )
 
 
-def ready_report(signed: Consensus) -> Report:
+def ready_report(signed: Consensus, audience: str = "panel") -> Report:
     return Report.objects.create(
         consensus=signed,
+        audience=audience,
         status=Report.Status.READY,
-        file="reports/signed.pdf",
+        file=f"reports/signed-{audience}.pdf",
         sha256="a" * 64,
         size=42,
         generated_at=timezone.now(),
@@ -140,6 +141,33 @@ def test_a_ready_report_refuses_raw_update_and_delete(cast):
     refused("DELETE FROM cases_report WHERE id = %s", [report.pk])
     report.refresh_from_db()
     assert report.is_ready and report.sha256 == "a" * 64
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("audience", ["referrer", "patient"])
+def test_every_copy_once_ready_refuses_raw_update_and_delete(cast, audience):
+    signed = consensus(cast, signed=True)
+    ready_report(signed, "panel")
+    report = ready_report(signed, audience)
+    refused("UPDATE cases_report SET sha256 = %s WHERE id = %s", ["b" * 64, report.pk])
+    # Relabelling a copy for another audience is a change too.
+    refused("UPDATE cases_report SET audience = 'panel' WHERE id = %s", [report.pk])
+    refused("DELETE FROM cases_report WHERE id = %s", [report.pk])
+    report.refresh_from_db()
+    assert (report.audience, report.sha256) == (audience, "a" * 64)
+
+
+@pytest.mark.django_db
+def test_one_copy_per_version_and_audience(cast):
+    signed = consensus(cast, signed=True)
+    Report.objects.create(consensus=signed, audience="referrer")
+    with pytest.raises(IntegrityError, match=r"(?i)unique"), transaction.atomic():
+        Report.objects.create(consensus=signed, audience="referrer")
+    # A failed copy goes on through its lifecycle while another copy is ready.
+    ready = ready_report(signed, "panel")
+    failed = Report.objects.get(consensus=signed, audience="referrer")
+    assert raw("UPDATE cases_report SET status = 'failed' WHERE id = %s", [failed.pk]) == 1
+    refused("UPDATE cases_report SET error = 'x' WHERE id = %s", [ready.pk])
 
 
 @pytest.mark.django_db
