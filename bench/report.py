@@ -1,16 +1,20 @@
-"""How long the consensus PDF takes to make for a case with 30 opinions and 8 key images.
+"""How long the consensus PDF takes to make for a case with 30 opinions and 8 key images,
+for each copy (panel, referrer, patient).
 
     make bench-report                       # or .venv/bin/python bench/report.py
     .venv/bin/python bench/report.py --opinions 30 --images 8 --size 512 --runs 5
-    .venv/bin/python bench/report.py --out /tmp/report.pdf     # keep the real PDF to look at
+    .venv/bin/python bench/report.py --out /tmp/report.pdf     # keep the real PDFs to look at
+                                            # (report-panel.pdf, report-referrer.pdf, ...)
 
 The headline (`report_s`) is the real path: a throw-away SQLite database and media folder
 (never the app's own), migrated, holding a retroperitoneal dedifferentiated liposarcoma with
 a phantom CT series, `--images` key images on it (soft-tissue window, a length measurement
 each), `--opinions` opinions across five specialties, three proposals voted on in a meeting
 with attendance, and a signed consensus. What `report_generate` does is then timed, short of
-storing the file: `report_data(consensus)` (database reads, key images drawn from the DICOM)
-plus `render_report_pdf`.
+storing the file: `report_data(consensus, audience)` (database reads, key images drawn from
+the DICOM) plus `render_report_pdf`, for the panel copy (the headline) and, side by side in
+the same run, the referrer and patient copies (half the key images released with the
+report, no opinions on the referrer copy since the board does not share them).
 
 In the same run the same kind of report is rendered from plain data (no database): whole,
 without its key images, without its opinions, and the template alone. That shows where the
@@ -262,11 +266,11 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
     from board.models import Board, Membership, QuorumRequirement, User
     from cases import services
     from cases.access import case_access
-    from cases.models import Case
+    from cases.models import Case, PatientIdentity
     from decisions import services as actions
     from imaging.ingest import ingest_many
     from imaging.models import Instance
-    from imaging.services import annotation_create, key_image_create
+    from imaging.services import annotation_create, key_image_create, key_image_release
     from meetings.models import AgendaItem, Attendance, Meeting
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -296,6 +300,8 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
     case = Case.objects.create(
         board=board,
         submitted_by=referrer,
+        referring_physician="Dr Paul Meyer",
+        referring_institution="Example District Hospital",
         status=Case.Status.SCHEDULED,
         ready_at=timezone.now(),
         sex=Case.Sex.MALE,
@@ -317,6 +323,12 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
         ecog=1,
         pathology_review=Case.PathologyReview.CONCORDANT,
     )
+    PatientIdentity.objects.create(
+        case=case,
+        full_name="Erika Mustermann",
+        date_of_birth=datetime.date(1962, 5, 17),
+        hospital_number="EX-0042-1962",
+    )
     chair = people["bianchi"]
     chair_access = case_access(chair, case)
 
@@ -337,13 +349,15 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
         annotation_create(
             access=radiologist, instance=instance, frame=0, kind="length", points=[a, b]
         )
-        key_image_create(
+        key_image = key_image_create(
             access=radiologist,
             instance=instance,
             frame=0,
             state={"center": SOFT_TISSUE[0], "width": SOFT_TISSUE[1]},
             caption=f"Solid component medially, slice {instance.instance_number} ({index + 1})",
         )
+        if index % 2 == 0:  # half of them released with the report to the referrer
+            key_image_release(access=chair_access, key_image=key_image, released=True)
 
     authors = [p for p in people.values() if p.specialty in SPECIALTY_TEXT]
     by_specialty = {p.specialty: p for p in authors}
@@ -437,7 +451,7 @@ def main() -> None:
         opinions=args.opinions, images=args.images, size=args.size, slices=max(args.slices, 1)
     )
     setup_s = perf_counter() - start
-    stored = Report.objects.get(consensus=signed)
+    stored = Report.objects.get(consensus=signed, audience="panel")
 
     def consensus():
         # Fresh each run, as report_generate loads it.
@@ -453,6 +467,8 @@ def main() -> None:
     results = timed(
         {
             "real": lambda: render_report_pdf(report_data(consensus())),
+            "real_referrer": lambda: render_report_pdf(report_data(consensus(), "referrer")),
+            "real_patient": lambda: render_report_pdf(report_data(consensus(), "patient")),
             "real_data": lambda: report_data(consensus()),
             "real_render": lambda: render_report_pdf(real_data),
             "html": lambda: report_html(data),
@@ -471,14 +487,27 @@ def main() -> None:
     no_opinions_s = results["no_opinions"][0]
     reader = PdfReader(io.BytesIO(pdf))
     pages = len(reader.pages)
+    copies = {"panel": (report_s, pdf)}
+    for audience in ("referrer", "patient"):
+        copies[audience] = results[f"real_{audience}"]
     if args.out:
-        args.out.write_bytes(pdf)
+        for audience, (_, copy) in copies.items():
+            args.out.with_name(f"{args.out.stem}-{audience}{args.out.suffix}").write_bytes(copy)
 
     png_bytes = sum(len(image.png) for image in real_data.key_images)
     rows = [
         ("set-up: migrate, ingest, opinions, vote, sign", f"{setup_s:.1f} s", "once"),
         ("  report stored on signing", f"{stored.size / 1024:.0f} KiB", "report_generate"),
         ("report_data + render_report_pdf", f"{report_s * 1000:.0f} ms", f"median of {args.runs}"),
+        *[
+            (
+                f"  {audience} copy",
+                f"{copy_s * 1000:.0f} ms",
+                f"{len(PdfReader(io.BytesIO(copy)).pages)} pages, {len(copy) / 1024:.0f} KiB, "
+                f"×{copy_s / report_s:.2f} of the panel copy",
+            )
+            for audience, (copy_s, copy) in copies.items()
+        ],
         ("  report_data (DB, key images drawn)", f"{data_s * 1000:.0f} ms", ""),
         ("  render_report_pdf of that data", f"{render_s * 1000:.0f} ms", ""),
         ("  PDF pages / size", f"{pages} / {len(pdf) / 1024:.0f} KiB", ""),
@@ -500,6 +529,7 @@ def main() -> None:
         json.dumps(
             {
                 "report_s": round(report_s, 4),
+                **{f"{a}_copy_s": round(copy_s, 4) for a, (copy_s, _) in copies.items()},
                 "report_data_s": round(data_s, 4),
                 "render_s": round(render_s, 4),
                 "synthetic_s": round(synthetic_s, 4),
