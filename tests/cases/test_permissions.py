@@ -40,7 +40,9 @@ MATRIX = {
     "case-ready": ("post", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
     "case-status": ("post", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
     "decision-panel": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
-    "report-download": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
+    # The world's report is the panel copy: the referrer downloads only their own copy
+    # (tests/decisions/test_report_audiences.py), so this one is 404 to them.
+    "report-download": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]),
     "report-verify": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
     # The world's report exists, so the chair and coordinator get 409 (a report never changes).
     "report-regenerate": ("post", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),

@@ -81,6 +81,7 @@ TESTED_ELSEWHERE = {
     "key-image-list",
     "key-image-detail",
     "key-image-png",
+    "key-image-release",  # test_key_image_release.py
 }
 
 
