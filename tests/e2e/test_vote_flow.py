@@ -21,7 +21,7 @@ from cases.models import Case
 from decisions import services as actions
 from decisions.models import Report, Vote
 from meetings.models import AgendaItem, Attendance, Meeting
-from tests.cases.factories import make_case
+from tests.cases.factories import PATIENT_NAME, make_case
 from tests.cast import PASSWORD
 from tests.e2e.browser import sign_in
 
@@ -138,8 +138,11 @@ def test_vote_sign_and_the_referring_doctor_downloads_the_report(
     members["radiologist"].locator("#decisions #report-download").wait_for()
     assert all(page.evaluate("window.__notReloaded") for page in members.values())
 
-    stored = Report.objects.select_related("consensus").get(consensus__case=case)
-    assert stored.consensus.signed_by == cast.chair
+    panel_copy, stored = (
+        Report.objects.select_related("consensus").get(consensus__case=case, audience=audience)
+        for audience in ("panel", "referrer")
+    )
+    assert stored.consensus == panel_copy.consensus and stored.consensus.signed_by == cast.chair
 
     referrer = sign_in(new_context(accept_downloads=True), base, "referrer")
     referrer.goto(case_url)
@@ -147,15 +150,20 @@ def test_vote_sign_and_the_referring_doctor_downloads_the_report(
     area.get_by_text(RECOMMENDATION).wait_for()
     shot(area, "report-area-referrer.png")
     with referrer.expect_download() as download_info:
-        area.get_by_role("link", name="Download the report (PDF, version 1)").click()
+        area.get_by_role("link", name="Download the report (PDF, version 1, Referrer copy)").click()
     download = download_info.value
-    assert download.suggested_filename == f"consilium-{case.pseudonym}-report-v1.pdf"
+    assert download.suggested_filename == f"consilium-{case.pseudonym}-report-v1-referrer.pdf"
     pdf = Path(download.path()).read_bytes()
+    # The referrer's copy is rendered after the panel's: read its row as it is now.
+    stored.refresh_from_db()
     assert hashlib.sha256(pdf).hexdigest() == stored.sha256
     text = " ".join(
         " ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(pdf)).pages
     )
-    assert RECOMMENDATION in text
-    # The recorded dissent (on failure, the votes page as extracted).
-    assert "Margins unlikely without RT." in text, text[text.find("Proposals and votes") :]
-    assert cast.radiologist.display_name in text and case.pseudonym in text
+    assert RECOMMENDATION in text and "Referrer copy" in text
+    # The board does not share opinions with referrers: the dissent is recorded, not who
+    # dissented or why (on failure, the votes page as extracted).
+    assert "A dissent was recorded." in text, text[text.find("Proposals and votes") :]
+    assert "Margins unlikely without RT." not in text
+    assert cast.radiologist.display_name not in text and case.pseudonym in text
+    assert PATIENT_NAME in text  # fileable in the referrer's chart
