@@ -95,4 +95,12 @@ class ConsensusCosignatureAdmin(ViewOnlyAdmin):
 
 @admin.register(Report)
 class ReportAdmin(ViewOnlyAdmin):
-    list_display = ("consensus", "status", "size", "sha256", "requested_at", "generated_at")
+    list_display = (
+        "consensus",
+        "audience",
+        "status",
+        "size",
+        "sha256",
+        "requested_at",
+        "generated_at",
+    )

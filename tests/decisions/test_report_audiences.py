@@ -307,3 +307,41 @@ def test_the_chair_makes_a_missing_copy_once_the_board_sends_reports_to_patients
     # A referrer copy is not a copy this case has.
     assert signed_in(cast.chair).post(url, {"audience": "referrer"}).status_code == 409
     assert not Report.objects.filter(audience="referrer").exists()
+
+
+def test_each_copy_fails_and_is_made_again_on_its_own(
+    cast, monkeypatch, django_capture_on_commit_callbacks
+):
+    def render(data):
+        if data.audience == "referrer":
+            raise RuntimeError("the referrer's copy breaks")
+        return f"%PDF {data.audience}".encode()
+
+    monkeypatch.setattr(reports, "render_report_pdf", render)
+    case = make_case(cast, status=Case.Status.SCHEDULED)
+    p1 = propose(cast, case)
+    round_ = open_round(cast, case)
+    cast_vote(cast.chair, case, round_, agree=[p1])
+    close(cast, case, round_)
+    consensus = draft(cast, case, category="surgery", text=RECOMMENDATION)
+    with django_capture_on_commit_callbacks(execute=True):
+        sign(cast, case, consensus)
+    statuses = dict(Report.objects.values_list("audience", "status"))
+    assert statuses == {"panel": "ready", "referrer": "failed"}
+    panel_copy = Report.objects.get(audience="panel")
+    # The referrer sees that their copy could not be made; the panel's copy is not theirs.
+    page = signed_in(cast.referrer).get(reverse("case-detail", kwargs={"case_id": case.uuid}))
+    assert "could not be generated" in page.content.decode()
+    assert str(panel_copy.uuid) not in page.content.decode()
+
+    monkeypatch.setattr(reports, "render_report_pdf", lambda data: b"%PDF fixed")
+    url = reverse(
+        "report-regenerate", kwargs={"case_id": case.uuid, "consensus_id": consensus.uuid}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert signed_in(cast.chair).post(url, {"audience": "referrer"}).status_code == 302
+    referrer_copy = Report.objects.get(audience="referrer")
+    assert referrer_copy.is_ready and referrer_copy.file.read() == b"%PDF fixed"
+    # The panel copy was left as it was.
+    assert Report.objects.get(audience="panel").file.read() == b"%PDF panel"
+    assert download(cast.referrer, case, referrer_copy).status_code == 200
