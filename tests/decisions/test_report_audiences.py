@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from pypdf import PdfReader
 
 from cases import services as case_services
 from cases.models import AuditEvent, Case
@@ -201,10 +203,16 @@ def test_the_referrer_copy_is_addressed_to_the_referring_doctor(
         to_patient=False,
     )
     referrer = Report.objects.get(consensus__case=case, audience="referrer")
-    text = pdf_text(referrer.file.read())
+    pdf = referrer.file.read()
+    text = pdf_text(pdf)
     assert f"To {REFERRING_DOCTOR}, {REFERRING_INSTITUTION}" in text
     assert f"Patient {PATIENT_NAME} Date of birth {DOB}" in text
     assert f"Hospital number {HOSPITAL_NUMBER}" in text
+    # Every copy is PDF/A-3b like the panel's: it goes through the same renderer.
+    reader = PdfReader(io.BytesIO(pdf))
+    metadata = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert re.search(r"pdfaid:part(?:=\"|>)\s*3", metadata)
+    assert re.search(r"pdfaid:conformance(?:=\"|>)\s*B", metadata)
 
 
 def test_submitter_copies_draw_released_key_images_without_annotation_labels(cast):
