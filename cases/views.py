@@ -91,6 +91,8 @@ def my_cases(request: HttpRequest) -> HttpResponse:
         .select_related("board")
         .order_by("-created_at")
     )
+    # The list shows each case's question: clinical text, so a read like the case page.
+    audit(actor=request.user, action="case.list", detail={"results": len(cases)})
     return render(request, "cases/my_cases.html", {"cases": cases})
 
 
