@@ -291,3 +291,8 @@ FRAME_CACHE_BYTES = env_int("FRAME_CACHE_MB", 256, minimum=0, maximum=65536) * 2
 STOW_MAX_BYTES = env_int("STOW_MAX_MB", 2048, minimum=1, maximum=65536) * 2**20  # per request
 # A CD export sent as a folder is many files; the browser sends them in batches.
 DATA_UPLOAD_MAX_NUMBER_FILES = 500
+
+# --- Audit of reads (cases.reads) ----------------------------------------------------
+# Frames and images of one series read by one session within this many seconds are one
+# audit event (with a count of the reads) rather than one event per frame.
+AUDIT_READ_WINDOW_SECONDS = env_int("AUDIT_READ_WINDOW_SECONDS", 300, minimum=10, maximum=86400)

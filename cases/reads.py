@@ -21,6 +21,7 @@ they share them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 
 from django.conf import settings
@@ -33,11 +34,13 @@ from cases.audit import audit
 from cases.models import AuditReadWindow, Case
 
 FLUSH_EVERY = 32
+# How long a window's opening may take before another request may try again.
+OPENING_SECONDS = 10
 ACTION = "imaging.read"
 
 
 def window_seconds() -> int:
-    return int(getattr(settings, "AUDIT_READ_WINDOW_SECONDS", 300))
+    return settings.AUDIT_READ_WINDOW_SECONDS
 
 
 def reader_key(request) -> str:
@@ -69,10 +72,23 @@ def audit_series_read(*, request, case: Case, series, what: str, frames: int = 1
             if row is not None:
                 cache.set(count_key, row.reads, 2 * window_seconds())
         return
-    if state is not None:
-        # The reader's previous window on this series is over: record its final count.
-        _flush(state[0], cache.get(count_key), now, final=True)
-    _open(request=request, case=case, series=series, what=what, frames=frames, key=key, now=now)
+    # A viewer asks for its first frames over several connections at once: one request
+    # opens the window, the others that arrive meanwhile count themselves into it.
+    opening = f"{key}:opening"
+    if not cache.add(opening, True, OPENING_SECONDS):
+        # (Without a count to add to, this one read is lost to the count, not to the trail.)
+        with contextlib.suppress(ValueError):
+            cache.incr(count_key, frames)
+        return
+    try:
+        previous = cache.get(count_key)
+        cache.set(count_key, 0, 2 * window_seconds())
+        if state is not None:
+            # The reader's previous window on this series is over: record its final count.
+            _flush(state[0], previous, now, final=True)
+        _open(request=request, case=case, series=series, what=what, frames=frames, key=key, now=now)
+    finally:
+        cache.delete(opening)
 
 
 def _open(
@@ -93,7 +109,11 @@ def _open(
         )
     # Kept for two windows, so that the next window's opening still finds this one to close.
     cache.set(key, (window.pk, closes_at.timestamp()), 2 * seconds)
-    cache.set(f"{key}:n", frames, 2 * seconds)
+    # Added, not set: reads that joined while the window opened are counted already.
+    try:
+        cache.incr(f"{key}:n", frames)
+    except ValueError:
+        cache.set(f"{key}:n", frames, 2 * seconds)
 
 
 def _flush(

@@ -352,3 +352,23 @@ def test_admin_change_pages_are_audited(cast, world, model, key):
         "allowed",
         IP,
     )
+
+
+def test_a_read_while_the_window_opens_joins_it(cast, world, monkeypatch):
+    """The viewer's first frames arrive over several connections at once: one window."""
+    monkeypatch.setattr(reads, "FLUSH_EVERY", 1)
+    client = signed_in(cast.chair)
+    opened = []
+    real_open = reads._open
+
+    def open_with_a_second_read_meanwhile(**kwargs):
+        if not opened:
+            opened.append(True)
+            read(client, "frame-raw", world, WALKED["frame-raw"])  # arrives mid-opening
+        real_open(**kwargs)
+
+    monkeypatch.setattr(reads, "_open", open_with_a_second_read_meanwhile)
+    read(client, "frame-raw", world, WALKED["frame-raw"])
+    read(client, "frame-raw", world, WALKED["frame-raw"])
+    [event] = AuditEvent.objects.filter(action=reads.ACTION)
+    assert AuditReadWindow.objects.get(event=event).reads == 3
