@@ -295,7 +295,7 @@ def case_audit(request: HttpRequest, case_id: UUID) -> HttpResponse:
     access.require(access.is_manager, "audit.view")
     # Recorded first: the page counts the events and must include this one.
     audit(actor=request.user, action="audit.view", case=access.case, target=access.case)
-    events = AuditEvent.objects.filter(case=access.case).select_related("actor")
+    events = AuditEvent.objects.filter(case=access.case).select_related("actor", "read_window")
     page = Paginator(events, 100).get_page(request.GET.get("page"))
     return render(request, "cases/audit.html", {"case": access.case, "page": page})
 

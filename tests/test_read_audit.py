@@ -329,7 +329,13 @@ def test_other_series_open_their_own_window(cast, world):
 
 @pytest.mark.parametrize(
     ("model", "key"),
-    [("case", "case"), ("patientidentity", "identity"), ("opinion", "opinion")],
+    [
+        ("case", "case"),
+        ("patientidentity", "identity"),
+        ("opinion", "opinion"),
+        ("attachment", "attachment"),
+        ("caseinvite", "invite"),
+    ],
 )
 def test_admin_change_pages_are_audited(cast, world, model, key):
     case = world.case
@@ -338,6 +344,8 @@ def test_admin_change_pages_are_audited(cast, world, model, key):
         "case": case,
         "identity": PatientIdentity.objects.get(case=case),
         "opinion": case.opinions.first(),
+        "attachment": case.attachments.first(),
+        "invite": case.invites.first(),
     }[key]
     before = last_id()
     response = signed_in(admin).get(
@@ -372,3 +380,14 @@ def test_a_read_while_the_window_opens_joins_it(cast, world, monkeypatch):
     read(client, "frame-raw", world, WALKED["frame-raw"])
     [event] = AuditEvent.objects.filter(action=reads.ACTION)
     assert AuditReadWindow.objects.get(event=event).reads == 3
+
+
+def test_the_case_audit_page_shows_how_many_frames_a_window_read(cast, world, monkeypatch):
+    monkeypatch.setattr(reads, "FLUSH_EVERY", 1)
+    client = signed_in(cast.pathologist)
+    for _ in range(3):
+        read(client, "frame-raw", world, WALKED["frame-raw"])
+    html = signed_in(cast.chair).get(reverse("case-audit", kwargs={"case_id": world.case.uuid}))
+    text = html.content.decode()
+    assert reads.ACTION in text
+    assert "(3 reads)" in text
