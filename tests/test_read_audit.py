@@ -253,6 +253,8 @@ def test_each_read_leaves_one_event(cast, world, monkeypatch, name):
     assert started <= event.at <= timezone.now()
     if name != "my-cases" and name != "board-queue":
         assert event.case == case
+    if name != "my-cases":
+        assert event.case_id or event.object_id, "the event names what was read"
     if spec.windowed:
         again = last_id()
         assert read(client, name, world, spec).status_code == 200
@@ -391,3 +393,29 @@ def test_the_case_audit_page_shows_how_many_frames_a_window_read(cast, world, mo
     text = html.content.decode()
     assert reads.ACTION in text
     assert "(3 reads)" in text
+
+
+@pytest.mark.parametrize("name", ["opinion-fragment", "opinion-history"])
+def test_a_blinded_panelist_asking_for_anothers_opinion_is_refused_and_audited(cast, world, name):
+    cast.board.blinded_opinions = True
+    cast.board.save(update_fields=["blinded_opinions"])
+    before = last_id()
+    response = read(signed_in(cast.surgeon), name, world, WALKED[name])  # has not posted
+    assert response.status_code == 403
+    [event] = new_events(before)
+    assert (event.actor, event.action, event.case, event.outcome, event.object_id) == (
+        cast.surgeon,
+        WALKED[name].action,
+        world.case,
+        "denied",
+        str(world.params["opinion_id"]),
+    )
+
+
+def test_an_opinion_of_another_case_is_a_refused_read(cast, world):
+    other = opinion(make_case(cast), cast.chair)
+    url = reverse("opinion-fragment", kwargs={"case_id": world.case.uuid, "opinion_id": other.uuid})
+    before = last_id()
+    assert signed_in(cast.chair).get(url).status_code == 404
+    [event] = new_events(before)
+    assert (event.action, event.case, event.outcome) == ("opinion.view", world.case, "denied")
