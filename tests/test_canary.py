@@ -312,7 +312,10 @@ def test_canaries_stay_where_they_belong(
         parts = [message.subject, message.body]
         parts += [content for content, _type in getattr(message, "alternatives", [])]
         for attachment in message.attachments:
-            content = attachment[1] if isinstance(attachment, tuple) else attachment.get_payload()
+            if hasattr(attachment, "get_payload"):  # a MIME part (base64 on the wire)
+                content = attachment.get_payload(decode=True)
+            else:  # (filename, content, mimetype)
+                content = attachment[1]
             if isinstance(content, bytes):
                 content = content.decode("utf-8", "replace")
             target = "meeting invitations (iCalendar)" if "VCALENDAR" in str(content) else "emails"
