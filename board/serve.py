@@ -7,6 +7,9 @@ default, with no command-line option). A 20-file DICOM upload is ~10 MB, so that
 Once Django and the app are loaded, their objects are moved out of the garbage collector's
 sight (``gc.freeze``): a full collection otherwise walks them all, every second or two,
 and each walk (20 to 50 ms) stalls every live session of the process at once.
+
+The access log (Daphne's, on stdout) writes each request's path with its query's values
+redacted (board.logredact): a QIDO search names the patient in its query.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import sys
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
+from board.logredact import redact_uri
+
 REQUEST_BUFFER_SIZE = 1024 * 1024
 
 
@@ -24,6 +29,11 @@ class ConsiliumServer(Server):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("request_buffer_size", REQUEST_BUFFER_SIZE)
         super().__init__(*args, **kwargs)
+
+    def log_action(self, protocol, action, details):
+        if isinstance(details.get("path"), str):
+            details = {**details, "path": redact_uri(details["path"])}
+        super().log_action(protocol, action, details)
 
     def run(self):
         gc.collect()

@@ -1,16 +1,46 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
+from cases.audit import audit
 from cases.models import (
     Attachment,
     AuditChainHead,
     AuditEvent,
+    AuditReadWindow,
     Case,
     CaseInvite,
     Opinion,
     OpinionRevision,
     PatientIdentity,
 )
+
+
+class AuditedReadAdmin(admin.ModelAdmin):
+    """A change page shows the record (a case with its patient's identity, an opinion):
+    opening it is a read of patient data like any page of the app, and audited the same way."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET":
+            found = self.get_object(request, object_id) if response.status_code == 200 else None
+            case = _case_of(found)
+            audit(
+                actor=request.user,
+                action=f"admin.{self.model._meta.model_name}.view",
+                case=case,
+                target=found,
+                allowed=found is not None,
+                detail={} if found is not None else {"requested": str(object_id)[:64]},
+            )
+        return response
+
+
+def _case_of(found) -> Case | None:
+    if found is None or isinstance(found, Case):
+        return found
+    if isinstance(found, OpinionRevision):
+        return found.opinion.case
+    return found.case
 
 
 class PatientIdentityInline(admin.StackedInline):
@@ -27,7 +57,7 @@ class AttachmentInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(GuardedModelAdmin):
+class CaseAdmin(AuditedReadAdmin, GuardedModelAdmin):
     list_display = ("pseudonym", "board", "kind", "status", "urgency", "created_at")
     list_filter = ("board", "status", "kind", "urgency", "histotype")
     search_fields = ("pseudonym", "question")
@@ -37,7 +67,7 @@ class CaseAdmin(GuardedModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(AuditedReadAdmin):
     list_display = ("original_name", "case", "kind", "size", "uploaded_at")
     list_filter = ("kind",)
     readonly_fields = ("uuid", "sha256", "size", "kind", "mime", "extension", "uploaded_at")
@@ -52,7 +82,7 @@ class OpinionRevisionInline(admin.TabularInline):
 
 
 @admin.register(Opinion)
-class OpinionAdmin(admin.ModelAdmin):
+class OpinionAdmin(AuditedReadAdmin):
     list_display = ("uuid", "case", "author", "author_specialty", "created_at", "withdrawn_at")
     list_filter = ("author_specialty",)
     raw_id_fields = ("case", "author", "parent")
@@ -60,7 +90,7 @@ class OpinionAdmin(admin.ModelAdmin):
 
 
 @admin.register(CaseInvite)
-class CaseInviteAdmin(admin.ModelAdmin):
+class CaseInviteAdmin(AuditedReadAdmin):
     list_display = ("expert", "case", "invited_by", "expires_at", "revoked_at")
     raw_id_fields = ("case", "expert", "invited_by")
 
@@ -100,13 +130,30 @@ class AuditChainHeadAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(AuditReadWindow)
+class AuditReadWindowAdmin(admin.ModelAdmin):
+    """How many frames each windowed read took (cases.reads), read-only: only the app counts."""
+
+    list_display = ("event", "reads", "last_read_at", "closes_at")
+    raw_id_fields = ("event",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(PatientIdentity)
-class PatientIdentityAdmin(admin.ModelAdmin):
+class PatientIdentityAdmin(AuditedReadAdmin):
     list_display = ("case",)  # never the name in a list
     raw_id_fields = ("case",)
 
 
 @admin.register(OpinionRevision)
-class OpinionRevisionAdmin(admin.ModelAdmin):
+class OpinionRevisionAdmin(AuditedReadAdmin):
     list_display = ("opinion", "edited_by", "edited_at")
     readonly_fields = ("opinion", "body", "edited_by", "edited_at")

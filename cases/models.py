@@ -456,3 +456,27 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain head: event {self.event_id}"
+
+
+class AuditReadWindow(models.Model):
+    """How many frames and images one reader took from one series in one window.
+
+    The window's audit event (``event``) is written when the window opens and, like every
+    event, never changes; this companion row is the mutable part: ``reads`` grows as the
+    reader goes on scrolling (see cases.reads for when it is brought up to date).
+    """
+
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="read_window")
+    reads = models.PositiveIntegerField(default=1)
+    last_read_at = models.DateTimeField(default=timezone.now)
+    closes_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reads__gte=1), name="cases_auditreadwindow_reads_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reads} reads in the window of audit event {self.event_id}"

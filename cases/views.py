@@ -91,6 +91,8 @@ def my_cases(request: HttpRequest) -> HttpResponse:
         .select_related("board")
         .order_by("-created_at")
     )
+    # The list shows each case's question: clinical text, so a read like the case page.
+    audit(actor=request.user, action="case.list", detail={"results": len(cases)})
     return render(request, "cases/my_cases.html", {"cases": cases})
 
 
@@ -120,6 +122,17 @@ def board_queue(request: HttpRequest, board_id: UUID) -> HttpResponse:
                 | Q(referring_institution__icontains=query)
             )
     page = Paginator(cases, 50).get_page(request.GET.get("page"))
+    # The queue shows clinical text (questions, summaries). The search words are not kept:
+    # they may be a patient's name typed in the box.
+    audit(
+        actor=request.user,
+        action="queue.view",
+        target=board,
+        detail={
+            "searched": bool(form.is_valid() and form.cleaned_data["q"].strip()),
+            "results": page.paginator.count,
+        },
+    )
     return render(
         request,
         "cases/board_queue.html",
@@ -166,10 +179,12 @@ def case_new(request: HttpRequest) -> HttpResponse:
 def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
     access = get_case_for_user(request.user, case_id)
     case = access.case
-    audit(actor=request.user, action="case.view", case=case, target=case)
     identity = None
     if access.can_see_identity:
         identity = PatientIdentity.objects.filter(case=case).first()
+    # One event for the page; it says whether the page showed who the patient is.
+    detail = {"identity": True} if identity is not None else None
+    audit(actor=request.user, action="case.view", case=case, target=case, detail=detail)
     thread = visible_thread(access) if access.can_see_opinions else None
     context = {
         "case": case,
@@ -232,6 +247,8 @@ def case_edit(request: HttpRequest, case_id: UUID) -> HttpResponse:
             messages.success(request, _("Case saved."))
             return redirect("case-detail", case_id=case.uuid)
     else:
+        # The form shows the stored name, date of birth and hospital number.
+        audit(actor=request.user, action="identity.view", case=case, target=case)
         form = form_class(instance=case)
         identity = IdentityForm(
             initial={
@@ -282,7 +299,7 @@ def case_audit(request: HttpRequest, case_id: UUID) -> HttpResponse:
     access.require(access.is_manager, "audit.view")
     # Recorded first: the page counts the events and must include this one.
     audit(actor=request.user, action="audit.view", case=access.case, target=access.case)
-    events = AuditEvent.objects.filter(case=access.case).select_related("actor")
+    events = AuditEvent.objects.filter(case=access.case).select_related("actor", "read_window")
     page = Paginator(events, 100).get_page(request.GET.get("page"))
     return render(request, "cases/audit.html", {"case": access.case, "page": page})
 
@@ -354,14 +371,26 @@ def attachment_download(request: HttpRequest, case_id: UUID, attachment_id: UUID
 # --- opinions ----------------------------------------------------------------------------
 
 
-def _opinion_for(access: CaseAccess, opinion_id: UUID) -> Opinion:
+def _opinion_for(access: CaseAccess, opinion_id: UUID, action: str = "opinion.view") -> Opinion:
     opinion = (
         Opinion.objects.select_related("author", "parent")
         .filter(case=access.case, uuid=opinion_id)
         .first()
     )
     if opinion is None:
+        audit(actor=access.user, action=action, case=access.case, allowed=False)
         raise Http404
+    return opinion
+
+
+def _readable_opinion(access: CaseAccess, opinion_id: UUID, action: str) -> Opinion:
+    """The opinion, audited as read; 403 (audited) while the thread is blinded to the reader."""
+    access.require(access.can_see_opinions, action)
+    opinion = _opinion_for(access, opinion_id, action)
+    if access.opinions_blinded and opinion.author_id != access.user.pk:
+        audit(actor=access.user, action=action, case=access.case, target=opinion, allowed=False)
+        raise PermissionDenied
+    audit(actor=access.user, action=action, case=access.case, target=opinion)
     return opinion
 
 
@@ -375,7 +404,7 @@ def opinion_create(request: HttpRequest, case_id: UUID) -> HttpResponse:
         return redirect("case-detail", case_id=access.case.uuid)
     parent = None
     if form.cleaned_data["parent"]:
-        parent = _opinion_for(access, form.cleaned_data["parent"])
+        parent = _opinion_for(access, form.cleaned_data["parent"], "opinion.create")
     opinion = services.opinion_post(access=access, body=form.cleaned_data["body"], parent=parent)
     return redirect(f"{_case_url(access.case)}#opinion-{opinion.uuid}")
 
@@ -384,10 +413,7 @@ def opinion_create(request: HttpRequest, case_id: UUID) -> HttpResponse:
 def opinion_fragment(request: HttpRequest, case_id: UUID, opinion_id: UUID) -> HttpResponse:
     """One opinion as HTML, for the live case page (same rules as the page itself)."""
     access = get_case_for_user(request.user, case_id)
-    access.require(access.can_see_opinions, "opinion.view")
-    opinion = _opinion_for(access, opinion_id)
-    if access.opinions_blinded and opinion.author_id != request.user.pk:
-        raise PermissionDenied
+    opinion = _readable_opinion(access, opinion_id, "opinion.view")
     return render(
         request,
         "cases/_opinion.html",
@@ -398,7 +424,7 @@ def opinion_fragment(request: HttpRequest, case_id: UUID, opinion_id: UUID) -> H
 @require_http_methods(["GET", "POST"])
 def opinion_edit(request: HttpRequest, case_id: UUID, opinion_id: UUID) -> HttpResponse:
     access = get_case_for_user(request.user, case_id)
-    opinion = _opinion_for(access, opinion_id)
+    opinion = _opinion_for(access, opinion_id, "opinion.edit")
     allowed = opinion.author_id == request.user.pk and not opinion.withdrawn_at
     access.require(allowed and not access.case.is_closed, "opinion.edit")
     if request.method == "POST":
@@ -410,6 +436,7 @@ def opinion_edit(request: HttpRequest, case_id: UUID, opinion_id: UUID) -> HttpR
             )
             return redirect(f"{_case_url(access.case)}#opinion-{opinion.uuid}")
     else:
+        audit(actor=request.user, action="opinion.view", case=access.case, target=opinion)
         form = OpinionForm(initial={"body": opinion.body})
     return render(
         request, "cases/opinion_edit.html", {"case": access.case, "opinion": opinion, "form": form}
@@ -419,7 +446,7 @@ def opinion_edit(request: HttpRequest, case_id: UUID, opinion_id: UUID) -> HttpR
 @require_POST
 def opinion_withdraw(request: HttpRequest, case_id: UUID, opinion_id: UUID) -> HttpResponse:
     access = get_case_for_user(request.user, case_id)
-    opinion = _opinion_for(access, opinion_id)
+    opinion = _opinion_for(access, opinion_id, "opinion.withdraw")
     allowed = opinion.author_id == request.user.pk and not opinion.withdrawn_at
     access.require(allowed and not access.case.is_closed, "opinion.withdraw")
     services.opinion_withdraw(access=access, opinion=opinion)
@@ -430,10 +457,7 @@ def opinion_withdraw(request: HttpRequest, case_id: UUID, opinion_id: UUID) -> H
 @require_GET
 def opinion_history(request: HttpRequest, case_id: UUID, opinion_id: UUID) -> HttpResponse:
     access = get_case_for_user(request.user, case_id)
-    access.require(access.can_see_opinions, "opinion.history")
-    opinion = _opinion_for(access, opinion_id)
-    if access.opinions_blinded and opinion.author_id != request.user.pk:
-        raise PermissionDenied
+    opinion = _readable_opinion(access, opinion_id, "opinion.history")
     revisions = opinion.revisions.select_related("edited_by")
     return render(
         request,
@@ -465,6 +489,8 @@ def case_invites(request: HttpRequest, case_id: UUID) -> HttpResponse:
                 return redirect("case-invites", case_id=access.case.uuid)
     else:
         form = InviteForm(initial={"days": settings.INVITE_DAYS})
+    # Who may read the case is part of its record: the list is a read like any other.
+    audit(actor=request.user, action="invite.list", case=access.case, target=access.case)
     invites = access.case.invites.select_related("expert", "invited_by")
     return render(
         request,

@@ -165,6 +165,7 @@ def _refused(
 def decision_panel(request: HttpRequest, case_id: UUID) -> HttpResponse:
     """The panel alone, for decisions.js to re-fetch when an event says it changed."""
     access = get_case_for_user(request.user, case_id)
+    audit(actor=request.user, action="decision.panel", case=access.case, target=access.case)
     return render(request, PANEL, panel_context(request, access))
 
 

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from cases.access import CaseAccess, get_case_for_user
 from cases.audit import audit
+from cases.reads import audit_series_read
 from imaging import services
 from imaging.keyimages import MAX_SIZE, RENDER_VERSION, released_annotations, render_key_image
 from imaging.models import Annotation, Instance, KeyImage
@@ -289,6 +290,8 @@ def key_image_png(request: HttpRequest, case_id: UUID, key_image_id: UUID) -> Ht
             size = 0
         if not 16 <= size <= MAX_SIZE:
             return _error(_("size must be a whole number from 16 to %(max)d.") % {"max": MAX_SIZE})
+    series = key_image.instance.series
+    audit_series_read(request=request, case=access.case, series=series, what="key_image")
     labels = access.sees_panel_annotations
     # Two pictures per key image (with and without the panel's labels): two ETags.
     etag = f'"key-{key_image.uuid.hex}-{size}-r{RENDER_VERSION}{"" if labels else "-s"}"'

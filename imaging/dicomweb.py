@@ -38,6 +38,7 @@ from django.views.decorators.http import require_http_methods
 from board.tokens import user_for_bearer
 from cases.access import CaseAccess, get_case_for_user
 from cases.audit import audit
+from cases.reads import audit_series_read
 from imaging import dicom_json, pixels
 from imaging.deid import deid_uid
 from imaging.ingest import FileResult, Ingest, deid_context
@@ -89,6 +90,7 @@ def dicomweb(*methods: str) -> Callable:
                 if user is None:
                     return _unauthorized("invalid_token")
                 request.user = user
+                request.bearer = True  # the reader is the token's user, not a session
             elif request.user.is_authenticated:
                 refused = _csrf.process_view(request, None, (), {})
                 if refused is not None:
@@ -578,13 +580,7 @@ def _rendered(request: HttpRequest, access: CaseAccess, instance: Instance, inde
         return _error("window is center,width and viewport is width,height (numbers).", 400)
     if (width is not None and width <= 0) or (size is not None and not 16 <= size <= 4096):
         return _error("The window width must be positive and the viewport 16 to 4096.", 400)
-    audit(
-        actor=request.user,
-        action="dicomweb.retrieve",
-        case=access.case,
-        target=instance,
-        detail={"what": "rendered", "frame": index + 1},
-    )
+    audit_series_read(request=request, case=access.case, series=instance.series, what="rendered")
     body = pixels.render(instance, index, center=center, width=width, size=size, fmt=fmt)
     return HttpResponse(body, content_type=f"image/{fmt}")
 
@@ -847,12 +843,8 @@ def instance_frames(
     numbers = _frame_numbers(found, frames)
     if not _accepts(request, OCTET_STREAM, EXPLICIT_VR_LITTLE_ENDIAN):
         return _not_acceptable('multipart/related; type="application/octet-stream"')
-    audit(
-        actor=request.user,
-        action="dicomweb.retrieve",
-        case=access.case,
-        target=found,
-        detail={"what": "frames", "count": len(numbers)},
+    audit_series_read(
+        request=request, case=access.case, series=found.series, what="frames", frames=len(numbers)
     )
     boundary = uuid.uuid4().hex
     part_type = f"{OCTET_STREAM}; transfer-syntax={EXPLICIT_VR_LITTLE_ENDIAN}"

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from cases.access import CaseAccess, get_case_for_user
 from cases.audit import audit
 from cases.consumers import case_socket_path
+from cases.reads import audit_series_read
 from imaging import pixels
 from imaging.ingest import ingest_many
 from imaging.models import Instance, Series
@@ -48,7 +49,11 @@ def _series(access: CaseAccess, series_id: UUID) -> Series:
 
 
 def _instance(access: CaseAccess, instance_id: UUID) -> Instance:
-    instance = Instance.objects.filter(series__study__case=access.case, uuid=instance_id).first()
+    instance = (
+        Instance.objects.select_related("series")
+        .filter(series__study__case=access.case, uuid=instance_id)
+        .first()
+    )
     if instance is None:
         raise Http404
     return instance
@@ -274,6 +279,7 @@ def frame_raw(request: HttpRequest, case_id: UUID, instance_id: UUID, frame: int
     access = get_case_for_user(request.user, case_id, action="imaging.view")
     instance = _instance(access, instance_id)
     index = _frame_index(instance, frame)
+    audit_series_read(request=request, case=access.case, series=instance.series, what="frame")
     etag = f'"{instance.sha256[:20]}-{index}"'
     if _not_modified(request, etag):
         return HttpResponseNotModified()
@@ -302,7 +308,9 @@ def series_stream(request: HttpRequest, case_id: UUID, series_id: UUID) -> HttpR
     except ValueError:
         first = 0
     order = pixels.outward(first, len(slices))
-    audit(actor=request.user, action="imaging.stream", case=access.case, target=series)
+    audit_series_read(
+        request=request, case=access.case, series=series, what="stream", frames=len(slices)
+    )
 
     def record(position: int) -> bytes:
         instance, index = slices[position]
@@ -340,6 +348,7 @@ def frame_rendered(
     if (width is not None and width <= 0) or (size is not None and not 16 <= size <= 4096):
         return JsonResponse({"error": "ww must be positive and size 16 to 4096"}, status=400)
     fmt = "jpeg" if request.GET.get("format") == "jpeg" else "png"
+    audit_series_read(request=request, case=access.case, series=instance.series, what="rendered")
     etag = f'"{instance.sha256[:20]}-{index}-{center}-{width}-{size}-{fmt}"'
     if _not_modified(request, etag):
         return HttpResponseNotModified()
@@ -356,6 +365,7 @@ def series_thumbnail(request: HttpRequest, case_id: UUID, series_id: UUID) -> Ht
     series = _series(access, series_id)
     if not thumbnail_is_current(series) and not refresh_thumbnail(series):
         raise Http404
+    audit_series_read(request=request, case=access.case, series=series, what="thumbnail")
     try:
         with series.thumbnail.open("rb") as fh:
             body = fh.read()

@@ -57,6 +57,14 @@ def get_meeting_for_user(user: User, meeting_id: UUID) -> MeetingAccess:
     meeting = Meeting.objects.select_related("board").filter(uuid=meeting_id).first()
     access = meeting_access(user, meeting) if meeting is not None else None
     if access is None:
+        # The agenda names cases: a refused look is audited like a refused case.
+        audit(
+            actor=user,
+            action="meeting.view",
+            target=meeting,
+            allowed=False,
+            detail={} if meeting is not None else {"requested": str(meeting_id)},
+        )
         raise Http404
     return access
 

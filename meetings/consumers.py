@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from board.models import User
+from cases.audit import audit
 from meetings.access import meeting_access
 from meetings.live import (
     clean_pointer,
@@ -82,11 +83,20 @@ class MeetingConsumer(SessionBoundConsumer):
 
     def _may_join(self) -> bool:
         meeting = Meeting.objects.select_related("board").filter(uuid=self.meeting_uuid).first()
-        if meeting is None or meeting.status == Meeting.Status.CANCELLED:
+        access = meeting_access(self.user, meeting) if meeting is not None else None
+        if access is None or meeting.status == Meeting.Status.CANCELLED:
+            # A refused join is a refused read of the agenda's cases: audited like the page.
+            audit(
+                actor=self.user,
+                action="meeting.follow",
+                target=meeting,
+                allowed=False,
+                detail={} if meeting is not None else {"requested": str(self.meeting_uuid)},
+            )
             return False
         self.meeting = meeting
-        self.access = meeting_access(self.user, meeting)
-        return self.access is not None
+        self.access = access
+        return True
 
     async def connect(self) -> None:
         self.hub = None

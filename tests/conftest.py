@@ -47,3 +47,13 @@ def media_root(settings, tmp_path):
     """Uploaded files go to a fresh folder per test."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache: audit read windows (cases.reads) live there."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
