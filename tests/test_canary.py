@@ -24,7 +24,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from cases.models import AuditEvent, Case
+from cases.models import AuditEvent, Case, ReportAudience
 from decisions.models import Consensus, Report, VoteRound
 from imaging.models import Instance, Series
 from meetings.models import Meeting
@@ -65,10 +65,11 @@ MAY_CARRY: dict[str, set[str]] = {
     "case page, panel member": set(FREE_TEXT),
     "queue, panel member": {"question"},
     "decision panel": set(),
-    # The report states the question the board answered; who the patient is, never yet
-    # (the per-audience copies will give the referrer's copy WHO_THE_PATIENT_IS).
+    # The report states the question the board answered. The panel copy is pseudonymous
+    # (invited experts read it); the referrer's copy is filed in the chart, so it names the
+    # patient as the referrer entered them.
     "report PDF, panel": {"question"},
-    "report PDF, referrer": {"question"},
+    "report PDF, referrer": WHO_THE_PATIENT_IS | {"question"},
     "DICOMweb search by the patient's name": set(),
     "DICOMweb answers": set(),
     "stored DICOM files": set(),
@@ -254,8 +255,9 @@ def test_canaries_stay_where_they_belong(
         url("consensus-sign", consensus_id=consensus.uuid),
         {"sign-password": PASSWORD},
     )
-    report = Report.objects.get()
-    assert report.is_ready
+    copies = {report.audience: report for report in Report.objects.all()}
+    assert set(copies) == {ReportAudience.PANEL, ReportAudience.REFERRER}
+    assert all(report.is_ready for report in copies.values())
 
     # What each audience reads.
     pathologist = panel[cast.pathologist]
@@ -270,9 +272,12 @@ def test_canaries_stay_where_they_belong(
         ).content.decode()
     )
     seen["decision panel"].append(step(pathologist, "get", url("decision-panel")).content.decode())
-    download = url("report-download", report_id=report.uuid)
-    seen["report PDF, panel"].append(pdf_text(body(step(pathologist, "get", download))))
-    seen["report PDF, referrer"].append(pdf_text(body(step(referrer, "get", download))))
+    for reader, audience, artifact in [
+        (pathologist, ReportAudience.PANEL, "report PDF, panel"),
+        (referrer, ReportAudience.REFERRER, "report PDF, referrer"),
+    ]:
+        download = url("report-download", report_id=copies[audience].uuid)
+        seen[artifact].append(pdf_text(body(step(reader, "get", download))))
 
     # DICOMweb: a search by the patient's name finds nothing (the stored files no longer
     # carry it), and what the panel reads is de-identified.
@@ -336,3 +341,4 @@ def test_canaries_stay_where_they_belong(
     # And the table is not vacuous: the canaries do reach the places that should show them.
     assert found_in("\n".join(seen["case page, submitter"])) >= WHO_THE_PATIENT_IS
     assert found_in("\n".join(seen["report PDF, panel"])) >= {"question"}
+    assert found_in("\n".join(seen["report PDF, referrer"])) >= WHO_THE_PATIENT_IS

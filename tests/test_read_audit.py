@@ -114,6 +114,7 @@ EXEMPT: dict[str, str] = {
     "imaging-upload": WRITE,
     "annotation-detail": WRITE + " (PATCH and DELETE)",
     "key-image-detail": WRITE + " (DELETE and POST)",
+    "key-image-release": WRITE + " (POST; key_image.release / key_image.withhold)",
     "board-meetings": PSEUDONYMS,
     "meeting-new": NO_PATIENT_DATA,
     "meeting-detail": PSEUDONYMS,
@@ -207,7 +208,7 @@ def world(cast, fast_passwords, monkeypatch, django_capture_on_commit_callbacks)
     }
     report_params = {
         "case_id": reported.uuid,
-        "report_id": Report.objects.get(consensus__case=reported).uuid,
+        "report_id": Report.objects.get(consensus__case=reported, audience="panel").uuid,
     }
     return World(case, params, reported, report_params)
 
