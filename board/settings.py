@@ -282,3 +282,9 @@ FRAME_CACHE_BYTES = env_int("FRAME_CACHE_MB", 256, minimum=0, maximum=65536) * 2
 STOW_MAX_BYTES = env_int("STOW_MAX_MB", 2048, minimum=1, maximum=65536) * 2**20  # per request
 # A CD export sent as a folder is many files; the browser sends them in batches.
 DATA_UPLOAD_MAX_NUMBER_FILES = 500
+
+# --- Access that ends (invitations, email changes, API tokens) --------------------------
+# How long a new API token lasts; the account page shows each token's expiry.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1, maximum=366)
+# How long the link that confirms a new email address stays valid.
+EMAIL_CHANGE_LINK_HOURS = env_int("EMAIL_CHANGE_LINK_HOURS", 24, minimum=1, maximum=168)
