@@ -27,9 +27,9 @@ class CaseConsumer(SessionBoundConsumer):
     """Live changes to one case (opinions, status) for those who may see its opinions.
 
     An invited expert's socket ends when the invitation does. ``expire_invites`` announces
-    expiries, but only when cron runs it; until then the socket keeps the expiry it was
-    opened under and asks again at that moment (a timer) and before relaying any event
-    after it, so an expired expert never receives one more opinion.
+    expiries, but only when cron runs it; until then the socket asks the database again at
+    the expiry it was opened under (a timer) and before relaying any event, so an expired
+    expert never receives one more opinion.
     """
 
     access_ends_at: datetime.datetime | None = None
@@ -72,9 +72,11 @@ class CaseConsumer(SessionBoundConsumer):
                 return
 
     async def _lapsed(self) -> bool:
-        """Past the invitation's expiry: does the user still have access (a newer
-        invitation, a seat on the board)? Asked of the database once per expiry."""
-        if self.access_ends_at is None or timezone.now() < self.access_ends_at:
+        """Does a socket opened on an invitation still have it (not expired, not revoked,
+        not shortened by an administrator, or replaced by a newer one)? Asked of the
+        database: a case's events are few (opinions, status changes), one query each for
+        the invited experts following it is cheap, and the database is the authority."""
+        if self.access_ends_at is None:
             return False
         return not await database_sync_to_async(self._may_follow)()
 
