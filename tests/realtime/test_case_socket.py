@@ -165,3 +165,39 @@ async def test_the_expiry_sweep_closes_the_experts_socket(cast, channel_layer):
     assert (output["type"], output["code"]) == ("websocket.close", CLOSE_REVOKED)
     assert await member.receive_nothing(timeout=0.3)
     await member.disconnect()
+
+
+async def test_leaving_the_board_closes_the_members_case_socket(cast, channel_layer):
+    from board.models import Membership
+
+    case = await sync_to_async(make_case)(cast)
+    member, connected, _ = await follow(cast.surgeon, case)
+    assert connected
+    await member.receive_from()
+    await sync_to_async(Membership.objects.filter(user=cast.surgeon, board=cast.board).delete)()
+    output = await member.receive_output(timeout=2)
+    assert (output["type"], output["code"]) == ("websocket.close", CLOSE_REVOKED)
+
+
+async def test_deactivation_closes_the_case_socket_and_revokes_tokens(cast, channel_layer):
+    from board.models import ApiToken
+    from board.tokens import token_create
+
+    case = await sync_to_async(make_case)(cast)
+    api_token, _ = await sync_to_async(token_create)(user=cast.surgeon, name="x")
+    member, connected, _ = await follow(cast.surgeon, case)
+    assert connected
+    await member.receive_from()
+
+    def deactivate():
+        cast.surgeon.is_active = False
+        cast.surgeon.save()
+
+    await sync_to_async(deactivate)()
+    assert json.loads(await member.receive_from(timeout=2))["type"] == "access.revoked"
+    output = await member.receive_output(timeout=2)
+    assert (output["type"], output["code"]) == ("websocket.close", CLOSE_REVOKED)
+    revoked_at = await sync_to_async(
+        lambda: ApiToken.objects.values_list("revoked_at", flat=True).get(pk=api_token.pk)
+    )()
+    assert revoked_at is not None
