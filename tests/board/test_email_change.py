@@ -170,3 +170,10 @@ def test_confirming_needs_csrf(pathologist, django_capture_on_commit_callbacks):
     assert signed_in(pathologist).delete(path).status_code == 405
     pathologist.refresh_from_db()
     assert pathologist.email != NEW
+
+
+def test_asking_needs_a_login(pathologist):
+    response = ask(Client())
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    pathologist.refresh_from_db()
+    assert pathologist.pending_email == ""

@@ -418,3 +418,21 @@ def test_a_pending_invitation_needs_no_sweep(cast, django_capture_on_commit_call
     CaseInvite.objects.update(expires_at=timezone.now())
     call_command("expire_invites", verbosity=0)
     assert not AuditEvent.objects.filter(action="invite.expire").exists()
+
+
+def test_signing_up_needs_csrf(cast, django_capture_on_commit_callbacks):
+    case = make_case(cast)
+    path, _ = send_invite(cast, case, capture=django_capture_on_commit_callbacks)
+    response = Client(enforce_csrf_checks=True).post(
+        path + "signup/",
+        {
+            "username": "csrfless",
+            "first_name": "C",
+            "last_name": "L",
+            "specialty": "pathology",
+            "password1": "a-long-unusual-Pass-93",
+            "password2": "a-long-unusual-Pass-93",
+        },
+    )
+    assert response.status_code == 403
+    assert not User.objects.filter(username="csrfless").exists()
