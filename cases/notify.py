@@ -143,3 +143,22 @@ def expert_invited(invite: CaseInvite, token: str) -> int:
         logger.exception("could not send %r", subject)
         return 0
     return 1
+
+
+def invite_accepted(invite: CaseInvite) -> int:
+    """Tell the inviter who accepted: a link forwarded to someone else shows up at once."""
+    case = invite.case
+    subject = _("Invitation to case %(pseudonym)s accepted") % {"pseudonym": case.pseudonym}
+    body = _(
+        "The invitation you sent to %(email)s for case %(pseudonym)s was accepted by "
+        "%(expert)s (account %(username)s). If this is not who you meant, revoke it on the "
+        "case's invitations page.\n\n%(url)s\n"
+    ) % {
+        "email": invite.email,
+        "pseudonym": case.pseudonym,
+        "expert": invite.expert.display_name,
+        "username": invite.expert.get_username(),
+        "url": settings.BASE_URL.rstrip("/")
+        + reverse("case-invites", kwargs={"case_id": case.uuid}),
+    }
+    return send(subject, body, [invite.invited_by], case=case)

@@ -435,6 +435,7 @@ def _invite_accept(*, token: str, user: User) -> CaseInvite:
         target=invite,
         detail={"email": invite.email},
     )
+    transaction.on_commit(lambda: notify.invite_accepted(invite), robust=True)
     return invite
 
 

@@ -436,3 +436,16 @@ def test_signing_up_needs_csrf(cast, django_capture_on_commit_callbacks):
     )
     assert response.status_code == 403
     assert not User.objects.filter(username="csrfless").exists()
+
+
+def test_the_inviter_is_told_who_accepted(cast, django_capture_on_commit_callbacks):
+    cast.chair.email = "chair@board.example"
+    cast.chair.save()
+    case = make_case(cast)
+    path, _ = send_invite(cast, case, capture=django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        accept(cast.expert, path)
+    assert [m.to for m in mail.outbox] == [["chair@board.example"]]
+    assert cast.expert.username in mail.outbox[0].body
+    assert ADDRESS in mail.outbox[0].body
