@@ -59,8 +59,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are made by their owner (account page) or ``create_api_token``; here they are
     looked at and revoked, never read back: only the hash is stored."""
 
-    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
-    list_filter = ("revoked_at",)
+    list_display = (
+        "name",
+        "user",
+        "prefix",
+        "scope",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("scope", "revoked_at")
     search_fields = ("name", "prefix", "user__username")
     raw_id_fields = ("user",)
     fields = (
@@ -69,11 +77,24 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "name",
         "prefix",
         "key_hash",
+        "scope",
         "created_at",
+        "expires_at",
         "last_used_at",
+        "last_used_ip",
         "revoked_at",
     )
-    readonly_fields = ("uuid", "user", "prefix", "key_hash", "created_at", "last_used_at")
+    readonly_fields = (
+        "uuid",
+        "user",
+        "prefix",
+        "key_hash",
+        "scope",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "last_used_ip",
+    )
 
     def has_add_permission(self, request) -> bool:
         return False

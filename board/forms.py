@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from board.models import Board, Specialty, User
+from board.reauth import PasswordConfirmationForm
 
 
 def _time_zone_choices() -> list[tuple[str, str]]:
@@ -15,7 +16,8 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "email", "institution", "specialty", "time_zone"]
+        # The email address changes only through a confirmed link (board.email_views).
+        fields = ["first_name", "last_name", "institution", "specialty", "time_zone"]
         help_texts = {
             "specialty": _("Shown next to your opinions and counted for the board's quorum."),
             "time_zone": _("Meeting times are shown in this zone."),
@@ -97,3 +99,11 @@ class BoardSettingsForm(forms.Form):
             "cases are all internal: images then keep the patient's name and IDs."
         ),
     )
+
+
+class EmailChangeForm(PasswordConfirmationForm):
+    email = forms.EmailField(
+        label=_("New email address"),
+        help_text=_("We send a link to it; your address changes when you open that link."),
+    )
+    field_order = ["email", "password"]

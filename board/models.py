@@ -42,6 +42,9 @@ class User(AbstractUser):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
     )
+    # An address asked for but not yet confirmed by its link; ``email`` stays in force until
+    # then (board.email_change).
+    pending_email = models.EmailField(_("new email address, unconfirmed"), blank=True)
 
     class Meta(AbstractUser.Meta):
         constraints = [
@@ -268,7 +271,15 @@ class Membership(models.Model):
 
 
 class ApiToken(models.Model):
-    """A personal token for DICOMweb clients. Only its SHA-256 is kept; it is shown once."""
+    """A personal token for DICOMweb clients. Only its SHA-256 is kept; it is shown once.
+
+    It expires (settings.API_TOKEN_DAYS), and its scope says what it may do: read a case's
+    images, or read and send them (STOW-RS).
+    """
+
+    class Scope(models.TextChoices):
+        IMAGING_READ = "imaging_read", _("Read images")
+        IMAGING_UPLOAD = "imaging_upload", _("Read and upload images")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
@@ -276,7 +287,10 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64)
     prefix = models.CharField(_("prefix"), max_length=8)
     created_at = models.DateTimeField(auto_now_add=True)
+    scope = models.CharField(_("scope"), max_length=16, choices=Scope, default=Scope.IMAGING_READ)
+    expires_at = models.DateTimeField(_("expires"))
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("last used from"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:
@@ -284,7 +298,15 @@ class ApiToken(models.Model):
         constraints = [
             # Also the index that tokens.user_for_bearer looks the hash up by.
             models.UniqueConstraint(fields=["key_hash"], name="board_apitoken_key_hash_unique"),
+            models.CheckConstraint(
+                condition=Q(scope__in=["imaging_read", "imaging_upload"]),
+                name="board_apitoken_scope_valid",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def may_upload(self) -> bool:
+        return self.scope == self.Scope.IMAGING_UPLOAD

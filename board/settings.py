@@ -296,3 +296,9 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 500
 # Frames and images of one series read by one session within this many seconds are one
 # audit event (with a count of the reads) rather than one event per frame.
 AUDIT_READ_WINDOW_SECONDS = env_int("AUDIT_READ_WINDOW_SECONDS", 300, minimum=10, maximum=86400)
+
+# --- Access that ends (invitations, email changes, API tokens) --------------------------
+# How long a new API token lasts; the account page shows each token's expiry.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1, maximum=366)
+# How long the link that confirms a new email address stays valid.
+EMAIL_CHANGE_LINK_HOURS = env_int("EMAIL_CHANGE_LINK_HOURS", 24, minimum=1, maximum=168)

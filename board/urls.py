@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from board import home, views
+from board import email_views, home, views
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -11,6 +11,12 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("account/tokens/", views.api_token_create, name="api-token-create"),
     path("account/tokens/<uuid:token_id>/revoke/", views.api_token_revoke, name="api-token-revoke"),
+    path("account/email/", email_views.email_change, name="email-change"),
+    path(
+        "account/email/confirm/<str:code>/",
+        email_views.email_change_confirm_view,
+        name="email-change-confirm",
+    ),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -3,19 +3,22 @@ from __future__ import annotations
 from uuid import UUID
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from board.access import get_board_for_manager, get_board_for_user
-from board.forms import BoardSettingsForm, ProfileForm
+from board.forms import BoardSettingsForm, EmailChangeForm, ProfileForm
 from board.models import ApiToken, Specialty
+from board.reauth import PasswordConfirmationForm
 from board.services import board_update_settings
 from board.tokens import token_create, token_revoke
 
@@ -66,12 +69,19 @@ def board_settings(request: HttpRequest, board_id: UUID) -> HttpResponse:
     )
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(PasswordConfirmationForm):
     name = forms.CharField(
         label=_lazy("Token name"),
         max_length=100,
         help_text=_lazy("Where you will use it, e.g. “3D Slicer on my workstation”."),
     )
+    scope = forms.ChoiceField(
+        label=_lazy("It may"),
+        choices=ApiToken.Scope.choices,
+        initial=ApiToken.Scope.IMAGING_READ,
+        help_text=_lazy("Give upload only to a client that sends images (a PACS, a modality)."),
+    )
+    field_order = ["name", "scope", "password"]
 
 
 def _account_page(
@@ -82,11 +92,20 @@ def _account_page(
     new_token: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    tokens = ApiToken.objects.filter(user=request.user, revoked_at__isnull=True)
+    tokens = ApiToken.objects.filter(
+        user=request.user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
     return render(
         request,
         "board/account.html",
-        {"form": form, "token_form": token_form, "tokens": tokens, "new_token": new_token},
+        {
+            "form": form,
+            "token_form": token_form,
+            "tokens": tokens,
+            "new_token": new_token,
+            "email_form": EmailChangeForm(request=request, prefix="email"),
+            "token_days": settings.API_TOKEN_DAYS,
+        },
         status=status,
     )
 
@@ -101,22 +120,28 @@ def account(request: HttpRequest) -> HttpResponse:
             return redirect("account")
     else:
         form = ProfileForm(instance=request.user)
-    return _account_page(request, form=form, token_form=ApiTokenForm(prefix="token"))
+    return _account_page(
+        request, form=form, token_form=ApiTokenForm(prefix="token", request=request)
+    )
 
 
 @require_POST
 def api_token_create(request: HttpRequest) -> HttpResponse:
-    token_form = ApiTokenForm(request.POST, prefix="token")
+    token_form = ApiTokenForm(request.POST, prefix="token", request=request)
     profile_form = ProfileForm(instance=request.user)
     if not token_form.is_valid():
         return _account_page(request, form=profile_form, token_form=token_form, status=400)
-    _, token = token_create(user=request.user, name=token_form.cleaned_data["name"])
+    _, token = token_create(
+        user=request.user,
+        name=token_form.cleaned_data["name"],
+        scope=token_form.cleaned_data["scope"],
+    )
     # The page is rendered here rather than after a redirect: the token then travels once,
     # in this response, and is never kept in a session or a message cookie.
     response = _account_page(
         request,
         form=profile_form,
-        token_form=ApiTokenForm(prefix="token"),
+        token_form=ApiTokenForm(prefix="token", request=request),
         new_token=token,
         status=201,
     )
@@ -127,7 +152,7 @@ def api_token_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def api_token_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
     api_token = get_object_or_404(ApiToken, uuid=token_id, user=request.user)
-    token_revoke(token=api_token)
+    token_revoke(token=api_token, by=request.user)
     messages.success(request, _("The token “%(name)s” was revoked.") % {"name": api_token.name})
     return redirect("account")
 

@@ -91,8 +91,33 @@ class OpinionAdmin(AuditedReadAdmin):
 
 @admin.register(CaseInvite)
 class CaseInviteAdmin(AuditedReadAdmin):
-    list_display = ("expert", "case", "invited_by", "expires_at", "revoked_at")
-    raw_id_fields = ("case", "expert", "invited_by")
+    """Invitations are made on the case's page and bound by their link; here an administrator
+    may look, and shorten or revoke (expiry, revocation), but not bind one to an account."""
+
+    list_display = (
+        "email",
+        "expert",
+        "case",
+        "invited_by",
+        "accepted_at",
+        "expires_at",
+        "revoked_at",
+    )
+    fields = (
+        "case",
+        "email",
+        "name",
+        "expert",
+        "invited_by",
+        "created_at",
+        "accepted_at",
+        "expires_at",
+        "revoked_at",
+    )
+    readonly_fields = ("case", "email", "expert", "invited_by", "created_at", "accepted_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -152,17 +153,27 @@ class OpinionForm(forms.Form):
 class InviteForm(forms.Form):
     email = forms.EmailField(
         label=_("Expert's email"),
-        help_text=_("The expert must already have a Consilium account with this email."),
+        help_text=_(
+            "We send a link to this address. The case opens to the account of whoever "
+            "accepts it (they sign in or create an account); you see who did here."
+        ),
     )
+    name = forms.CharField(label=_("Expert's name"), max_length=200, required=False)
     days = forms.IntegerField(label=_("Access for (days)"), min_value=1, max_value=365)
 
-    def clean_email(self):
-        email = self.cleaned_data["email"]
-        matches = list(User.objects.filter(email__iexact=email, is_active=True)[:2])
-        if len(matches) != 1:
-            raise forms.ValidationError(_("No single active account has this email."))
-        self.expert = matches[0]
-        return email
+
+class InviteSignupForm(UserCreationForm):
+    """A minimal clinician account, made through an invitation link (password validators
+    apply). The email address is the one the invitation was sent to."""
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "first_name", "last_name", "specialty", "institution")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("first_name", "last_name", "specialty"):
+            self.fields[name].required = True
 
 
 class QueueFilterForm(forms.Form):

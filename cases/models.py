@@ -307,18 +307,34 @@ class Attachment(models.Model):
 
 
 class CaseInvite(models.Model):
-    """An external expert invited to one case; the grant itself is a guardian object permission."""
+    """An external expert invited to one case.
+
+    The invitation is sent to an address and carries a single-use link; it binds to the
+    account that opens the link and accepts (``expert``, ``accepted_at``). The address is
+    never used to look an account up: anyone can type anyone's address into a profile. The
+    grant itself is a guardian object permission, given at acceptance.
+    """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="invites")
+    email = models.EmailField(_("sent to"))
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    # SHA-256 of the link's secret; the secret itself is only in the email. Empty for
+    # invitations made before links existed (bound to an account from the start).
+    token_hash = models.CharField(max_length=64, blank=True, editable=False)
     expert = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="case_invites"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="case_invites",
+        null=True,
+        blank=True,
     )
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -329,14 +345,29 @@ class CaseInvite(models.Model):
                 condition=Q(revoked_at__isnull=True),
                 name="cases_invite_one_open_per_expert",
             ),
+            # Also the index the link's lookup (services.invite_accept) goes by.
+            models.UniqueConstraint(
+                fields=["token_hash"],
+                condition=~Q(token_hash=""),
+                name="cases_invite_token_hash_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True, expert__isnull=True)
+                | Q(accepted_at__isnull=False, expert__isnull=False),
+                name="cases_invite_expert_iff_accepted",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.expert} on {self.case}"
+        return f"{self.expert or self.email} on {self.case}"
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None and self.expires_at > timezone.now()
+        return (
+            self.accepted_at is not None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )
 
 
 class Opinion(models.Model):

@@ -1,6 +1,9 @@
 """Email notifications, sent after commit.
 
-They carry the pseudonym, never the patient's identity.
+They carry the pseudonym, never the patient's identity. Who receives a case's email is
+decided when it is sent, from live access (``case_access``): an expert whose invitation
+expired or was revoked, a former member and a deactivated account get nothing, whatever
+list the recipients were first drawn from.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from board.models import Membership, User
+from cases.access import CaseAccess, case_access
 from cases.models import Case, CaseInvite, Opinion
 
 logger = logging.getLogger(__name__)
@@ -22,7 +26,26 @@ def case_url(case: Case) -> str:
     return settings.BASE_URL.rstrip("/") + reverse("case-detail", kwargs={"case_id": case.uuid})
 
 
-def send(subject: str, body: str, recipients: list[User]) -> int:
+def may_hear(access: CaseAccess) -> bool:
+    """Whether a case's emails may still reach this person."""
+    return access.can_view
+
+
+def may_hear_opinions(access: CaseAccess) -> bool:
+    return access.can_view and access.can_see_opinions
+
+
+def send(
+    subject: str,
+    body: str,
+    recipients: list[User],
+    *,
+    case: Case | None = None,
+    allowed=may_hear,
+) -> int:
+    """Send to each recipient who, when ``case`` is given, may still open it now."""
+    if case is not None:
+        recipients = [u for u in recipients if allowed(case_access(u, case))]
     addresses = sorted({u.email for u in recipients if u.email and u.is_active})
     if not addresses:
         return 0
@@ -55,7 +78,7 @@ def case_submitted(case: Case) -> int:
         "question": case.question,
         "url": case_url(case),
     }
-    return send(subject, body, recipients)
+    return send(subject, body, recipients, case=case)
 
 
 def opinion_posted(opinion: Opinion) -> int:
@@ -77,7 +100,7 @@ def opinion_posted(opinion: Opinion) -> int:
         "pseudonym": case.pseudonym,
         "url": case_url(case),
     }
-    return send(subject, body, recipients)
+    return send(subject, body, recipients, case=case, allowed=may_hear_opinions)
 
 
 def status_changed(case: Case) -> int:
@@ -90,20 +113,52 @@ def status_changed(case: Case) -> int:
         "status": case.get_status_display(),
         "url": case_url(case),
     }
-    return send(subject, body, [case.submitted_by])
+    return send(subject, body, [case.submitted_by], case=case)
 
 
-def expert_invited(invite: CaseInvite) -> int:
+def invite_url(token: str) -> str:
+    return settings.BASE_URL.rstrip("/") + reverse("invite-open", kwargs={"token": token})
+
+
+def expert_invited(invite: CaseInvite, token: str) -> int:
+    """The invitation link, to the address the manager typed (no account behind it yet):
+    whoever opens it signs in or signs up, and the case opens to that account."""
     case = invite.case
     subject = _("You are invited to review case %(pseudonym)s") % {"pseudonym": case.pseudonym}
     body = _(
         "%(inviter)s invited you to give an expert opinion on case %(pseudonym)s for %(board)s.\n"
-        "The invitation expires on %(expires)s (UTC).\n\n%(url)s\n"
+        "Open this link to accept; it works once, and until %(expires)s (UTC):\n\n%(url)s\n\n"
+        "You will be asked to sign in, or to create an account. If you did not expect this "
+        "invitation, ignore this message.\n"
     ) % {
         "inviter": invite.invited_by.display_name,
         "pseudonym": case.pseudonym,
         "board": case.board.name,
         "expires": f"{invite.expires_at:%Y-%m-%d %H:%M}",
-        "url": case_url(case),
+        "url": invite_url(token),
     }
-    return send(subject, body, [invite.expert])
+    try:
+        send_mail(f"[Consilium] {subject}", body, settings.DEFAULT_FROM_EMAIL, [invite.email])
+    except Exception:
+        logger.exception("could not send %r", subject)
+        return 0
+    return 1
+
+
+def invite_accepted(invite: CaseInvite) -> int:
+    """Tell the inviter who accepted: a link forwarded to someone else shows up at once."""
+    case = invite.case
+    subject = _("Invitation to case %(pseudonym)s accepted") % {"pseudonym": case.pseudonym}
+    body = _(
+        "The invitation you sent to %(email)s for case %(pseudonym)s was accepted by "
+        "%(expert)s (account %(username)s). If this is not who you meant, revoke it on the "
+        "case's invitations page.\n\n%(url)s\n"
+    ) % {
+        "email": invite.email,
+        "pseudonym": case.pseudonym,
+        "expert": invite.expert.display_name,
+        "username": invite.expert.get_username(),
+        "url": settings.BASE_URL.rstrip("/")
+        + reverse("case-invites", kwargs={"case_id": case.uuid}),
+    }
+    return send(subject, body, [invite.invited_by], case=case)

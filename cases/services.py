@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -288,33 +289,153 @@ def _publish_opinion(opinion: Opinion, change: str) -> None:
 
 
 # --- invited experts ----------------------------------------------------------------------
+# An invitation goes to an email address as a single-use link and binds to whoever accepts
+# it, signed in: the address is never used to find an account (anyone may type anyone's
+# address into their profile). Only the link's SHA-256 is stored.
+
+
+class InviteUnavailable(ValidationError):
+    """The link cannot be accepted (unknown, used, expired, revoked, or not for this
+    account); ``reason`` says which, for the page and the audit trail."""
+
+    def __init__(self, message: str, reason: str, invite: CaseInvite | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.invite = invite
+
+
+def invite_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite_for_token(token: str) -> CaseInvite | None:
+    if not token or len(token) > 100:
+        return None
+    return (
+        CaseInvite.objects.select_related("case", "case__board", "invited_by", "expert")
+        .filter(token_hash=invite_token_hash(token))
+        .first()
+    )
 
 
 @transaction.atomic
-def invite_create(*, access: CaseAccess, expert: User, expires_at: datetime) -> CaseInvite:
+def invite_create(
+    *, access: CaseAccess, email: str, expires_at: datetime, name: str = ""
+) -> tuple[CaseInvite, str]:
+    """Invite whoever holds ``email``: the invitation and its link's secret (sent, never
+    stored). A new link to the same address replaces one not yet accepted."""
     if not access.is_manager:
         raise PermissionDenied
     case = access.case
     if expires_at <= timezone.now():
         raise ValidationError(_("The expiry must be in the future."))
-    if Membership.objects.filter(user=expert, board=case.board).exists():
-        raise ValidationError(_("%(name)s is already on this board.") % {"name": expert})
-    if expert.kind != User.Kind.CLINICIAN or not expert.is_active:
-        raise ValidationError(_("Only active clinician accounts can be invited."))
-    open_invite = CaseInvite.objects.filter(case=case, expert=expert, revoked_at__isnull=True)
-    open_invite.update(revoked_at=timezone.now())  # an extension replaces the old invite
+    email = User.objects.normalize_email(email.strip())
+    CaseInvite.objects.filter(
+        case=case, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    token = secrets.token_urlsafe(32)
     invite = CaseInvite.objects.create(
-        case=case, expert=expert, invited_by=access.user, expires_at=expires_at
+        case=case,
+        email=email,
+        name=name.strip()[:200],
+        token_hash=invite_token_hash(token),
+        invited_by=access.user,
+        expires_at=expires_at,
     )
-    assign_perm("cases.view_case", expert, case)
     audit(
         actor=access.user,
         action="invite.create",
         case=case,
         target=invite,
-        detail={"expert": expert.get_username(), "expires_at": expires_at.isoformat()},
+        detail={"email": email, "expires_at": expires_at.isoformat()},
     )
-    transaction.on_commit(lambda: notify.expert_invited(invite), robust=True)
+    transaction.on_commit(lambda: notify.expert_invited(invite, token), robust=True)
+    return invite, token
+
+
+def _refuse_invite(invite: CaseInvite | None, user: User, message: str, reason: str):
+    audit(
+        actor=user,
+        action="invite.accept",
+        case=invite.case if invite is not None else None,
+        target=invite,
+        allowed=False,
+        detail={"reason": reason},
+    )
+    return InviteUnavailable(message, reason)
+
+
+def invite_unavailable_reason(invite: CaseInvite | None) -> InviteUnavailable | None:
+    """Why this link cannot be accepted by anyone now, or None (not audited)."""
+    if invite is None:
+        return InviteUnavailable(_("This invitation link is not valid."), "unknown")
+    if invite.accepted_at is not None:
+        return InviteUnavailable(_("This invitation was already accepted."), "used")
+    if invite.revoked_at is not None:
+        return InviteUnavailable(_("This invitation was withdrawn."), "revoked")
+    if invite.expires_at <= timezone.now():
+        return InviteUnavailable(_("This invitation has expired."), "expired")
+    return None
+
+
+def invite_accept(*, token: str, user: User) -> CaseInvite:
+    """Bind the invitation behind ``token`` to ``user`` and open the case to them, once.
+
+    The row is locked and the binding is a conditional update, so two people (or two tabs)
+    accepting the same link at once cannot both get the case. Refusals raise
+    ``InviteUnavailable``; they are audited (after the transaction, which they roll back).
+    """
+    try:
+        with transaction.atomic():
+            return _invite_accept(token=token, user=user)
+    except InviteUnavailable as refused:
+        _refuse_invite(refused.invite, user, refused.messages[0], refused.reason)
+        raise
+
+
+def _invite_accept(*, token: str, user: User) -> CaseInvite:
+    found = invite_for_token(token)
+    invite = (
+        CaseInvite.objects.select_for_update()
+        .select_related("case", "case__board")
+        .get(pk=found.pk)
+        if found is not None
+        else None
+    )
+    problem = invite_unavailable_reason(invite)
+    if problem is None and (user.kind != User.Kind.CLINICIAN or not user.is_active):
+        problem = InviteUnavailable(
+            _("Only active clinician accounts can accept an invitation."), "not_clinician"
+        )
+    if problem is None and Membership.objects.filter(user=user, board=invite.case.board).exists():
+        problem = InviteUnavailable(
+            _("You are already on this board: you do not need an invitation."), "member"
+        )
+    if problem is not None:
+        problem.invite = invite
+        raise problem
+    case, now = invite.case, timezone.now()
+    # An invitation already open for this person on this case is replaced (an extension).
+    CaseInvite.objects.filter(case=case, expert=user, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    bound = CaseInvite.objects.filter(
+        pk=invite.pk, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).update(expert=user, accepted_at=now)
+    if bound != 1:  # pragma: no cover (the row lock makes this unreachable; kept as a guard)
+        problem = InviteUnavailable(_("This invitation was already accepted."), "used")
+        problem.invite = invite
+        raise problem
+    invite.refresh_from_db()
+    assign_perm("cases.view_case", user, case)
+    audit(
+        actor=user,
+        action="invite.accept",
+        case=case,
+        target=invite,
+        detail={"email": invite.email},
+    )
+    transaction.on_commit(lambda: notify.invite_accepted(invite), robust=True)
     return invite
 
 
@@ -325,16 +446,19 @@ def invite_revoke(*, access: CaseAccess, invite: CaseInvite) -> CaseInvite:
     if invite.revoked_at is None:
         invite.revoked_at = timezone.now()
         invite.save(update_fields=["revoked_at"])
-    remove_perm("cases.view_case", invite.expert, invite.case)
+    expert = invite.expert
+    if expert is not None:
+        remove_perm("cases.view_case", expert, invite.case)
     audit(
         actor=access.user,
         action="invite.revoke",
         case=invite.case,
         target=invite,
-        detail={"expert": invite.expert.get_username()},
+        detail={"email": invite.email, "expert": expert.get_username() if expert else None},
     )
-    publish_on_commit(
-        case_group(invite.case.uuid),
-        CaseAccessRevoked(case=str(invite.case.uuid), user=str(invite.expert.uuid)),
-    )
+    if expert is not None:
+        publish_on_commit(
+            case_group(invite.case.uuid),
+            CaseAccessRevoked(case=str(invite.case.uuid), user=str(expert.uuid)),
+        )
     return invite

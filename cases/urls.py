@@ -1,8 +1,10 @@
 from django.urls import path
 
-from cases import views
+from cases import invite_views, views
 
 urlpatterns = [
+    path("invites/<str:token>/", invite_views.invite_open, name="invite-open"),
+    path("invites/<str:token>/signup/", invite_views.invite_signup, name="invite-signup"),
     path("cases/", views.my_cases, name="my-cases"),
     path("cases/new/", views.case_new, name="case-new"),
     path("boards/<uuid:board_id>/cases/", views.board_queue, name="board-queue"),

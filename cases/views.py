@@ -202,7 +202,9 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "checklist": services.case_checklist(case) if access.is_manager else None,
         "transitions": _transitions(access),
         "invites": (
-            case.invites.select_related("expert").filter(revoked_at__isnull=True)
+            case.invites.select_related("expert").filter(
+                revoked_at__isnull=True, expires_at__gt=timezone.now()
+            )
             if access.is_manager
             else None
         ),
@@ -479,13 +481,18 @@ def case_invites(request: HttpRequest, case_id: UUID) -> HttpResponse:
             try:
                 services.invite_create(
                     access=access,
-                    expert=form.expert,
+                    email=form.cleaned_data["email"],
+                    name=form.cleaned_data["name"],
                     expires_at=timezone.now() + timedelta(days=form.cleaned_data["days"]),
                 )
             except ValidationError as exc:
                 form.add_error("email", exc)
             else:
-                messages.success(request, _("%(name)s is invited.") % {"name": form.expert})
+                messages.success(
+                    request,
+                    _("An invitation link was sent to %(email)s.")
+                    % {"email": form.cleaned_data["email"]},
+                )
                 return redirect("case-invites", case_id=access.case.uuid)
     else:
         form = InviteForm(initial={"days": settings.INVITE_DAYS})

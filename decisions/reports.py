@@ -224,8 +224,13 @@ def report_deliver(*, report: Report, by: User | None = None) -> int:
     link = _("Sign in to read the recommendation and download the PDF:\n%(url)s\n") % {
         "url": notify.case_url(case)
     }
+    # Re-checked at send time: a submitter who can no longer read this copy is not told.
     sent = notify.send(
-        subject, f"{intro % values}\n\n{link}", report_recipients(case, report.audience)
+        subject,
+        f"{intro % values}\n\n{link}",
+        report_recipients(case, report.audience),
+        case=case,
+        allowed=lambda access: access.report_audience == report.audience,
     )
     audit(
         actor=by,

@@ -35,9 +35,9 @@ from django.utils.http import parse_header_parameters
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from board.tokens import user_for_bearer
+from board.tokens import token_for_bearer
 from cases.access import CaseAccess, get_case_for_user
-from cases.audit import audit
+from cases.audit import audit, client_ip
 from cases.reads import audit_series_read
 from imaging import dicom_json, pixels
 from imaging.deid import deid_uid
@@ -85,11 +85,12 @@ def dicomweb(*methods: str) -> Callable:
         @wraps(view)
         def wrapper(request: HttpRequest, case_id: uuid.UUID, **kwargs: Any) -> HttpResponse:
             authorization = request.headers.get("Authorization", "")
+            api_token = None
             if authorization[:7].lower() == "bearer ":
-                user = user_for_bearer(authorization)
-                if user is None:
+                api_token = token_for_bearer(authorization, ip=client_ip(request))
+                if api_token is None:
                     return _unauthorized("invalid_token")
-                request.user = user
+                request.user = api_token.user
                 request.bearer = True  # the reader is the token's user, not a session
             elif request.user.is_authenticated:
                 refused = _csrf.process_view(request, None, (), {})
@@ -99,6 +100,17 @@ def dicomweb(*methods: str) -> Callable:
                 return _unauthorized()
             action = "dicomweb.store" if request.method == "POST" else "dicomweb.read"
             access = get_case_for_user(request.user, case_id, action=action)
+            writes = request.method not in ("GET", "HEAD")
+            if writes and api_token is not None and not api_token.may_upload:
+                audit(
+                    actor=request.user,
+                    action=action,
+                    case=access.case,
+                    target=api_token,
+                    allowed=False,
+                    detail={"scope": api_token.scope},
+                )
+                return _error("This token may only read images; make one that may upload.", 403)
             response = view(request, access, **kwargs)
             # Patient data reached by a program: nothing is kept in shared or disk caches.
             response.setdefault("Cache-Control", "private, no-store")

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_audit_append_only'),
+        ('cases', '0006_invite_links'),
     ]
 
     operations = [

@@ -15,6 +15,7 @@ from django.utils import timezone
 from board.models import ApiToken
 from board.tokens import token_create, token_revoke, user_for_bearer
 from tests.cases.factories import make_case
+from tests.cast import PASSWORD
 from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -121,7 +122,10 @@ def test_account_lists_own_active_tokens_only(cast):
 
 def test_creating_a_token_shows_it_once(cast, case):
     client = signed_in(cast.radiologist)
-    response = client.post(reverse("api-token-create"), {"token-name": "Slicer"})
+    response = client.post(
+        reverse("api-token-create"),
+        {"token-name": "Slicer", "token-scope": "imaging_read", "token-password": PASSWORD},
+    )
     assert response.status_code == 201
     assert response["Cache-Control"] == "no-store"
     html = response.content.decode()
@@ -135,7 +139,10 @@ def test_creating_a_token_shows_it_once(cast, case):
 
 
 def test_a_token_needs_a_name(cast):
-    response = signed_in(cast.radiologist).post(reverse("api-token-create"), {"token-name": " "})
+    response = signed_in(cast.radiologist).post(
+        reverse("api-token-create"),
+        {"token-name": " ", "token-scope": "imaging_read", "token-password": PASSWORD},
+    )
     assert response.status_code == 400
     assert not ApiToken.objects.exists()
 
@@ -143,7 +150,8 @@ def test_a_token_needs_a_name(cast):
 def test_creating_needs_post_and_csrf(cast):
     assert signed_in(cast.radiologist).get(reverse("api-token-create")).status_code == 405
     client = signed_in(cast.radiologist, enforce_csrf_checks=True)
-    assert client.post(reverse("api-token-create"), {"token-name": "x"}).status_code == 403
+    form = {"token-name": "x", "token-scope": "imaging_read", "token-password": PASSWORD}
+    assert client.post(reverse("api-token-create"), form).status_code == 403
     assert not ApiToken.objects.exists()
 
 

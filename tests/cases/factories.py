@@ -75,11 +75,14 @@ def add_pdf(case: Case, by: User) -> Attachment:
 
 def invite(cast: Cast, case: Case, *, expert: User | None = None, days: float = 7) -> CaseInvite:
     expert = expert or cast.expert
+    now = timezone.now()
     invite = CaseInvite.objects.create(
         case=case,
+        email=expert.email or f"{expert.username}@expert.example",
         expert=expert,
         invited_by=cast.chair,
-        expires_at=timezone.now() + datetime.timedelta(days=days),
+        expires_at=now + datetime.timedelta(days=days),
+        accepted_at=now,
     )
     assign_perm("cases.view_case", expert, case)
     return invite

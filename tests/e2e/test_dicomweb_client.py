@@ -11,6 +11,7 @@ import requests
 from dicomweb_client.api import DICOMwebClient
 from pydicom.uid import generate_uid
 
+from board.models import ApiToken
 from board.tokens import token_create
 from cases.models import Case
 from imaging.models import Instance
@@ -27,7 +28,9 @@ def served_media(settings, monkeypatch):
 
 def test_store_search_and_retrieve_with_dicomweb_client(cast, served_media, daphne_server):
     case = make_case(cast, status=Case.Status.IN_REVIEW)
-    _, token = token_create(user=cast.referrer, name="dicomweb-client")
+    _, token = token_create(
+        user=cast.referrer, name="dicomweb-client", scope=ApiToken.Scope.IMAGING_UPLOAD
+    )
     client = DICOMwebClient(
         url=f"{daphne_server.url}/dicomweb/cases/{case.uuid}",
         headers={"Authorization": f"Bearer {token}"},

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.http import parse_header_parameters
 from pydicom.uid import generate_uid
 
+from board.models import ApiToken
 from board.tokens import token_create, token_revoke
 from cases.models import AuditEvent, Case
 from imaging.ingest import ingest_file
@@ -36,7 +37,7 @@ def root(case) -> str:
 
 
 def bearer(user) -> dict[str, str]:
-    _, token = token_create(user=user, name="test")
+    _, token = token_create(user=user, name="test", scope=ApiToken.Scope.IMAGING_UPLOAD)
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
