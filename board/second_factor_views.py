@@ -159,7 +159,7 @@ def second_factor_passkey_remove(request: HttpRequest, credential_id: int) -> Ht
 
 class StepUpRequired(webauthn_errors.OTPWebAuthnApiError):
     status_code = 403
-    code = "step_up_required"
+    default_code = "step_up_required"
     default_detail = _("Confirm it is you with your second factor before adding a passkey.")
 
 

@@ -323,5 +323,10 @@ OTP_WEBAUTHN_RP_NAME = "Consilium"
 # outside production the page's own origin too (board.second_factor.WebAuthnHelper).
 WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID") or ""
 OTP_WEBAUTHN_RP_ID_CALLABLE = "board.second_factor.webauthn_rp_id"
-OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("WEBAUTHN_ORIGINS", ["http://localhost:8000"])
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "WEBAUTHN_ORIGINS",
+    [f"https://{host}" for host in ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
+    if PRODUCTION
+    else ["http://localhost:8000"],
+)
 OTP_WEBAUTHN_HELPER_CLASS = "board.second_factor.WebAuthnHelper"

@@ -27,8 +27,8 @@ def totp_device(user) -> TOTPDevice:
 
 
 def totp_code(device: TOTPDevice, *, steps: int = 0) -> str:
-    """The code ``device`` shows now, or ``steps`` steps of 30 s away (clock drift)."""
-    generator = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    """The code the phone shows now, or with its clock ``steps`` steps of 30 s off."""
+    generator = TOTP(device.bin_key, device.step, device.t0, device.digits)
     generator.time = time.time() + steps * device.step
     return f"{generator.token():06d}"
 
