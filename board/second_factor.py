@@ -100,6 +100,8 @@ def second_factor_owed(request: HttpRequest) -> bool:
 
 def second_factor_login(request: HttpRequest, device) -> None:
     """Record that this session passed ``device`` now (sign-in or step-up)."""
+    # A session that gains a privilege gets a new key, as at sign-in (no fixation).
+    request.session.cycle_key()
     django_otp.login(request, device)
     request.session[VERIFIED_AT_SESSION_KEY] = int(time.time())
     _audit(
@@ -244,6 +246,8 @@ def require_recent_second_factor(view):
             messages.warning(
                 request, _("Confirm it is you with your second factor, then try again.")
             )
+        # The verify page sends an account without a factor (where it is only offered) to
+        # enrolment: these actions need one whatever SECOND_FACTOR_REQUIRED_FOR says.
         return HttpResponseRedirect(verify_url(request, back))
 
     return wrapped

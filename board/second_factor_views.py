@@ -42,11 +42,9 @@ def second_factor_verify(request: HttpRequest) -> HttpResponse:
     """After the password, or again before a sensitive action (step-up)."""
     next_url = sf._safe_next(request, request.POST.get("next") or request.GET.get("next"))
     if not sf.second_factor_enrolled(request.user):
-        if sf.second_factor_required(request.user):
-            query = urlencode({"next": next_url})
-            return HttpResponseRedirect(f"{reverse('second-factor-enrol')}?{query}")
-        # Nothing to verify with: the step-up of an account without a factor is its password.
-        return HttpResponseRedirect(next_url)
+        # Nothing to verify with: enrol first (a step-up needs a factor, required or not).
+        query = urlencode({"next": next_url})
+        return HttpResponseRedirect(f"{reverse('second-factor-enrol')}?{query}")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if sf.second_factor_check_code(request=request, code=form.cleaned_data["code"]):

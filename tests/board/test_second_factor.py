@@ -329,3 +329,19 @@ def test_the_fixture_session_passes_a_real_device(cast):
     TOTPDevice.objects.filter(user=cast.chair).delete()
     # The session named a device that is gone: the factor is owed again.
     assert client.get(HOME)["Location"].startswith(ENROL)
+
+
+def test_a_step_up_sends_an_account_without_a_factor_to_enrolment(cast):
+    client = password_only(cast.referrer)  # offered, not required, not enrolled
+    response = client.get(reverse("second-factor-manage"))
+    assert response["Location"].startswith(VERIFY)
+    assert client.get(response["Location"])["Location"].startswith(ENROL + "?next=")
+
+
+def test_passing_the_second_factor_gives_the_session_a_new_key(cast):
+    device = totp_device(cast.chair)
+    client = password_only(cast.chair)
+    before = client.cookies["sessionid"].value
+    assert verify(client, totp_code(device))["Location"] == HOME
+    assert client.cookies["sessionid"].value != before
+    assert client.get(HOME).status_code == 200
