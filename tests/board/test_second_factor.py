@@ -345,3 +345,11 @@ def test_passing_the_second_factor_gives_the_session_a_new_key(cast):
     assert verify(client, totp_code(device))["Location"] == HOME
     assert client.cookies["sessionid"].value != before
     assert client.get(HOME).status_code == 200
+
+
+def test_the_second_factor_pages_open_no_account_socket(cast):
+    totp_device(cast.chair)
+    client = password_only(cast.chair)
+    assert 'id="account-config"' not in client.get(VERIFY).content.decode()
+    assert 'id="account-config"' not in password_only(cast.coordinator).get(ENROL).content.decode()
+    assert 'id="account-config"' in signed_in(cast.chair).get(HOME).content.decode()
