@@ -1,8 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from board.models import ApiToken, Board, Membership, QuorumRequirement, User
+from board.second_factor import second_factor_reset
 
 
 @admin.register(User)
@@ -18,6 +19,18 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "display_name", "kind", "specialty", "institution", "is_active")
     list_filter = ("kind", "specialty", "is_active", "is_staff")
     search_fields = ("username", "first_name", "last_name", "email", "institution")
+    actions = ["reset_second_factor"]
+
+    @admin.action(description=_("Reset the second factor (they enrol again at next sign-in)"))
+    def reset_second_factor(self, request, queryset) -> None:
+        # For a lost phone and lost recovery codes, once the person is identified out of band.
+        removed = sum(second_factor_reset(actor=request.user, user=user) for user in queryset)
+        self.message_user(
+            request,
+            _("Second factor reset for %(users)d account(s); %(devices)d device(s) removed.")
+            % {"users": queryset.count(), "devices": removed},
+            messages.SUCCESS,
+        )
 
 
 class QuorumRequirementInline(admin.TabularInline):

@@ -3,6 +3,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from board.models import Membership, User
+from board.second_factor import second_factor_owed
 from realtime.consumers import ACCOUNT_SOCKET_PATH
 
 
@@ -21,6 +22,10 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    if second_factor_owed(request):
+        # No account socket yet: it would be refused (4403) and send the page to sign-in,
+        # away from the second-factor page the person is on.
+        return {"user_role_label": SimpleLazyObject(lambda: _role_label(user))}
     return {
         "user_role_label": SimpleLazyObject(lambda: _role_label(user)),
         "account_config": account_config(),

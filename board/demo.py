@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from board.models import Board, Membership, QuorumRequirement, Specialty, User
 from cases.demo import seed_demo_cases
@@ -44,6 +47,27 @@ DEMO_USERS = [
     DemoUser("outsider", "Peter", "Quinn", "clinician", Specialty.OTHER,
              "Elsewhere Clinic", None, "clinician with no board"),
 ]  # fmt: skip
+
+
+def demo_totp_secret(username: str) -> str:
+    """The demo account's authenticator key (base32, as printed in README's demo table). Public
+    on purpose, like the demo password: demo data only, refused under production."""
+    return base64.b32encode(f"demo:{username}".ljust(20, ".").encode()[:20]).decode()
+
+
+def _enrol_demo_totp(user: User) -> None:
+    if settings.PRODUCTION:  # the caller refuses too; a public key must never reach production
+        raise RuntimeError("demo second factors are refused under CONSILIUM_PRODUCTION=1")
+    key = base64.b32decode(demo_totp_secret(user.username)).hex()
+    TOTPDevice.objects.filter(user=user).exclude(key=key).delete()
+    TOTPDevice.objects.get_or_create(
+        user=user, key=key, defaults={"name": "Demo authenticator", "confirmed": True}
+    )
+
+
+# Those who must have a second factor under the default SECOND_FACTOR_REQUIRED_FOR: members
+# and the admin. The referrer, patient and outsider are offered one and may enrol.
+DEMO_SECOND_FACTOR = ("chair", "pathologist", "radiologist", "oncologist", "surgeon", "admin")
 
 
 @transaction.atomic
@@ -101,6 +125,9 @@ def seed_demo(*, imaging_slices: int = 0) -> list[DemoUser]:
     if created or not admin.check_password(DEMO_PASSWORD):
         admin.set_password(DEMO_PASSWORD)
         admin.save(update_fields=["password"])
+    for user in (*users.values(), admin):
+        if user.username in DEMO_SECOND_FACTOR:
+            _enrol_demo_totp(user)
     members = {demo.username: users[demo.username] for demo in DEMO_USERS if demo.role}
     cases = seed_demo_cases(
         board=board, referrer=users["referrer"], patient=users["patient"], members=members

@@ -10,10 +10,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from board.forms import EmailChangeForm
+from board.second_factor import require_recent_second_factor
 from board.services import email_change_confirm, email_change_request
 
 
 @require_POST
+@require_recent_second_factor
 def email_change(request: HttpRequest) -> HttpResponse:
     form = EmailChangeForm(request.POST, prefix="email", request=request)
     if not form.is_valid():

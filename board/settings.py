@@ -76,6 +76,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "guardian",
+    # Second factor (README "Sign-in and the second factor"): TOTP, recovery codes, passkeys.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     # The apps in their layers' order: each imports only those above it (tests/test_layers.py).
     "realtime",
     "board",
@@ -93,8 +98,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): which second factor, if any, this session passed.
+    "django_otp.middleware.OTPMiddleware",
     # Default deny: every view needs a login unless decorated @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # A session that owes a second factor reaches only the pages that settle it.
+    "board.second_factor.SecondFactorMiddleware",
     "board.middleware.UserTimezoneMiddleware",
     "cases.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -302,3 +311,42 @@ AUDIT_READ_WINDOW_SECONDS = env_int("AUDIT_READ_WINDOW_SECONDS", 300, minimum=10
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1, maximum=366)
 # How long the link that confirms a new email address stays valid.
 EMAIL_CHANGE_LINK_HOURS = env_int("EMAIL_CHANGE_LINK_HOURS", 24, minimum=1, maximum=168)
+
+# --- Second factor (README "Sign-in and the second factor") --------------------------
+# Who must enrol: any of "staff", "members" (chairs, coordinators, members of a board),
+# "experts" (invited on a case), "referrers" (other clinicians), "patients". Those left out
+# are offered a second factor and, once enrolled, must use it.
+SECOND_FACTOR_CATEGORIES = frozenset({"staff", "members", "experts", "referrers", "patients"})
+SECOND_FACTOR_REQUIRED_FOR = frozenset(
+    env_list("SECOND_FACTOR_REQUIRED_FOR", ["staff", "members", "experts"])
+)
+if not SECOND_FACTOR_REQUIRED_FOR <= SECOND_FACTOR_CATEGORIES:
+    raise ImproperlyConfigured(
+        "SECOND_FACTOR_REQUIRED_FOR may name only " + ", ".join(sorted(SECOND_FACTOR_CATEGORIES))
+    )
+# Local development only: nobody is asked for a second factor (enrolled or not).
+SECOND_FACTOR_DISABLED = env_bool("SECOND_FACTOR_DISABLED", False)
+if PRODUCTION and SECOND_FACTOR_DISABLED:
+    raise ImproperlyConfigured("SECOND_FACTOR_DISABLED=1 is refused under CONSILIUM_PRODUCTION=1")
+# Signing a consensus, managing one's factors (and, at merge, API tokens and email change)
+# need a second factor passed within this many minutes.
+SECOND_FACTOR_STEP_UP_MINUTES = env_int("SECOND_FACTOR_STEP_UP_MINUTES", 5, minimum=1, maximum=60)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER") or "Consilium"
+# Failed codes lock the device for 1, 2, 4, 8 ... seconds (django-otp's ThrottlingMixin).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# Passkeys are a second factor here, never a password replacement.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "Consilium"
+# The relying party: WEBAUTHN_RP_ID (a domain; an IP address is not a valid RP ID), else the
+# host of the page (already checked against ALLOWED_HOSTS). Origins: WEBAUTHN_ORIGINS, and
+# outside production the page's own origin too (board.second_factor.WebAuthnHelper).
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID") or ""
+OTP_WEBAUTHN_RP_ID_CALLABLE = "board.second_factor.webauthn_rp_id"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "WEBAUTHN_ORIGINS",
+    [f"https://{host}" for host in ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
+    if PRODUCTION
+    else ["http://localhost:8000"],
+)
+OTP_WEBAUTHN_HELPER_CLASS = "board.second_factor.WebAuthnHelper"

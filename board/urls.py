@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from board import email_views, home, views
+from board import email_views, home, second_factor_views, views
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -29,6 +29,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("", include(second_factor_views.urlpatterns)),
     path("healthz", views.healthz, name="healthz"),
     path("", include("cases.urls")),
     path("", include("imaging.urls")),

@@ -19,6 +19,7 @@ from board.access import get_board_for_manager, get_board_for_user
 from board.forms import BoardSettingsForm, EmailChangeForm, ProfileForm
 from board.models import ApiToken, Specialty
 from board.reauth import PasswordConfirmationForm
+from board.second_factor import require_recent_second_factor
 from board.services import board_update_settings
 from board.tokens import token_create, token_revoke
 
@@ -126,6 +127,7 @@ def account(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@require_recent_second_factor
 def api_token_create(request: HttpRequest) -> HttpResponse:
     token_form = ApiTokenForm(request.POST, prefix="token", request=request)
     profile_form = ProfileForm(instance=request.user)

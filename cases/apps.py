@@ -7,11 +7,14 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self) -> None:
-        # board (below) makes and revokes API tokens; the audit trail is this app's.
+        from board.second_factor import register_auditor
         from board.tokens import register_token_observer
         from cases.audit import audit
 
+        # board (below) makes and revokes API tokens; the audit trail is this app's.
         def audit_token(action, token, actor, detail) -> None:
             audit(actor=actor, action=action, target=token, detail=detail)
 
         register_token_observer(audit_token)
+        # Sign-in events (second factor passed, failed, reset) join the audit trail.
+        register_auditor(audit)

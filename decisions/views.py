@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from board.second_factor import require_recent_second_factor
 from cases.access import CaseAccess, get_case_for_user
 from cases.audit import audit
 from cases.models import ReportAudience
@@ -283,6 +284,8 @@ def consensus_draft(request: HttpRequest, case_id: UUID) -> HttpResponse:
 
 
 @require_POST
+# A signature binds the board: the second factor again, not only the password.
+@require_recent_second_factor
 def consensus_sign(request: HttpRequest, case_id: UUID, consensus_id: UUID) -> HttpResponse:
     access = get_case_for_user(request.user, case_id)
     consensus = _consensus_for(access, consensus_id)
@@ -290,6 +293,8 @@ def consensus_sign(request: HttpRequest, case_id: UUID, consensus_id: UUID) -> H
 
 
 @require_POST
+# A signature binds the board: the second factor again, not only the password.
+@require_recent_second_factor
 def consensus_cosign(request: HttpRequest, case_id: UUID, consensus_id: UUID) -> HttpResponse:
     access = get_case_for_user(request.user, case_id)
     consensus = _consensus_for(access, consensus_id)

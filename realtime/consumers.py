@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from channels.consumer import get_handler_name
-from channels.db import aclose_old_connections
+from channels.db import aclose_old_connections, database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import connections
@@ -41,6 +43,20 @@ def keep_connection(func):
 
 logger = logging.getLogger(__name__)
 
+# Checks an upper app adds at start-up (board: the second factor), each ``(user, session) ->
+# bool``, run in a database thread: a socket opens only for a session that passes them all.
+_session_gates: list[Callable[[Any, Any], bool]] = []
+
+
+def register_session_gate(gate: Callable[[Any, Any], bool]) -> None:
+    if gate not in _session_gates:
+        _session_gates.append(gate)
+
+
+def _session_passes_gates(user, session) -> bool:
+    return all(gate(user, session) for gate in _session_gates)
+
+
 CLOSE_FORBIDDEN = 4403
 CLOSE_REVOKED = 4401
 
@@ -54,6 +70,11 @@ class SessionBoundConsumer(AsyncWebsocketConsumer):
         user = self.scope.get("user")
         session = self.scope.get("session")
         if user is None or not user.is_authenticated or not user.is_active or session is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if _session_gates and not await database_sync_to_async(_session_passes_gates)(
+            user, session
+        ):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.user = user

@@ -10,6 +10,8 @@ from django.contrib.auth.hashers import make_password
 from board.models import Board, Membership, QuorumRequirement, Specialty, User
 
 PASSWORD = "cast-password-7Q!"
+# Every cast member's authenticator app holds this key (tests.helpers.totp_device).
+SECOND_FACTOR_SECRET = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
 
 
 @cache

@@ -7,12 +7,18 @@ from django.contrib.auth.hashers import make_password
 
 from board.models import User
 from tests.cast import PASSWORD, Cast, make_cast
-from tests.helpers import skip_or_fail
+from tests.helpers import signed_in, skip_or_fail
 
 
 @pytest.fixture
 def cast(db) -> Cast:
     return make_cast()
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's admin client, past the second factor the admin site requires."""
+    return signed_in(admin_user)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from django.core import mail, signing
 from django.test import Client
 from django.urls import reverse
 
+from board.second_factor import VERIFIED_AT_SESSION_KEY
 from board.services import EMAIL_CHANGE_SALT
 from tests.cast import PASSWORD
 from tests.helpers import signed_in
@@ -177,3 +178,16 @@ def test_asking_needs_a_login(pathologist):
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     pathologist.refresh_from_db()
     assert pathologist.pending_email == ""
+
+
+def test_asking_needs_a_second_factor_passed_recently(pathologist):
+    client = signed_in(pathologist)
+    session = client.session
+    session[VERIFIED_AT_SESSION_KEY] -= 6 * 60  # signed in six minutes ago
+    session.save()
+    response = ask(client)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("second-factor-verify"))
+    pathologist.refresh_from_db()
+    assert pathologist.pending_email == ""
+    assert mail.outbox == []

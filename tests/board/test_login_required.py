@@ -7,6 +7,8 @@ import uuid
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from tests.helpers import totp_device
+
 # Public by design, with the reason.
 PUBLIC = {
     "login",  # the way in
@@ -86,3 +88,30 @@ def test_anonymous_visitors_are_sent_to_login(client, route, name):
     assert location.startswith("/accounts/login/?next=") or (
         url.startswith("/admin/") and location.startswith(ADMIN_LOGIN)
     ), url
+
+
+# What a session that has passed its password but not its second factor may still reach.
+SECOND_FACTOR_PAGES = {
+    "second-factor-verify",
+    "second-factor-enrol",
+    "logout",
+    "login",
+    "healthz",
+    "credential-authentication-begin",
+    "credential-authentication-complete",
+    "js-i18n-catalog",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("route", "name"), ROUTES, ids=[r for r, _ in ROUTES])
+def test_an_enrolled_user_reaches_nothing_with_the_password_alone(cast, client, route, name):
+    totp_device(cast.chair)
+    client.force_login(cast.chair)  # the password passed, the second factor not yet
+    url = concrete(route)
+    for method in (client.get, client.post):
+        response = method(url)
+        if name in SECOND_FACTOR_PAGES:
+            return
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/accounts/second-factor/?next="), url

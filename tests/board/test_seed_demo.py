@@ -1,5 +1,9 @@
+import base64
+from pathlib import Path
+
 import pytest
 from django.core.management import CommandError, call_command
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from board.demo import DEMO_PASSWORD, SARCOMA_BOARD
 from board.models import Board, Membership, QuorumRequirement, User
@@ -50,3 +54,34 @@ def test_seed_demo_refuses_production(settings):
     with pytest.raises(CommandError, match="refuses"):
         call_command("seed_demo")
     assert counts() == (0, 0, 0, 0)
+
+
+def test_seed_demo_enrols_members_and_admin_with_the_readme_keys(capsys):
+    call_command("seed_demo", imaging_slices=0)
+    out = capsys.readouterr().out
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for username in ("chair", "pathologist", "radiologist", "oncologist", "surgeon", "admin"):
+        device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+        secret = base64.b32encode(device.bin_key).decode()
+        assert secret in out
+        assert f"| `{username}` " in readme and secret in readme, username
+    # Offered, not enrolled: they sign in with the password alone until they choose to enrol.
+    for username in ("referrer", "patient", "outsider"):
+        assert not TOTPDevice.objects.filter(user__username=username).exists()
+    call_command("seed_demo", imaging_slices=0)
+    assert TOTPDevice.objects.filter(user__username="chair").count() == 1
+
+
+def test_demo_code_prints_the_code_the_server_accepts(capsys):
+    call_command("seed_demo", imaging_slices=0)
+    capsys.readouterr()
+    call_command("demo_code", "chair")
+    code = capsys.readouterr().out.strip()
+    device = TOTPDevice.objects.get(user__username="chair")
+    assert device.verify_token(code)
+
+
+def test_demo_code_refuses_production(settings):
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="refuses"):
+        call_command("demo_code", "chair")

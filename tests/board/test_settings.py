@@ -171,6 +171,23 @@ def test_production_refuses_debug(tmp_path):
     assert "DEBUG=1 is refused" in err
 
 
+def test_production_refuses_to_turn_the_second_factor_off(tmp_path):
+    err = refused(
+        tmp_path,
+        CONSILIUM_PRODUCTION="1",
+        SECRET_KEY=GOOD_KEY,
+        DEID_SECRET=GOOD_DEID,
+        ALLOWED_HOSTS="consilium.example.org",
+        SECOND_FACTOR_DISABLED="1",
+    )
+    assert "SECOND_FACTOR_DISABLED=1 is refused" in err
+
+
+def test_second_factor_categories_are_checked(tmp_path):
+    err = refused(tmp_path, SECOND_FACTOR_REQUIRED_FOR="members,everyone")
+    assert "SECOND_FACTOR_REQUIRED_FOR may name only" in err
+
+
 def test_production_profile_is_hardened(tmp_path):
     got = resolved(
         tmp_path,

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from board.models import ApiToken
+from board.second_factor import VERIFIED_AT_SESSION_KEY
 from board.tokens import token_create, token_for_bearer, token_revoke
 from cases.models import AuditEvent
 from tests.cases.factories import make_case
@@ -250,3 +251,17 @@ def test_a_revoked_token_is_refused_like_a_wrong_one(cast, case):
     assert response.status_code == 401
     assert 'error="invalid_token"' in response["WWW-Authenticate"]
     assert re.search(r"Bearer", response["WWW-Authenticate"])
+
+
+# --- step-up -----------------------------------------------------------------------------
+
+
+def test_making_a_token_needs_a_second_factor_passed_recently(cast):
+    client = signed_in(cast.pathologist)
+    session = client.session
+    session[VERIFIED_AT_SESSION_KEY] -= 6 * 60  # signed in six minutes ago
+    session.save()
+    response = client.post(reverse("api-token-create"), create_form())
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("second-factor-verify"))
+    assert not ApiToken.objects.filter(user=cast.pathologist).exists()

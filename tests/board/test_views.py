@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from board.models import QuorumRequirement, Specialty
 from tests.cast import PASSWORD
-from tests.helpers import signed_in
+from tests.helpers import complete_sign_in, signed_in, totp_code, totp_device
 
 pytestmark = pytest.mark.django_db
 
@@ -195,7 +195,7 @@ def test_settings_refuse_put(cast):
 
 def test_settings_post_without_csrf_is_refused(cast):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(cast.chair)
+    complete_sign_in(client, cast.chair)
     response = client.post(settings_url(cast.board), {"description": "sneaky"})
     assert response.status_code == 403
     cast.board.refresh_from_db()
@@ -245,10 +245,17 @@ def test_account_refuses_an_unknown_time_zone(cast):
 # --- authentication pages ---------------------------------------------------------------
 
 
-def test_login_with_password_then_home(cast):
+def test_login_with_password_then_second_factor_then_home(cast):
+    device = totp_device(cast.chair)
     client = Client()
     response = client.post(reverse("login"), {"username": "chair", "password": PASSWORD})
     assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+    response = client.get(reverse("home"))
+    assert response["Location"].startswith(reverse("second-factor-verify"))
+    response = client.post(
+        reverse("second-factor-verify"), {"code": totp_code(device), "next": reverse("home")}
+    )
     assert response["Location"] == reverse("home")
     assert cast.board.name in client.get(reverse("home")).content.decode()
 

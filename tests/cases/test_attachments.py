@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from cases.models import Attachment, AuditEvent
 from tests.cases.factories import make_case
+from tests.helpers import complete_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def docm() -> bytes:
 
 def upload(user, case, *files, json=True):
     client = Client()
-    client.force_login(user)
+    complete_sign_in(client, user)
     headers = {"Accept": "application/json"} if json else {}
     return client.post(
         reverse("attachment-upload", kwargs={"case_id": case.uuid}),
@@ -58,7 +59,7 @@ def test_pdf_is_stored_with_its_hash_and_served_inline(cast, media_root):
     assert len(stored_files(media_root)) == 1
 
     client = Client()
-    client.force_login(cast.pathologist)
+    complete_sign_in(client, cast.pathologist)
     url = reverse(
         "attachment-download", kwargs={"case_id": case.uuid, "attachment_id": attachment.uuid}
     )
@@ -75,7 +76,7 @@ def test_text_file_downloads_as_attachment(cast):
     upload(cast.referrer, case, SimpleUploadedFile("notes.txt", b"MRI 12/03: no change.\n"))
     attachment = Attachment.objects.get()
     client = Client()
-    client.force_login(cast.chair)
+    complete_sign_in(client, cast.chair)
     served = client.get(
         reverse(
             "attachment-download", kwargs={"case_id": case.uuid, "attachment_id": attachment.uuid}
@@ -160,7 +161,7 @@ def test_attachment_of_another_case_is_404(cast):
     upload(cast.referrer, other, SimpleUploadedFile("ok.pdf", PDF))
     attachment = Attachment.objects.get()
     client = Client()
-    client.force_login(cast.referrer)
+    complete_sign_in(client, cast.referrer)
     url = reverse(
         "attachment-download", kwargs={"case_id": case.uuid, "attachment_id": attachment.uuid}
     )

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from cases.models import AuditEvent, Case
 from tests.cases.factories import add_pdf, invite, make_case, opinion
+from tests.helpers import complete_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +131,7 @@ CASES = [(name, who, MATRIX[name][1][i]) for name in MATRIX for i, who in enumer
 def test_permission_matrix(world, name, who, expected):
     case, attachment, first, people = world
     client = Client()
-    client.force_login(people[who])
+    complete_sign_in(client, people[who])
     method, _ = MATRIX[name]
     data = {"to": "withdrawn", "body": "A view."} if method == "post" else None
     response = getattr(client, method)(url_for(name, case, attachment, first), data)
@@ -170,7 +171,7 @@ def test_drafts_are_seen_by_their_submitter_only(cast):
     url = reverse("case-detail", kwargs={"case_id": case.uuid})
     for user, expected in [(cast.referrer, 200), (cast.chair, 404), (cast.pathologist, 404)]:
         client = Client()
-        client.force_login(user)
+        complete_sign_in(client, user)
         assert client.get(url).status_code == expected
 
 
@@ -189,7 +190,7 @@ def test_identity_is_shown_to_submitter_chair_and_coordinator_only(cast):
         (cast.expert, False),
     ]:
         client = Client()
-        client.force_login(user)
+        complete_sign_in(client, user)
         html = client.get(url).content.decode()
         assert (PATIENT_NAME in html) is sees, user.username
         assert case.pseudonym in html
@@ -202,7 +203,7 @@ def test_patient_never_sees_internal_opinions(cast, shared):
     case = make_case(cast, submitted_by=cast.patient)
     first = opinion(case, cast.pathologist, "Internal: **likely UPS, grade 3**")
     client = Client()
-    client.force_login(cast.patient)
+    complete_sign_in(client, cast.patient)
     html = client.get(reverse("case-detail", kwargs={"case_id": case.uuid})).content.decode()
     assert "likely UPS" not in html
     fragment = reverse("opinion-fragment", kwargs={"case_id": case.uuid, "opinion_id": first.uuid})
@@ -213,7 +214,7 @@ def test_referring_doctor_sees_opinions_only_when_the_board_shares_them(cast):
     case = make_case(cast)
     opinion(case, cast.pathologist, "Shared view: **re-biopsy advised**")
     client = Client()
-    client.force_login(cast.referrer)
+    complete_sign_in(client, cast.referrer)
     url = reverse("case-detail", kwargs={"case_id": case.uuid})
     assert "re-biopsy advised" not in client.get(url).content.decode()
     cast.board.share_opinions_with_referrers = True
@@ -224,7 +225,7 @@ def test_referring_doctor_sees_opinions_only_when_the_board_shares_them(cast):
 def test_deactivated_member_loses_the_case(cast):
     case = make_case(cast)
     client = Client()
-    client.force_login(cast.surgeon)
+    complete_sign_in(client, cast.surgeon)
     url = reverse("case-detail", kwargs={"case_id": case.uuid})
     assert client.get(url).status_code == 200
     cast.surgeon.is_active = False

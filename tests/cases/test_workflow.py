@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from cases.models import Case
 from tests.cases.factories import add_pdf, make_case
+from tests.helpers import complete_sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 S = Case.Status
@@ -12,7 +13,7 @@ S = Case.Status
 
 def post_status(user, case, to):
     client = Client()
-    client.force_login(user)
+    complete_sign_in(client, user)
     return client.post(reverse("case-status", kwargs={"case_id": case.uuid}), {"to": to})
 
 
@@ -80,7 +81,7 @@ def test_moves_outside_the_workflow_are_refused(cast, start, to):
 def test_checklist_blocks_ready_and_lists_what_is_missing(cast):
     case = make_case(cast, question="", histotype="")
     client = Client()
-    client.force_login(cast.chair)
+    complete_sign_in(client, cast.chair)
     html = client.get(reverse("case-detail", kwargs={"case_id": case.uuid})).content.decode()
     assert "a question to the board" in html
     assert "a diagnosis (WHO histotype)" in html
@@ -98,7 +99,7 @@ def test_complete_case_is_marked_ready_and_can_be_scheduled(cast):
     case.refresh_from_db()
     assert case.status == S.IN_REVIEW  # refused: not marked ready yet
     client = Client()
-    client.force_login(cast.chair)
+    complete_sign_in(client, cast.chair)
     client.post(reverse("case-ready", kwargs={"case_id": case.uuid}))
     case.refresh_from_db()
     assert case.ready_at is not None

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from django.db import connection
 
+from board.models import User
 from tests.cast import PASSWORD
+from tests.helpers import totp_device, unused_totp_code
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -111,12 +113,28 @@ def start_daphne(log_dir: Path, env: dict[str, str] | None = None) -> LiveServer
     raise RuntimeError(f"daphne did not start: {log.read_text()}")
 
 
-def sign_in(context, base_url, username):
-    page = context.new_page()
-    page.goto(f"{base_url}/accounts/login/")
+def type_password(page, username):
+    """The first step of signing in, for a ``username`` of the cast (tests.cast)."""
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+
+
+def type_second_factor(page, username):
+    """On the second-factor page, type the code the user's authenticator app shows now
+    (the cast's phones hold tests.cast.SECOND_FACTOR_SECRET)."""
+    page.wait_for_url("**/accounts/second-factor/**")
+    user = User.objects.get(username=username)
+    page.get_by_label("Code").fill(unused_totp_code(user))
+    page.get_by_role("button", name="Verify").click()
+
+
+def sign_in(context, base_url, username):
+    page = context.new_page()
+    page.goto(f"{base_url}/accounts/login/")
+    totp_device(User.objects.get(username=username))  # the user's phone is set up
+    type_password(page, username)
+    type_second_factor(page, username)
     page.wait_for_url(f"{base_url}/")
     return page
 

@@ -10,20 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cast import PASSWORD
+from tests.e2e.browser import sign_in as browser_sign_in
 from tests.meetings.factories import make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.browser
 
 
 def sign_in(new_context, base: str, username: str):
-    page = new_context().new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
-    return page
+    return browser_sign_in(new_context(), base, username)
 
 
 def live_agenda(page) -> list[str]:

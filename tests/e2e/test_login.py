@@ -5,17 +5,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.cast import PASSWORD
+from board.models import User
+from tests.e2e.browser import type_password, type_second_factor
+from tests.helpers import totp_device
 
 pytestmark = pytest.mark.browser
 
 
 def sign_in(page, base_url, username):
+    totp_device(User.objects.get(username=username))
     page.goto(f"{base_url}/")
     assert "/accounts/login/" in page.url
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    type_password(page, username)
+    type_second_factor(page, username)
     page.wait_for_url(f"{base_url}/")
 
 

@@ -24,7 +24,7 @@ from django.test import Client
 from cases.models import Opinion
 from tests.e2e.browser import free_port, start_daphne
 from tests.e2e.browser import join as join_page
-from tests.helpers import skip_or_fail
+from tests.helpers import complete_sign_in, skip_or_fail
 from tests.meetings.factories import make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.services
@@ -76,7 +76,7 @@ def private_redis():
 
 def session_cookie(user) -> str:
     client = Client()
-    client.force_login(user)
+    complete_sign_in(client, user)
     return f"sessionid={client.cookies['sessionid'].value}"
 
 

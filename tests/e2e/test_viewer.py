@@ -16,6 +16,7 @@ from imaging.models import Series
 from imaging.pixels import window_to_grey
 from tests.cases.factories import make_case
 from tests.cast import PASSWORD
+from tests.e2e.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -48,12 +49,7 @@ def phantom_case(cast, transactional_db):
 
 
 def open_viewer(new_context, base, case, username="radiologist"):
-    page = new_context(viewport={"width": 1000, "height": 760}).new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
+    page = sign_in(new_context(viewport={"width": 1000, "height": 760}), base, username)
     page.goto(f"{base}/cases/{case.uuid}/viewer/")
     page.wait_for_function(
         "window.viewer && [...window.viewer.loaders.values()].some(e => e.loader.loaded === e.loader.count && e.loader.count > 0)"

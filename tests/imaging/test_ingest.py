@@ -11,6 +11,7 @@ import pytest
 
 from imaging.ingest import ingest_file, ingest_many
 from imaging.models import Instance, Series, Study
+from tests.helpers import complete_sign_in
 from tests.imaging.dicom import PATIENT, PATIENT_ID, ct_bytes, ct_dataset, series_bytes, to_bytes
 
 pytestmark = pytest.mark.django_db
@@ -320,7 +321,7 @@ def test_the_page_uploader_sends_multipart_related(case, cast):
         )
     body += f"--{boundary}--\r\n".encode()
     client = Client(enforce_csrf_checks=True)
-    client.force_login(cast.referrer)
+    complete_sign_in(client, cast.referrer)
     url = reverse("imaging-upload", kwargs={"case_id": case.uuid})
     content_type = f'multipart/related; type="application/dicom"; boundary={boundary}'
     refused = client.post(url, body, content_type=content_type)

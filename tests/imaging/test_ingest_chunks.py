@@ -14,6 +14,7 @@ from imaging import ingest as ingest_module
 from imaging.ingest import ingest_file, ingest_many
 from imaging.models import Instance, Series
 from imaging.views import thumbnail_url
+from tests.helpers import complete_sign_in
 from tests.imaging.dicom import series_bytes
 
 pytestmark = pytest.mark.django_db
@@ -128,7 +129,7 @@ def test_the_thumbnail_is_made_when_asked_for_and_again_once_the_series_grew(cas
     series = Series.objects.get()
     assert not series.thumbnail  # an upload renders nothing
     client = Client()
-    client.force_login(cast.chair)
+    complete_sign_in(client, cast.chair)
     first_url = thumbnail_url(case, series)
     response = client.get(first_url)
     assert response.status_code == 200

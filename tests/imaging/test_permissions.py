@@ -12,6 +12,7 @@ from cases.models import AuditEvent
 from imaging.ingest import ingest_many
 from imaging.models import Series
 from tests.cases.factories import invite, make_case
+from tests.helpers import complete_sign_in
 from tests.imaging.dicom import series_bytes
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ CASES = [(name, who, MATRIX[name][i]) for name in MATRIX for i, who in enumerate
 def test_imaging_permission_matrix(cast, world, name, who, expected):
     case, series, instance = world
     client = Client()
-    client.force_login(getattr(cast, who))
+    complete_sign_in(client, getattr(cast, who))
     url = url_for(name, case, series, instance)
     response = client.post(url) if name == "imaging-upload" else client.get(url)
     got = response.status_code if response.status_code in (403, 404) else OK
@@ -95,7 +96,7 @@ def test_an_instance_of_another_case_is_404_even_to_a_member(cast, world):
     instance = world[2]
     other = make_case(cast)
     client = Client()
-    client.force_login(cast.chair)
+    complete_sign_in(client, cast.chair)
     url = reverse(
         "frame-raw", kwargs={"case_id": other.uuid, "instance_id": instance.uuid, "frame": 0}
     )

@@ -12,6 +12,7 @@ from django.urls import reverse
 from pydicom.data import get_testdata_files
 
 from tests.cases.factories import make_case
+from tests.helpers import complete_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ def test_the_corpus_is_there():
 def test_pydicom_test_file(cast, path):
     case = make_case(cast)
     client = Client()
-    client.force_login(cast.referrer)
+    complete_sign_in(client, cast.referrer)
     with open(path, "rb") as fh:
         response = client.post(
             reverse("imaging-upload", kwargs={"case_id": case.uuid}),

@@ -11,7 +11,7 @@ from icalendar import Calendar
 
 from cases.models import Case
 from meetings.models import AgendaItem, Meeting
-from tests.helpers import signed_in
+from tests.helpers import complete_sign_in, signed_in
 from tests.meetings.factories import START, make_meeting, put_on_agenda, ready_case
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +97,7 @@ def test_wrong_method_is_405(cast, setup, index):
 def test_posts_without_csrf_token_are_403(cast, setup, index):
     name, _method, url, data, *_ = urls(cast, *setup)[index]
     client = Client(enforce_csrf_checks=True)
-    client.force_login(cast.chair)
+    complete_sign_in(client, cast.chair)
     assert client.post(url, data).status_code == 403, name
     meeting = Meeting.objects.get()
     assert meeting.status == Meeting.Status.SCHEDULED

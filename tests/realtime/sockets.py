@@ -7,13 +7,13 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from board.asgi import application
+from tests.helpers import complete_sign_in
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 
 
 def session_cookie(user) -> tuple[Client, bytes]:
-    client = Client()
-    client.force_login(user)
+    client = complete_sign_in(Client(), user)
     return client, f"sessionid={client.cookies['sessionid'].value}".encode()
 
 

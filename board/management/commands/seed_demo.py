@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from board.demo import DEMO_PASSWORD, seed_demo
+from board.demo import DEMO_PASSWORD, DEMO_SECOND_FACTOR, demo_totp_secret, seed_demo
 
 
 class Command(BaseCommand):
@@ -24,3 +24,8 @@ class Command(BaseCommand):
         for demo in users:
             self.stdout.write(f"  {demo.username:<12} {demo.description}")
         self.stdout.write(f"  {'admin':<12} site administrator (Django admin at /admin/)")
+        self.stdout.write(
+            "Authenticator keys (second factor; `manage.py demo_code USER` prints today's code):"
+        )
+        for username in DEMO_SECOND_FACTOR:
+            self.stdout.write(f"  {username:<12} {demo_totp_secret(username)}")
