@@ -47,6 +47,14 @@ def token_revoke(*, token: ApiToken) -> None:
     token.refresh_from_db(fields=["revoked_at"])
 
 
+def token_revoke_all(*, user: User) -> int:
+    """Revoke every live token of ``user`` (a changed password); how many were live."""
+    with transaction.atomic():
+        return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+
+
 def user_for_bearer(header_value: str | None) -> User | None:
     """The active user an ``Authorization: Bearer <token>`` header speaks for, or None.
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from board import home, views
+from board import account_sessions, home, views
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -11,6 +11,22 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("account/tokens/", views.api_token_create, name="api-token-create"),
     path("account/tokens/<uuid:token_id>/revoke/", views.api_token_revoke, name="api-token-revoke"),
+    path(
+        "account/sessions/<uuid:session_id>/end/",
+        account_sessions.session_end_view,
+        name="session-end",
+    ),
+    path(
+        "account/sessions/end-others/",
+        account_sessions.sessions_end_others_view,
+        name="sessions-end-others",
+    ),
+    path("account/session/", account_sessions.session_status, name="session-status"),
+    path(
+        "account/session/keep-alive/",
+        account_sessions.session_keep_alive,
+        name="session-keep-alive",
+    ),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -35,6 +35,7 @@ from django.utils.http import parse_header_parameters
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from board.security import bearer_failed, bearer_refused, cool_off
 from board.tokens import user_for_bearer
 from cases.access import CaseAccess, get_case_for_user
 from cases.audit import audit
@@ -72,6 +73,13 @@ def _unauthorized(error: str = "") -> JsonResponse:
     return response
 
 
+def _too_many_failures(request: HttpRequest) -> JsonResponse:
+    # Too many refused tokens or passwords from this address: no token is even looked up.
+    response = JsonResponse({"error": "Too many failed attempts; try again later."}, status=429)
+    response["Retry-After"] = str(int(cool_off(request).total_seconds()))
+    return response
+
+
 def dicomweb(*methods: str) -> Callable:
     """Authenticate (session or bearer token), then open the case: the view gets its access.
 
@@ -85,8 +93,11 @@ def dicomweb(*methods: str) -> Callable:
         def wrapper(request: HttpRequest, case_id: uuid.UUID, **kwargs: Any) -> HttpResponse:
             authorization = request.headers.get("Authorization", "")
             if authorization[:7].lower() == "bearer ":
+                if bearer_refused(request):
+                    return _too_many_failures(request)
                 user = user_for_bearer(authorization)
                 if user is None:
+                    bearer_failed(request)
                     return _unauthorized("invalid_token")
                 request.user = user
             elif request.user.is_authenticated:

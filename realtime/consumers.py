@@ -11,7 +11,7 @@ import functools
 import logging
 
 from channels.consumer import get_handler_name
-from channels.db import aclose_old_connections
+from channels.db import aclose_old_connections, database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import connections
@@ -44,6 +44,21 @@ logger = logging.getLogger(__name__)
 CLOSE_FORBIDDEN = 4403
 CLOSE_REVOKED = 4401
 
+# Checks of the session itself (board registers "not idle, not past its lifetime"): a socket
+# of a session that may no longer make requests is refused.
+_session_checks: list = []
+
+
+def register_session_check(check) -> None:
+    """``check(session) -> bool``, run in a thread at every connect."""
+    if check not in _session_checks:
+        _session_checks.append(check)
+
+
+@database_sync_to_async
+def _session_is_current(session) -> bool:
+    return all(check(session) for check in _session_checks)
+
 
 class SessionBoundConsumer(AsyncWebsocketConsumer):
     """A socket that lives as long as its session: logout or deactivation closes it."""
@@ -57,6 +72,9 @@ class SessionBoundConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.user = user
+        if not await _session_is_current(session):
+            await self.close(code=CLOSE_REVOKED)
+            return
         if not await self.authorize():
             await self.close(code=CLOSE_FORBIDDEN)
             return

@@ -43,6 +43,17 @@ def redis_url() -> str:
 
 
 @pytest.fixture(autouse=True)
+def fresh_sign_in_counters():
+    """Lockout counters live in the cache (board.security): one test's failed sign-ins must
+    not lock the next test out. (Axes' own attempts live in the database, rolled back.)"""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Uploaded files go to a fresh folder per test."""
     settings.MEDIA_ROOT = tmp_path / "media"
