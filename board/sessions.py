@@ -13,6 +13,7 @@ refused on connect by ``session_is_current``.
 from __future__ import annotations
 
 import datetime
+import math
 import time
 from importlib import import_module
 
@@ -53,13 +54,13 @@ def limits_exceeded(session, now: float) -> str | None:
 
 
 def idle_remaining(session, now: float | None = None) -> int:
-    """Seconds until the session ends by either limit."""
+    """Whole seconds until the session ends by either limit, rounded up: 0 means ended."""
     now = time.time() if now is None else now
     signed_in = session.get(SIGNED_IN_AT, now)
     last = session.get(LAST_ACTIVITY, now)
     return max(
         0,
-        int(
+        math.ceil(
             min(
                 last + settings.SESSION_IDLE_TIMEOUT - now,
                 signed_in + settings.SESSION_ABSOLUTE_LIFETIME - now,

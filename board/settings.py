@@ -327,3 +327,5 @@ if SESSION_IDLE_TIMEOUT > SESSION_ABSOLUTE_LIFETIME:
     raise ImproperlyConfigured("SESSION_IDLE_TIMEOUT is longer than SESSION_ABSOLUTE_LIFETIME")
 # The cookie never outlives the session's absolute lifetime.
 SESSION_COOKIE_AGE = min(SESSION_COOKIE_AGE, SESSION_ABSOLUTE_LIFETIME)
+# The idle warning's numbers and addresses on every page (static/js/idle.js).
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("board.session_context.idle_config")
