@@ -7,7 +7,7 @@ from django.contrib.auth.hashers import make_password
 
 from board.models import User
 from tests.cast import PASSWORD, Cast, make_cast
-from tests.helpers import skip_or_fail
+from tests.helpers import signed_in, skip_or_fail
 
 
 @pytest.fixture
@@ -25,6 +25,13 @@ def fast_passwords(settings, cast) -> None:
     for user in vars(cast).values():
         if isinstance(user, User):
             user.password = hashed
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's, signed in the way tests/helpers.signed_in signs in (no auth.login
+    audit event to count)."""
+    return signed_in(admin_user)
 
 
 @pytest.fixture

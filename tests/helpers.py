@@ -10,9 +10,21 @@ from django.test import Client
 
 
 def signed_in(user, **kwargs) -> Client:
-    """A test client signed in as ``user`` (``kwargs`` go to Client, e.g. enforce_csrf_checks)."""
+    """A test client signed in as ``user`` (``kwargs`` go to Client, e.g. enforce_csrf_checks).
+
+    A shortcut past the sign-in form: the session is recorded and times out as any other,
+    but no ``auth.login`` audit event is written, so that a test counting the events of what
+    it does sees only those (tests/board/test_sessions.py signs in through the form).
+    """
+    from board.security import security_event
+    from cases.security_audit import record_security_event
+
     client = Client(**kwargs)
-    client.force_login(user)
+    security_event.disconnect(dispatch_uid="cases.security_audit")
+    try:
+        client.force_login(user)
+    finally:
+        security_event.connect(record_security_event, dispatch_uid="cases.security_audit")
     return client
 
 

@@ -4,6 +4,10 @@ a page that does not tell whether the account exists, and an audit event for eac
 from __future__ import annotations
 
 import datetime
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from axes.models import AccessAttempt
@@ -13,10 +17,9 @@ from django.urls import reverse
 
 from board.tokens import token_create
 from cases.models import AuditEvent
-from decisions.models import Consensus
 from tests.cases.factories import make_case
 from tests.cast import PASSWORD
-from tests.decisions.test_decisions_views import consensus_post, decided_case, url
+from tests.decisions.factories import decided_case, draft
 from tests.helpers import signed_in as client_for
 
 pytestmark = pytest.mark.django_db
@@ -183,10 +186,11 @@ def test_refused_bearer_tokens_lock_out_the_address(cast):
 
 def test_password_reentry_for_signing_counts_towards_the_lockout(cast, fast_passwords):
     case, *_ = decided_case(cast)
+    consensus = draft(cast, case)
     chair = client_for(cast.chair)
-    chair.post(url("consensus-draft", case), consensus_post())
-    consensus = Consensus.objects.get()
-    target = url("consensus-sign", case, consensus_id=consensus.uuid)
+    target = reverse(
+        "consensus-sign", kwargs={"case_id": case.uuid, "consensus_id": consensus.uuid}
+    )
     statuses = [chair.post(target, {"sign-password": f"guess-{n}"}).status_code for n in range(5)]
     assert statuses == [302] * 4 + [429]  # "not your password", then the lockout
     assert chair.post(target, {"sign-password": PASSWORD}).status_code == 429
@@ -212,3 +216,37 @@ def test_a_new_password_meets_the_policy(cast, fast_passwords, password, refusal
     )
     assert response.status_code == 200
     assert refusal in response.content.decode().replace("&#x27;", "'")
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def settings_refused(tmp_path, **env: str) -> str:
+    """The settings module, loaded in a fresh process with ``env``, refuses to start."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    clean.pop("CONSILIUM_PRODUCTION", None)
+    clean.update(DJANGO_SETTINGS_MODULE="board.settings", CONSILIUM_VAR_DIR=str(tmp_path), **env)
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    return result.stderr
+
+
+def test_an_idle_timeout_longer_than_the_lifetime_is_refused(tmp_path):
+    stderr = settings_refused(
+        tmp_path, SESSION_IDLE_TIMEOUT="7200", SESSION_ABSOLUTE_LIFETIME="3600"
+    )
+    assert "SESSION_IDLE_TIMEOUT is longer than SESSION_ABSOLUTE_LIFETIME" in stderr
+
+
+def test_the_failure_limit_must_be_a_number_of_at_least_two(tmp_path):
+    assert "AUTH_FAILURE_LIMIT=1 is below the minimum 2" in settings_refused(
+        tmp_path, AUTH_FAILURE_LIMIT="1"
+    )
