@@ -20,6 +20,7 @@ from django.utils import timezone
 from board.models import User, UserSession
 from board.security import (
     cool_off,
+    cool_off_for,
     current_request,
     lockout_started,
     security_event,
@@ -74,7 +75,7 @@ def record_failure(sender, credentials, request=None, **kwargs) -> None:
     signed_in = _signed_in_user(request)
     if getattr(request, "consilium_failure_kind", None) == "token":
         step, account = "token", None
-    elif signed_in is not None:
+    elif signed_in is not None and credentials.get("username") == signed_in.get_username():
         # A password asked again of someone signed in (signing a report).
         step, account = "password_reentry", signed_in
     else:
@@ -116,7 +117,9 @@ def record_unlock(sender, instance: AccessAttempt, **kwargs) -> None:
     # administrator resets them (admin, `axes_reset*` commands): only the last lifts a lock.
     if instance.failures_since_start < settings.AXES_FAILURE_LIMIT:
         return
-    if instance.attempt_time <= timezone.now() - cool_off(None):
+    if instance.attempt_time <= timezone.now() - cool_off_for(
+        username=instance.username, ip=instance.ip_address
+    ):
         return
     request = current_request()
     security_event.send(

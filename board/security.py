@@ -96,6 +96,11 @@ def cool_off(request: HttpRequest | None = None) -> datetime.timedelta:
     return _cool_off(_request_subjects(request))
 
 
+def cool_off_for(*, username: str | None, ip: str | None) -> datetime.timedelta:
+    """The cool-off now in force for an account name and an address."""
+    return _cool_off(_subjects(username, ip))
+
+
 def _cool_off(subjects: list[str]) -> datetime.timedelta:
     base = datetime.timedelta(minutes=settings.AUTH_LOCKOUT_MINUTES)
     return min(base * 2 ** max(_lockouts(subjects) - 1, 0), MAX_COOL_OFF)

@@ -88,6 +88,15 @@ def session_start(*, request, user: User) -> UserSession:
     if request.session.session_key is None:
         request.session.save()
     with transaction.atomic():
+        existing = UserSession.objects.filter(
+            session_key=request.session.session_key, ended_at__isnull=True
+        ).first()
+        if existing is not None and existing.user_id == user.pk:
+            return existing
+        if existing is not None:
+            existing.ended_at, existing.end_reason = now, UserSession.EndReason.LOGOUT
+            existing.session_key = ""
+            existing.save(update_fields=["ended_at", "end_reason", "session_key"])
         return UserSession.objects.create(
             user=user,
             session_key=request.session.session_key,
@@ -229,7 +238,13 @@ class SessionLimitsMiddleware:
         # and at sign-in; the row follows the key so "this session" and ending it still work.
         session = getattr(request, "session", None)
         key_after = session.session_key if session is not None else None
-        if key_before and key_after and key_after != key_before:
-            UserSession.objects.filter(session_key=key_before, ended_at__isnull=True).update(
-                session_key=key_after
+        if not key_before or not key_after or key_after == key_before:
+            return
+        before = UserSession.objects.filter(session_key=key_before, ended_at__isnull=True)
+        if UserSession.objects.filter(session_key=key_after, ended_at__isnull=True).exists():
+            # Someone else signed in on this browser: the earlier session is over.
+            before.update(
+                ended_at=timezone.now(), end_reason=UserSession.EndReason.LOGOUT, session_key=""
             )
+        else:
+            before.update(session_key=key_after)
