@@ -16,6 +16,7 @@ from board.models import ApiToken, UserSession
 from board.sessions import LAST_ACTIVITY, SIGNED_IN_AT
 from board.tokens import token_create
 from cases.models import AuditEvent
+from tests.cases.factories import make_case
 from tests.cast import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -230,3 +231,13 @@ def test_a_password_set_by_an_administrator_ends_every_session(
     event = AuditEvent.objects.get(action="auth.password.changed")
     assert event.detail["by"] == "administrator"
     assert event.detail["sessions_ended"] == 1
+
+
+def test_signed_in_pages_and_the_viewer_carry_the_idle_warning(cast, fast_passwords, settings):
+    case = make_case(cast)
+    client = sign_in(cast.pathologist)
+    for url in (reverse("home"), reverse("case-viewer", kwargs={"case_id": case.uuid})):
+        html = client.get(url).content.decode()
+        assert 'role="alertdialog"' in html and 'id="idle-config"' in html, url
+        assert '"warnBefore": 60' in html
+    assert 'id="idle-config"' not in Client().get(reverse("login")).content.decode()
