@@ -8,7 +8,9 @@ import time
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -241,3 +243,22 @@ def test_signed_in_pages_and_the_viewer_carry_the_idle_warning(cast, fast_passwo
         assert 'role="alertdialog"' in html and 'id="idle-config"' in html, url
         assert '"warnBefore": 60' in html
     assert 'id="idle-config"' not in Client().get(reverse("login")).content.decode()
+
+
+def test_activity_is_written_at_most_once_a_minute(cast, fast_passwords):
+    client = sign_in(cast.pathologist)
+    client.get(reverse("home"))
+    with CaptureQueriesContext(connection) as quiet:
+        client.get(reverse("home"))
+    age(client, idle=61)
+    with CaptureQueriesContext(connection) as due:
+        client.get(reverse("home"))
+
+    # Once due: the session's stamp and the row's last activity, two writes; otherwise none,
+    # and no read either (the stamps come with the session Django loads anyway).
+    def writes(queries) -> list[str]:
+        return sorted(q["sql"].split('"')[1] for q in queries if q["sql"].startswith("UPDATE"))
+
+    assert writes(quiet.captured_queries) == []
+    assert not any("board_usersession" in q["sql"] for q in quiet.captured_queries)
+    assert writes(due.captured_queries) == ["board_usersession", "django_session"]
