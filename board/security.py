@@ -23,9 +23,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
+from django.db.models import Q
 from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 # action (str), actor (User | None), account (User | None), allowed (bool), detail (dict).
 security_event = Signal()
@@ -123,9 +125,25 @@ def lockout_started(request: HttpRequest, *, username: str | None, ip: str | Non
     if getattr(request, "axes_failures_since_start", None) is None:
         return False
     memory = int(LOCKOUT_MEMORY.total_seconds())
-    for subject in _subjects(username, ip):
+    subjects = _subjects(username, ip)
+    for subject in subjects:
         cache.set(f"axes-lockouts:{subject}", cache.get(f"axes-lockouts:{subject}", 0) + 1, memory)
+    _keep_attempts_for(_cool_off(subjects), username=username, ip=ip)
     return True
+
+
+def _keep_attempts_for(period: datetime.timedelta, *, username: str | None, ip: str | None):
+    """Keep the attempts behind a lockout as long as it lasts: axes set their expiry with
+    the cool-off in force before this lockout lengthened it, and tidies them away by it."""
+    from axes.models import AccessAttempt, AccessAttemptExpiration
+
+    matching = Q(ip_address=ip) if ip else Q(pk__in=[])
+    if username:
+        matching |= Q(username=username)
+    AccessAttemptExpiration.objects.filter(
+        access_attempt__in=AccessAttempt.objects.filter(matching),
+        expires_at__lt=timezone.now() + period,
+    ).update(expires_at=timezone.now() + period)
 
 
 def lockout_response(

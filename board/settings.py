@@ -309,6 +309,11 @@ AXES_COOLOFF_TIME = "board.security.cool_off"
 # Failures while locked out do not restart the clock: repeated lockouts lengthen it instead.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
+# Each attempt expires by its own cool-off: without this, axes deletes every attempt older
+# than the cool-off of whoever signs in next, which would cut a doubled lockout short.
+AXES_USE_ATTEMPT_EXPIRATION = True
+# Sign-ins are in the audit trail; axes' own log of them would be a second, unguarded copy.
+AXES_DISABLE_ACCESS_LOG = True
 # One rule for the client address, shared with the audit trail (CONSILIUM_BEHIND_PROXY).
 AXES_CLIENT_IP_CALLABLE = "board.security.client_ip"
 # The same neutral page whether or not the account exists.
