@@ -262,3 +262,17 @@ def test_activity_is_written_at_most_once_a_minute(cast, fast_passwords):
     assert writes(quiet.captured_queries) == []
     assert not any("board_usersession" in q["sql"] for q in quiet.captured_queries)
     assert writes(due.captured_queries) == ["board_usersession", "django_session"]
+
+
+def test_an_administrator_ends_a_session_in_the_admin(cast, fast_passwords, admin_client):
+    victim = sign_in(cast.referrer)
+    row = row_of(victim)
+    response = admin_client.post(
+        reverse("admin:board_usersession_changelist"),
+        {"action": "end_sessions", "_selected_action": [row.pk]},
+    )
+    assert response.status_code == 302
+    assert victim.get(reverse("home")).status_code == 302
+    event = AuditEvent.objects.get(action="auth.session.ended")
+    assert event.actor_label == "admin"
+    assert event.object_id == str(cast.referrer.uuid)
