@@ -2,8 +2,9 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from board.models import ApiToken, Board, Membership, QuorumRequirement, User
+from board.models import ApiToken, Board, Membership, QuorumRequirement, User, UserSession
 from board.second_factor import second_factor_reset
+from board.sessions import session_end
 
 
 @admin.register(User)
@@ -111,3 +112,38 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(admin.ModelAdmin):
+    """Read only: sessions begin at sign-in; an administrator may end them (audited)."""
+
+    list_display = ("user", "ip", "user_agent", "signed_in_at", "last_activity_at", "end_reason")
+    list_filter = ("end_reason",)
+    search_fields = ("user__username",)
+    exclude = ("session_key",)
+    readonly_fields = (
+        "uuid",
+        "user",
+        "user_agent",
+        "ip",
+        "signed_in_at",
+        "last_activity_at",
+        "ended_at",
+        "end_reason",
+    )
+    actions = ["end_sessions"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("End the selected sessions"))
+    def end_sessions(self, request, queryset) -> None:
+        ended = sum(
+            session_end(user_session=s, reason=UserSession.EndReason.ENDED, actor=request.user)
+            for s in queryset.filter(ended_at__isnull=True)
+        )
+        self.message_user(request, _("Sessions ended: %(count)d.") % {"count": ended})

@@ -11,11 +11,13 @@ class BoardConfig(AppConfig):
         from django.contrib import admin
         from django_otp.admin import OTPAdminSite
 
-        from board import signals  # noqa: F401  (connects the receivers)
-        from board.second_factor import socket_allowed
-        from realtime.consumers import register_session_gate
+        from board import auth_events, signals  # noqa: F401  (connects the receivers)
+        from board.second_factor import socket_refusal
+        from board.sessions import session_refusal
+        from realtime.consumers import register_session_check
 
-        register_session_gate(socket_allowed)
+        register_session_check(socket_refusal)
+        register_session_check(session_refusal)
         if not settings.SECOND_FACTOR_DISABLED:
             # The admin site too: no admin page for a session without a second factor.
             admin.site.__class__ = OTPAdminSite

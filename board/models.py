@@ -310,3 +310,51 @@ class ApiToken(models.Model):
     @property
     def may_upload(self) -> bool:
         return self.scope == self.Scope.IMAGING_UPLOAD
+
+
+class UserSession(models.Model):
+    """A signed-in browser session, for "Your sessions" and for ending it from elsewhere.
+
+    The session key is kept while the session is open so that ending it here deletes it from
+    the session store (whatever the engine); the store holds the same key. It is blanked when
+    the session ends.
+    """
+
+    class EndReason(models.TextChoices):
+        LOGOUT = "logout", _("Signed out")
+        IDLE = "idle", _("Idle timeout")
+        LIFETIME = "lifetime", _("Absolute lifetime reached")
+        ENDED = "ended", _("Ended from another session")
+        PASSWORD = "password_changed", _("Password changed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="browser_sessions")
+    session_key = models.CharField(max_length=40, blank=True)
+    user_agent = models.CharField(_("device"), max_length=200, blank=True)
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    signed_in_at = models.DateTimeField(_("signed in"))
+    last_activity_at = models.DateTimeField(_("last activity"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    end_reason = models.CharField(_("why it ended"), max_length=20, choices=EndReason, blank=True)
+
+    class Meta:
+        ordering = ["-last_activity_at"]
+        constraints = [
+            # Also the index the middleware and the logout receiver look a session up by.
+            models.UniqueConstraint(
+                fields=["session_key"],
+                condition=Q(ended_at__isnull=True),
+                name="board_usersession_one_open_per_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | (~Q(end_reason="") & Q(session_key="")),
+                name="board_usersession_ended_has_reason_and_no_key",
+            ),
+        ]
+        indexes = [
+            # "Your sessions" and the password-change sweep: one user's open sessions.
+            models.Index(fields=["user", "ended_at"], name="board_usersession_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.ip or '?'} ({self.signed_in_at:%Y-%m-%d %H:%M})"

@@ -35,6 +35,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from guardian.models import UserObjectPermission
 
 from board.models import User
+from realtime.consumers import CLOSE_FORBIDDEN
 
 VERIFIED_AT_SESSION_KEY = "second_factor_verified_at"
 RECOVERY_CODES = 10
@@ -293,8 +294,7 @@ class SecondFactorMiddleware:
 
 
 def socket_allowed(user: User, session) -> bool:
-    """The gate of every socket (realtime.consumers): a session that owes its second factor
-    opens none, as it reaches no page."""
+    """A session that owes its second factor opens no socket, as it reaches no page."""
     if settings.SECOND_FACTOR_DISABLED:
         return True
     device_id = session.get(django_otp.DEVICE_ID_SESSION_KEY)
@@ -303,6 +303,11 @@ def socket_allowed(user: User, session) -> bool:
         if device is not None and device.user_id == user.pk:
             return True
     return not (second_factor_enrolled(user) or second_factor_required(user))
+
+
+def socket_refusal(user: User, session) -> int | None:
+    """The check every socket runs at connect (realtime.consumers.register_session_check)."""
+    return None if socket_allowed(user, session) else CLOSE_FORBIDDEN
 
 
 # --- Passkeys ---------------------------------------------------------------------------------

@@ -158,7 +158,10 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -350,3 +353,52 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
     else ["http://localhost:8000"],
 )
 OTP_WEBAUTHN_HELPER_CLASS = "board.second_factor.WebAuthnHelper"
+
+# --- Sign-in throttling, lockout and sessions (README "Sign-in and sessions") -----------
+# django-axes counts failed password checks per account and per client address; the
+# session middleware ends idle sessions and sessions past their absolute lifetime.
+INSTALLED_APPS += ["axes"]
+# Axes first: a locked-out account or address is refused before any password is hashed.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.LoginRequiredMiddleware"),
+    "board.sessions.SessionLimitsMiddleware",
+)
+# Last, so that it sees the lockout flag whatever the view did.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AXES_FAILURE_LIMIT = env_int("AUTH_FAILURE_LIMIT", 5, minimum=2, maximum=100)
+# Either trips the lock: failures against one account from anywhere, or failures from one
+# address against any accounts (password spraying, guessed API tokens).
+AXES_LOCKOUT_PARAMETERS = "board.security.lockout_parameters"
+# The first lockout lasts AUTH_LOCKOUT_MINUTES; each further one within a day doubles it,
+# up to a day (board.security.cool_off).
+AUTH_LOCKOUT_MINUTES = env_int("AUTH_LOCKOUT_MINUTES", 15, minimum=1, maximum=1440)
+AXES_COOLOFF_TIME = "board.security.cool_off"
+# Failures while locked out do not restart the clock: repeated lockouts lengthen it instead.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+# Each attempt expires by its own cool-off: without this, axes deletes every attempt older
+# than the cool-off of whoever signs in next, which would cut a doubled lockout short.
+AXES_USE_ATTEMPT_EXPIRATION = True
+# Sign-ins are in the audit trail; axes' own log of them would be a second, unguarded copy.
+AXES_DISABLE_ACCESS_LOG = True
+# One rule for the client address, shared with the audit trail (CONSILIUM_BEHIND_PROXY).
+AXES_CLIENT_IP_CALLABLE = "board.security.client_ip"
+# The same neutral page whether or not the account exists.
+AXES_LOCKOUT_CALLABLE = "board.security.lockout_response"
+# The audit trail records every failure; axes' own per-attempt POST copies are not kept.
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
+# Axes narrates every attempt at INFO; failures are in the audit trail already.
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}
+# Idle timeout and absolute lifetime of a signed-in session, in seconds.
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60, minimum=20, maximum=24 * 3600)
+SESSION_ABSOLUTE_LIFETIME = env_int(
+    "SESSION_ABSOLUTE_LIFETIME", 12 * 3600, minimum=60, maximum=30 * 24 * 3600
+)
+if SESSION_IDLE_TIMEOUT > SESSION_ABSOLUTE_LIFETIME:
+    raise ImproperlyConfigured("SESSION_IDLE_TIMEOUT is longer than SESSION_ABSOLUTE_LIFETIME")
+# The cookie never outlives the session's absolute lifetime.
+SESSION_COOKIE_AGE = min(SESSION_COOKIE_AGE, SESSION_ABSOLUTE_LIFETIME)
+# The idle warning's numbers and addresses on every page (static/js/idle.js).
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("board.session_context.idle_config")

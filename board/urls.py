@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from board import email_views, home, second_factor_views, views
+from board import account_sessions, email_views, home, second_factor_views, views
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -16,6 +16,22 @@ urlpatterns = [
         "account/email/confirm/<str:code>/",
         email_views.email_change_confirm_view,
         name="email-change-confirm",
+    ),
+    path(
+        "account/sessions/<uuid:session_id>/end/",
+        account_sessions.session_end_view,
+        name="session-end",
+    ),
+    path(
+        "account/sessions/end-others/",
+        account_sessions.sessions_end_others_view,
+        name="sessions-end-others",
+    ),
+    path("account/session/", account_sessions.session_status, name="session-status"),
+    path(
+        "account/session/keep-alive/",
+        account_sessions.session_keep_alive,
+        name="session-keep-alive",
     ),
     path(
         "accounts/login/",

@@ -18,3 +18,6 @@ class CasesConfig(AppConfig):
         register_token_observer(audit_token)
         # Sign-in events (second factor passed, failed, reset) join the audit trail.
         register_auditor(audit)
+        from cases import security_audit
+
+        security_audit.connect()

@@ -16,14 +16,13 @@ from __future__ import annotations
 import contextvars
 import datetime
 import hashlib
-import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, models, transaction
 
+from board.security import client_ip as board_client_ip
 from cases.models import AuditChainHead, AuditEvent, Case
 
 # The "previous hash" of the first event.
@@ -33,20 +32,8 @@ _client_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_
 
 
 def client_ip(request) -> str | None:
-    if getattr(settings, "CONSILIUM_BEHIND_PROXY", False):
-        # The proxy appends the address it saw; earlier entries are the client's to forge.
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        candidates = [part.strip() for part in forwarded.split(",") if part.strip()]
-        if candidates:
-            return _valid_ip(candidates[-1])
-    return _valid_ip(request.META.get("REMOTE_ADDR", ""))
-
-
-def _valid_ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
+    # One rule for the trail and for sign-in throttling (board.security.client_ip).
+    return board_client_ip(request)
 
 
 class AuditContextMiddleware:

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from board.access import check_then_do
 from board.models import Membership, User
+from board.security import password_confirm
 from cases.access import VOTE_STATUSES, CaseAccess
 from cases.audit import audit
 from cases.models import Case
@@ -495,7 +496,8 @@ def _check_password(
     access: CaseAccess, consensus: Consensus, password: str, *, action: str
 ) -> None:
     # Outside any transaction: the refusal's audit event must survive the refusal.
-    if not access.user.check_password(password):
+    # Through authenticate(): a wrong password counts towards the sign-in lockout.
+    if not password_confirm(user=access.user, password=password):
         audit(
             actor=access.user,
             action=action,

@@ -35,6 +35,7 @@ from django.utils.http import parse_header_parameters
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from board.security import bearer_failed, bearer_refused, cool_off
 from board.tokens import token_for_bearer
 from cases.access import CaseAccess, get_case_for_user
 from cases.audit import audit, client_ip
@@ -73,6 +74,13 @@ def _unauthorized(error: str = "") -> JsonResponse:
     return response
 
 
+def _too_many_failures(request: HttpRequest) -> JsonResponse:
+    # Too many refused tokens or passwords from this address: no token is even looked up.
+    response = JsonResponse({"error": "Too many failed attempts; try again later."}, status=429)
+    response["Retry-After"] = str(int(cool_off(request).total_seconds()))
+    return response
+
+
 def dicomweb(*methods: str) -> Callable:
     """Authenticate (session or bearer token), then open the case: the view gets its access.
 
@@ -87,8 +95,11 @@ def dicomweb(*methods: str) -> Callable:
             authorization = request.headers.get("Authorization", "")
             api_token = None
             if authorization[:7].lower() == "bearer ":
+                if bearer_refused(request):
+                    return _too_many_failures(request)
                 api_token = token_for_bearer(authorization, ip=client_ip(request))
                 if api_token is None:
+                    bearer_failed(request)
                     return _unauthorized("invalid_token")
                 request.user = api_token.user
                 request.bearer = True  # the reader is the token's user, not a session

@@ -43,22 +43,27 @@ def keep_connection(func):
 
 logger = logging.getLogger(__name__)
 
-# Checks an upper app adds at start-up (board: the second factor), each ``(user, session) ->
-# bool``, run in a database thread: a socket opens only for a session that passes them all.
-_session_gates: list[Callable[[Any, Any], bool]] = []
-
-
-def register_session_gate(gate: Callable[[Any, Any], bool]) -> None:
-    if gate not in _session_gates:
-        _session_gates.append(gate)
-
-
-def _session_passes_gates(user, session) -> bool:
-    return all(gate(user, session) for gate in _session_gates)
-
-
 CLOSE_FORBIDDEN = 4403
 CLOSE_REVOKED = 4401
+
+# Checks an upper app adds at start-up (board: the second factor, the session's idle and
+# absolute limits), each ``(user, session) -> close code or None``, run together in one
+# database thread at connect: a socket opens only for a session that passes them all.
+_session_checks: list[Callable[[Any, Any], int | None]] = []
+
+
+def register_session_check(check: Callable[[Any, Any], int | None]) -> None:
+    if check not in _session_checks:
+        _session_checks.append(check)
+
+
+@database_sync_to_async
+def _session_refusal(user, session) -> int | None:
+    for check in _session_checks:
+        code = check(user, session)
+        if code is not None:
+            return code
+    return None
 
 
 class SessionBoundConsumer(AsyncWebsocketConsumer):
@@ -72,10 +77,9 @@ class SessionBoundConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated or not user.is_active or session is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        if _session_gates and not await database_sync_to_async(_session_passes_gates)(
-            user, session
-        ):
-            await self.close(code=CLOSE_FORBIDDEN)
+        refusal = await _session_refusal(user, session) if _session_checks else None
+        if refusal is not None:
+            await self.close(code=refusal)
             return
         self.user = user
         if not await self.authorize():

@@ -17,7 +17,8 @@ def cast(db) -> Cast:
 
 @pytest.fixture
 def admin_client(db, admin_user):
-    """pytest-django's admin client, past the second factor the admin site requires."""
+    """pytest-django's admin client, past the second factor the admin site requires (and
+    signed in as tests/helpers.signed_in signs in: no auth.login audit event to count)."""
     return signed_in(admin_user)
 
 
@@ -46,6 +47,17 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         skip_or_fail("REQUIRE_SERVICES", f"Redis at REDIS_URL is unreachable: {exc}")
     return url
+
+
+@pytest.fixture(autouse=True)
+def fresh_sign_in_counters():
+    """Lockout counters live in the cache (board.security): one test's failed sign-ins must
+    not lock the next test out. (Axes' own attempts live in the database, rolled back.)"""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

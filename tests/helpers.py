@@ -14,6 +14,8 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from board.second_factor import VERIFIED_AT_SESSION_KEY
+from board.security import security_event
+from cases.security_audit import record_security_event
 from tests.cast import SECOND_FACTOR_SECRET
 
 
@@ -54,8 +56,17 @@ def unused_totp_code(user) -> str:
 def complete_sign_in(client: Client, user) -> Client:
     """Sign ``client`` in as ``user``, second factor included: the session records a pass of
     the user's real TOTP device, now, as django_otp.login does after a right code. (Posting a
-    code would be refused when a test signs one user in twice in the same 30 s step.)"""
-    client.force_login(user)
+    code would be refused when a test signs one user in twice in the same 30 s step.)
+
+    A shortcut past the sign-in form: the session is recorded and times out as any other,
+    but no ``auth.login`` audit event is written, so that a test counting the events of what
+    it does sees only those (tests/board/test_sessions.py signs in through the form).
+    """
+    security_event.disconnect(dispatch_uid="cases.security_audit")
+    try:
+        client.force_login(user)
+    finally:
+        security_event.connect(record_security_event, dispatch_uid="cases.security_audit")
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
     session[VERIFIED_AT_SESSION_KEY] = int(time.time())

@@ -88,7 +88,9 @@ def test_deactivated_member_cannot_sign_in_and_sees_nothing(cast):
     cast.surgeon.is_active = False
     cast.surgeon.save()
     client = Client()
-    assert not client.login(username="surgeon", password=PASSWORD)
+    response = client.post(reverse("login"), {"username": "surgeon", "password": PASSWORD})
+    assert response.status_code == 200  # the form again, with its error
+    assert "_auth_user_id" not in client.session
     assert client.get(board_url(cast.board)).status_code == 302
 
 

@@ -157,6 +157,13 @@ def caller(cast, case, who: str) -> tuple[Client, dict[str, str]]:
     return signed_in(user), {}
 
 
+@pytest.fixture(autouse=True)
+def many_refusals_allowed(settings):
+    # The matrices send one refused token per URL; the lockout that would follow is
+    # tests/board/test_sign_in_throttle.py's subject.
+    settings.AXES_FAILURE_LIMIT = 100
+
+
 READ_STATUS = {
     "chair": 200,
     "member": 200,
