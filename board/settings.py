@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django
 from django.core.exceptions import ImproperlyConfigured
@@ -282,3 +283,55 @@ FRAME_CACHE_BYTES = env_int("FRAME_CACHE_MB", 256, minimum=0, maximum=65536) * 2
 STOW_MAX_BYTES = env_int("STOW_MAX_MB", 2048, minimum=1, maximum=65536) * 2**20  # per request
 # A CD export sent as a folder is many files; the browser sends them in batches.
 DATA_UPLOAD_MAX_NUMBER_FILES = 500
+
+# --- Bounded resources and response headers (issue #13, points 5 to 7) -----------------
+# Uploads past this size go to a temporary file, not memory (Django's default is the
+# same 2.5 MB; stated here because the memory bounds in README rely on it).
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_KB", 2560, minimum=64) * 1024
+# WADO-RS frame lists: repeated numbers are served once, and a list may name at most this
+# many frames (and never more than the instance has).
+WADO_MAX_FRAMES = env_int("WADO_MAX_FRAMES", 1000, minimum=1, maximum=100000)
+# Pages that may open a WebSocket besides the socket's own origin: scheme://host:port each.
+# By default the address in BASE_URL and CSRF_TRUSTED_ORIGINS (a proxy's public name).
+WEBSOCKET_ALLOWED_ORIGINS = env_list("WEBSOCKET_ALLOWED_ORIGINS") or [
+    BASE_URL,
+    *CSRF_TRUSTED_ORIGINS,
+]
+for _origin in WEBSOCKET_ALLOWED_ORIGINS:
+    _parts = urlsplit(_origin)
+    if _parts.scheme not in ("http", "https") or not _parts.hostname:
+        raise ImproperlyConfigured(f"WEBSOCKET_ALLOWED_ORIGINS: {_origin!r} is not scheme://host")
+# Authenticated responses that set no Cache-Control of their own are never stored by a
+# browser or proxy (board.headers); frames and images revalidate with an ETag instead.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware"),
+    "board.headers.NoStoreMiddleware",
+)
+# Content-Security-Policy (django-csp, on Django 5.2 and 6.x alike): scripts and styles only
+# from our own static files, or inline with the per-response nonce ({{ request.csp_nonce }}).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+INSTALLED_APPS.append("csp")
+
+
+def _socket_origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return ("wss" if scheme == "https" else "ws") + "://" + rest.split("/")[0]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'nonce'"],
+        "style-src": ["'self'", "'nonce'"],
+        # 'self' covers ws: of the same origin in current browsers; the socket origins are
+        # named too, for browsers that read CSP Level 2 literally.
+        "connect-src": ["'self'", *sorted({_socket_origin(o) for o in WEBSOCKET_ALLOWED_ORIGINS})],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}

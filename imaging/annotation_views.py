@@ -29,7 +29,9 @@ from imaging import services
 from imaging.keyimages import MAX_SIZE, RENDER_VERSION, render_key_image
 from imaging.models import Annotation, Instance, KeyImage
 
-IMMUTABLE = "private, max-age=31536000, immutable"
+# Kept by the browser but asked for again each time: the view checks access before it
+# answers 304, so a person who lost access is refused rather than served from the cache.
+REVALIDATE = "private, no-cache"
 
 
 class BadRequest(Exception):
@@ -272,5 +274,5 @@ def key_image_png(request: HttpRequest, case_id: UUID, key_image_id: UUID) -> Ht
         return HttpResponseNotModified()
     response = HttpResponse(render_key_image(key_image, size), content_type="image/png")
     response["ETag"] = etag
-    response["Cache-Control"] = IMMUTABLE
+    response["Cache-Control"] = REVALIDATE
     return response
