@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import django
+from csp.constants import NONCE as CSP_NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -308,7 +309,8 @@ MIDDLEWARE.insert(
     "board.headers.NoStoreMiddleware",
 )
 # Content-Security-Policy (django-csp, on Django 5.2 and 6.x alike): scripts and styles only
-# from our own static files, or inline with the per-response nonce ({{ request.csp_nonce }}).
+# from our own static files, or inline with the per-response nonce ({{ request.csp_nonce }}),
+# which is added to the header only on responses whose template used it.
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
     "csp.middleware.CSPMiddleware",
@@ -324,8 +326,8 @@ def _socket_origin(url: str) -> str:
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce'"],
-        "style-src": ["'self'", "'nonce'"],
+        "script-src": ["'self'", CSP_NONCE],
+        "style-src": ["'self'", CSP_NONCE],
         # 'self' covers ws: of the same origin in current browsers; the socket origins are
         # named too, for browsers that read CSP Level 2 literally.
         "connect-src": ["'self'", *sorted({_socket_origin(o) for o in WEBSOCKET_ALLOWED_ORIGINS})],
