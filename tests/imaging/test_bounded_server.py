@@ -149,6 +149,6 @@ def test_an_upload_from_the_page_holds_one_file_at_a_time(cast, server):
     before = peak(server)
     content_type = f'multipart/related; type="application/dicom"; boundary={boundary}'
     status, _, answer = upload(server, case, cookie, body, content_type)
-    assert status == 240, answer  # nothing stored: every part refused, each with a reason
+    assert status == 400, answer  # nothing stored: every part refused, each with a reason
     assert answer.count(b'"status": "refused"') == 24
     assert peak(server) - before < BOUND
