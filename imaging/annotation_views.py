@@ -15,7 +15,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseNotModified,
     JsonResponse,
 )
 from django.shortcuts import redirect
@@ -28,10 +27,7 @@ from cases.audit import audit
 from imaging import services
 from imaging.keyimages import MAX_SIZE, RENDER_VERSION, render_key_image
 from imaging.models import Annotation, Instance, KeyImage
-
-# Kept by the browser but asked for again each time: the view checks access before it
-# answers 304, so a person who lost access is refused rather than served from the cache.
-REVALIDATE = "private, no-cache"
+from imaging.views import REVALIDATE, not_modified
 
 
 class BadRequest(Exception):
@@ -271,7 +267,7 @@ def key_image_png(request: HttpRequest, case_id: UUID, key_image_id: UUID) -> Ht
             return _error(_("size must be a whole number from 16 to %(max)d.") % {"max": MAX_SIZE})
     etag = f'"key-{key_image.uuid.hex}-{size}-r{RENDER_VERSION}"'
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-        return HttpResponseNotModified()
+        return not_modified(etag)
     response = HttpResponse(render_key_image(key_image, size), content_type="image/png")
     response["ETag"] = etag
     response["Cache-Control"] = REVALIDATE

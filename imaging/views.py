@@ -67,6 +67,15 @@ def _not_modified(request: HttpRequest, etag: str) -> bool:
     return etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]
 
 
+def not_modified(etag: str) -> HttpResponseNotModified:
+    """A 304 that repeats the validator and the caching rule: a browser updates its stored
+    headers from it, and a 304 without them would fall to the no-store default."""
+    response = HttpResponseNotModified()
+    response["ETag"] = etag
+    response["Cache-Control"] = REVALIDATE
+    return response
+
+
 def thumbnail_url(case, series: Series) -> str:
     url = reverse("series-thumbnail", kwargs={"case_id": case.uuid, "series_id": series.uuid})
     return f"{url}?n={series.instance_count}"
@@ -296,7 +305,7 @@ def frame_raw(request: HttpRequest, case_id: UUID, instance_id: UUID, frame: int
     index = _frame_index(instance, frame)
     etag = f'"{instance.sha256[:20]}-{index}"'
     if _not_modified(request, etag):
-        return HttpResponseNotModified()
+        return not_modified(etag)
     values = pixels.frame(instance, index)
     response = HttpResponse(pixels.frame_bytes(values), content_type="application/octet-stream")
     response["X-Frame-Header"] = json.dumps(
@@ -362,7 +371,7 @@ def frame_rendered(
     fmt = "jpeg" if request.GET.get("format") == "jpeg" else "png"
     etag = f'"{instance.sha256[:20]}-{index}-{center}-{width}-{size}-{fmt}"'
     if _not_modified(request, etag):
-        return HttpResponseNotModified()
+        return not_modified(etag)
     body = pixels.render(instance, index, center=center, width=width, size=size, fmt=fmt)
     response = HttpResponse(body, content_type=f"image/{fmt}")
     response["ETag"] = etag
@@ -380,7 +389,7 @@ def series_thumbnail(request: HttpRequest, case_id: UUID, series_id: UUID) -> Ht
     drawn = f"{series.thumbnail.name}:{series.thumbnail_count}".encode()
     etag = f'"thumb-{hashlib.sha256(drawn).hexdigest()[:20]}"'
     if _not_modified(request, etag):
-        return HttpResponseNotModified()
+        return not_modified(etag)
     try:
         with series.thumbnail.open("rb") as fh:
             body = fh.read()
