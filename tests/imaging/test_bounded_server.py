@@ -128,22 +128,50 @@ def test_a_zip_with_a_600_mib_entry_is_refused_within_the_bound(cast, server, tm
     assert peak(server) - before < BOUND
 
 
-def test_an_upload_from_the_page_holds_one_file_at_a_time(cast, server):
-    # What static/js/dicom-upload.js sends: multipart/related, one part a file. 24 parts of
-    # 8 MiB (192 MiB) that are no DICOM: each is refused, and none is kept in memory.
-    case = make_case(cast)
-    boundary = uuid.uuid4().hex
-    part = b"\x01" * (8 * MiB)
-    body = (
+def many_parts(boundary: str, count: int = 24, size: int = 8 * MiB) -> bytes:
+    """``count`` parts of ``size`` bytes that are no DICOM (192 MiB by default)."""
+    part = b"\x01" * size
+    return (
         b"".join(
             f"--{boundary}\r\nContent-Type: application/dicom\r\n"
             f"Content-Location: file{i}.dcm\r\n\r\n".encode()
             + part
             + b"\r\n"
-            for i in range(24)
+            for i in range(count)
         )
         + f"--{boundary}--\r\n".encode()
     )
+
+
+def test_a_stow_rs_request_holds_one_part_at_a_time(cast, server):
+    case = make_case(cast)
+    boundary = uuid.uuid4().hex
+    body = many_parts(boundary)
+    cookie = session(cast.chair)
+    assert request(server, "GET", "/", cookie=cookie)[0] == 200
+    before = peak(server)
+    status, _, answer = request(
+        server,
+        "POST",
+        f"/dicomweb/cases/{case.uuid}/studies",
+        cookie=cookie,
+        body=body,
+        headers={
+            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+            "Accept": "application/dicom+json",
+            **csrf(cookie),
+        },
+    )
+    assert status == 409, answer  # none stored (PS3.18 10.5.3), each part refused
+    assert peak(server) - before < BOUND
+
+
+def test_an_upload_from_the_page_holds_one_file_at_a_time(cast, server):
+    # What static/js/dicom-upload.js sends: multipart/related, one part a file. 24 parts of
+    # 8 MiB (192 MiB) that are no DICOM: each is refused, and none is kept in memory.
+    case = make_case(cast)
+    boundary = uuid.uuid4().hex
+    body = many_parts(boundary)
     cookie = session(cast.chair)
     assert request(server, "GET", "/", cookie=cookie)[0] == 200
     before = peak(server)
