@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -11,6 +16,7 @@ from tests.realtime.sockets import communicator, session_cookie
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PATH = "/ws/account/"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def opens(user, *, origin: bytes | None, host: bytes | None = b"127.0.0.1:8000") -> bool:
@@ -82,3 +88,22 @@ def test_origins_are_compared_with_their_default_ports():
     assert parse_origin("null") is None
     assert parse_origin("ftp://example.org") is None
     assert parse_origin("http://example.org:99999") is None
+
+
+def test_an_allowed_origin_that_is_no_origin_stops_the_process(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    env.update(
+        CONSILIUM_VAR_DIR=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="board.settings",
+        WEBSOCKET_ALLOWED_ORIGINS="https://board.example.org,board.example.org",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "WEBSOCKET_ALLOWED_ORIGINS: 'board.example.org' is not scheme://host" in result.stderr
