@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django
+from csp.constants import NONCE as CSP_NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -402,3 +404,56 @@ if SESSION_IDLE_TIMEOUT > SESSION_ABSOLUTE_LIFETIME:
 SESSION_COOKIE_AGE = min(SESSION_COOKIE_AGE, SESSION_ABSOLUTE_LIFETIME)
 # The idle warning's numbers and addresses on every page (static/js/idle.js).
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("board.session_context.idle_config")
+
+# --- Bounded resources and response headers (issue #13, points 5 to 7) -----------------
+# Uploads past this size go to a temporary file, not memory (Django's default is the
+# same 2.5 MB; stated here because the memory bounds in README rely on it).
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_KB", 2560, minimum=64) * 1024
+# WADO-RS frame lists: repeated numbers are served once, and a list may name at most this
+# many frames (and never more than the instance has).
+WADO_MAX_FRAMES = env_int("WADO_MAX_FRAMES", 1000, minimum=1, maximum=100000)
+# Pages that may open a WebSocket besides the socket's own origin: scheme://host:port each.
+# By default the address in BASE_URL and CSRF_TRUSTED_ORIGINS (a proxy's public name).
+WEBSOCKET_ALLOWED_ORIGINS = env_list("WEBSOCKET_ALLOWED_ORIGINS") or [
+    BASE_URL,
+    *CSRF_TRUSTED_ORIGINS,
+]
+for _origin in WEBSOCKET_ALLOWED_ORIGINS:
+    _parts = urlsplit(_origin)
+    if _parts.scheme not in ("http", "https") or not _parts.hostname:
+        raise ImproperlyConfigured(f"WEBSOCKET_ALLOWED_ORIGINS: {_origin!r} is not scheme://host")
+# Authenticated responses that set no Cache-Control of their own are never stored by a
+# browser or proxy (board.headers); frames and images revalidate with an ETag instead.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware"),
+    "board.headers.NoStoreMiddleware",
+)
+# Content-Security-Policy (django-csp, on Django 5.2 and 6.x alike): scripts and styles only
+# from our own static files, or inline with the per-response nonce ({{ request.csp_nonce }}),
+# which is added to the header only on responses whose template used it.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+INSTALLED_APPS.append("csp")
+
+
+def _socket_origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return ("wss" if scheme == "https" else "ws") + "://" + rest.split("/")[0]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", CSP_NONCE],
+        "style-src": ["'self'", CSP_NONCE],
+        # 'self' covers ws: of the same origin in current browsers; the socket origins are
+        # named too, for browsers that read CSP Level 2 literally.
+        "connect-src": ["'self'", *sorted({_socket_origin(o) for o in WEBSOCKET_ALLOWED_ORIGINS})],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}

@@ -15,7 +15,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseNotModified,
     JsonResponse,
 )
 from django.shortcuts import redirect
@@ -29,8 +28,7 @@ from cases.reads import audit_series_read
 from imaging import services
 from imaging.keyimages import MAX_SIZE, RENDER_VERSION, released_annotations, render_key_image
 from imaging.models import Annotation, Instance, KeyImage
-
-IMMUTABLE = "private, max-age=31536000, immutable"
+from imaging.views import REVALIDATE, not_modified
 
 
 class BadRequest(Exception):
@@ -296,10 +294,10 @@ def key_image_png(request: HttpRequest, case_id: UUID, key_image_id: UUID) -> Ht
     # Two pictures per key image (with and without the panel's labels): two ETags.
     etag = f'"key-{key_image.uuid.hex}-{size}-r{RENDER_VERSION}{"" if labels else "-s"}"'
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-        return HttpResponseNotModified()
+        return not_modified(etag)
     response = HttpResponse(
         render_key_image(key_image, size, labels=labels), content_type="image/png"
     )
     response["ETag"] = etag
-    response["Cache-Control"] = IMMUTABLE
+    response["Cache-Control"] = REVALIDATE
     return response

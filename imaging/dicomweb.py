@@ -553,12 +553,30 @@ def _series_instances(series: Series) -> list[Instance]:
     return list(ordered_instances(series).select_related("series__study"))
 
 
+class TooManyFrames(Exception):
+    pass
+
+
 def _frame_numbers(instance: Instance, frame_list: str) -> list[int]:
-    """1-based frame numbers (PS3.18 8.3.1.2.3); any outside the instance → 404."""
-    numbers = [int(n) for n in frame_list.split(",")]
+    """1-based frame numbers (PS3.18 8.3.1.2.3) in the order asked, each once; any outside
+    the instance → 404, more than ``settings.WADO_MAX_FRAMES`` → TooManyFrames.
+
+    Without both bounds a short URL (``frames/1,1,1,…``) makes a response thousands of
+    frames long; deduplicated, a list costs at most the instance itself.
+    """
+    numbers = list(dict.fromkeys(int(n) for n in frame_list.split(",")))
     if not all(1 <= n <= instance.frames for n in numbers):
         raise Http404
+    if len(numbers) > settings.WADO_MAX_FRAMES:
+        raise TooManyFrames
     return numbers
+
+
+def _too_many_frames() -> JsonResponse:
+    return _error(
+        f"At most {settings.WADO_MAX_FRAMES} frames a request; ask for the rest in another.",
+        400,
+    )
 
 
 def _frame_payload(instance: Instance, index: int) -> bytes:
@@ -863,7 +881,10 @@ def instance_frames(
     frames: str,
 ) -> HttpResponse:
     found = _instance(access, study_uid, series_uid, instance_uid)
-    numbers = _frame_numbers(found, frames)
+    try:
+        numbers = _frame_numbers(found, frames)
+    except TooManyFrames:
+        return _too_many_frames()
     if not _accepts(request, OCTET_STREAM, EXPLICIT_VR_LITTLE_ENDIAN):
         return _not_acceptable('multipart/related; type="application/octet-stream"')
     audit_series_read(
@@ -897,7 +918,10 @@ def frames_rendered(
     frames: str,
 ) -> HttpResponse:
     found = _instance(access, study_uid, series_uid, instance_uid)
-    numbers = _frame_numbers(found, frames)
+    try:
+        numbers = _frame_numbers(found, frames)
+    except TooManyFrames:
+        return _too_many_frames()
     if len(numbers) != 1:
         return _error("A rendered image is one frame: ask for one frame number.", 400)
     return _rendered(request, access, found, numbers[0] - 1)

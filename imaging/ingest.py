@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import stat
+import tempfile
 import uuid
 import zipfile
 from collections import defaultdict
@@ -352,7 +353,14 @@ def ingest_many(*, case: Case, by: User | None, files: Iterable[tuple[str, Binar
             fileobj.seek(0)
             entries = zip_entries(fileobj, name) if head.startswith(b"PK\x03\x04") else None
             if entries is None:
-                # One byte past the limit is enough for prepare() to refuse an oversize file.
+                fileobj.seek(0, os.SEEK_END)
+                size = fileobj.tell()
+                fileobj.seek(0)
+                if size > settings.DICOM_MAX_FILE_BYTES:  # refused unread: it is on disk
+                    limit = settings.DICOM_MAX_FILE_BYTES // 2**20
+                    reason = f"The file is over the {limit} MB limit."
+                    ingest.results.append(FileResult(name, "refused", reason))
+                    continue
                 data = fileobj.read(settings.DICOM_MAX_FILE_BYTES + 1)
                 # A name with a folder in it came from a folder upload (a CD export).
                 ingest.add(name, data, in_collection="/" in name)
@@ -384,6 +392,10 @@ def zip_entries(fileobj: BinaryIO, name: str) -> Iterator[tuple[str, bytes] | Fi
     """The files of a zip, bounded in count and size; paths are never used on disk.
 
     Yields (entry name, bytes) for regular files and a FileResult for anything refused.
+    Each entry is unpacked into a temporary file a piece at a time and counted as it
+    grows, so an entry over the limit (whatever its header claims) is refused after one
+    piece past it, having cost disk and one piece of memory; only an entry within
+    ``DICOM_MAX_FILE_BYTES`` is then read back, to be prepared like any uploaded file.
     """
     try:
         archive = zipfile.ZipFile(fileobj)
@@ -408,6 +420,8 @@ def zip_entries(fileobj: BinaryIO, name: str) -> Iterator[tuple[str, bytes] | Fi
                 f"{settings.ZIP_MAX_TOTAL_BYTES / 2**20:.0f} MB limit.",
             )
             return
+        file_limit = settings.DICOM_MAX_FILE_BYTES
+        too_big = f"The entry unpacks to more than the {file_limit / 2**20:.0f} MB file limit."
         unpacked = 0
         for info in infos:
             label = f"{name}:{info.filename}"
@@ -420,16 +434,45 @@ def zip_entries(fileobj: BinaryIO, name: str) -> Iterator[tuple[str, bytes] | Fi
             if info.flag_bits & 0x1:
                 yield FileResult(label, "refused", "The entry is encrypted.")
                 continue
-            budget = min(settings.DICOM_MAX_FILE_BYTES, settings.ZIP_MAX_TOTAL_BYTES - unpacked)
+            if info.file_size > file_limit:  # as declared: not even begun
+                yield FileResult(label, "refused", too_big)
+                continue
+            left = settings.ZIP_MAX_TOTAL_BYTES - unpacked
             try:
-                with archive.open(info) as member:
-                    # Read one byte past the budget: a lying header cannot make us unpack more.
-                    data = member.read(budget + 1)
+                size, data = _unpack(archive, info, min(file_limit, left))
             except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
                 yield FileResult(label, "refused", "The entry is damaged.")
                 continue
-            if len(data) > budget:
-                yield FileResult(label, "refused", "The entry unpacks beyond the size limit.")
+            unpacked += size
+            if data is None and size > left:
+                yield FileResult(
+                    label,
+                    "refused",
+                    f"The zip unpacks to more than the "
+                    f"{settings.ZIP_MAX_TOTAL_BYTES / 2**20:.0f} MB limit; the rest was not read.",
+                )
                 return
-            unpacked += len(data)
+            if data is None:
+                yield FileResult(label, "refused", too_big)
+                continue
             yield label, data
+
+
+ZIP_PIECE = 1 << 20  # what one entry costs in memory while it is unpacked
+
+
+def _unpack(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int
+) -> tuple[int, bytes | None]:
+    """(bytes unpacked, the entry's bytes), or (bytes unpacked, None) once it passed
+    ``budget``: one piece past the budget is enough to know, so a lying header cannot make
+    us unpack more."""
+    size = 0
+    with archive.open(info) as member, tempfile.TemporaryFile() as spool:
+        while piece := member.read(ZIP_PIECE):
+            size += len(piece)
+            if size > budget:
+                return size, None
+            spool.write(piece)
+        spool.seek(0)
+        return size, spool.read()

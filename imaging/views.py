@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import io
+import hashlib
 import json
+import tempfile
 from urllib.parse import unquote
 from uuid import UUID
 
@@ -34,7 +35,9 @@ from imaging.models import Instance, Series
 from imaging.multipart import CappedReader, MultipartError, read_parts
 from imaging.thumbnails import ordered_instances, refresh_thumbnail, thumbnail_is_current
 
-IMMUTABLE = "private, max-age=31536000, immutable"
+# Kept by the browser but asked for again each time: the view checks access before it
+# answers 304, so a person who lost access is refused rather than served from the cache.
+REVALIDATE = "private, no-cache"
 
 
 def _series(access: CaseAccess, series_id: UUID) -> Series:
@@ -67,6 +70,15 @@ def _frame_index(instance: Instance, frame: int) -> int:
 
 def _not_modified(request: HttpRequest, etag: str) -> bool:
     return etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]
+
+
+def not_modified(etag: str) -> HttpResponseNotModified:
+    """A 304 that repeats the validator and the caching rule: a browser updates its stored
+    headers from it, and a 304 without them would fall to the no-store default."""
+    response = HttpResponseNotModified()
+    response["ETag"] = etag
+    response["Cache-Control"] = REVALIDATE
+    return response
 
 
 def thumbnail_url(case, series: Series) -> str:
@@ -196,7 +208,10 @@ def upload(request: HttpRequest, case_id: UUID) -> HttpResponse:
             return files
     else:
         files = [(f.name, f) for f in request.FILES.getlist("files")]
-    batch = ingest_many(case=access.case, by=request.user, files=files)
+    try:
+        batch = ingest_many(case=access.case, by=request.user, files=files)
+    finally:
+        _close(files)
     results = [r.as_json() for r in batch.results]
     status = 200 if any(r.ok for r in batch.results) or not results else 400
     if "application/json" in request.headers.get("Accept", ""):
@@ -220,11 +235,25 @@ def _related_files(request: HttpRequest, boundary: str):
             name = unquote(part.name) or f"file {number}"
             if part.data is None:  # over the size limit: read past, kept nowhere
                 limit = settings.DICOM_MAX_FILE_BYTES // 2**20
+                _close(files)
                 return JsonResponse({"error": f"{name} is over the {limit} MB limit."}, status=413)
-            files.append((name, io.BytesIO(part.data)))
+            # Spooled to disk past FILE_UPLOAD_MAX_MEMORY_SIZE, like a form upload: a
+            # request of many files then costs one file's memory, not the whole request's.
+            spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by _close)
+                max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+            )
+            files.append((name, spool))
+            spool.write(part.data)
+            spool.seek(0)
     except MultipartError as exc:
+        _close(files)
         return JsonResponse({"error": str(exc)}, status=400)
     return files
+
+
+def _close(files) -> None:
+    for _name, fileobj in files:
+        fileobj.close()
 
 
 @require_GET
@@ -282,14 +311,14 @@ def frame_raw(request: HttpRequest, case_id: UUID, instance_id: UUID, frame: int
     audit_series_read(request=request, case=access.case, series=instance.series, what="frame")
     etag = f'"{instance.sha256[:20]}-{index}"'
     if _not_modified(request, etag):
-        return HttpResponseNotModified()
+        return not_modified(etag)
     values = pixels.frame(instance, index)
     response = HttpResponse(pixels.frame_bytes(values), content_type="application/octet-stream")
     response["X-Frame-Header"] = json.dumps(
         pixels.frame_header(instance, index, values), separators=(",", ":")
     )
     response["ETag"] = etag
-    response["Cache-Control"] = IMMUTABLE
+    response["Cache-Control"] = REVALIDATE
     return response
 
 
@@ -351,11 +380,11 @@ def frame_rendered(
     audit_series_read(request=request, case=access.case, series=instance.series, what="rendered")
     etag = f'"{instance.sha256[:20]}-{index}-{center}-{width}-{size}-{fmt}"'
     if _not_modified(request, etag):
-        return HttpResponseNotModified()
+        return not_modified(etag)
     body = pixels.render(instance, index, center=center, width=width, size=size, fmt=fmt)
     response = HttpResponse(body, content_type=f"image/{fmt}")
     response["ETag"] = etag
-    response["Cache-Control"] = IMMUTABLE
+    response["Cache-Control"] = REVALIDATE
     return response
 
 
@@ -366,12 +395,17 @@ def series_thumbnail(request: HttpRequest, case_id: UUID, series_id: UUID) -> Ht
     if not thumbnail_is_current(series) and not refresh_thumbnail(series):
         raise Http404
     audit_series_read(request=request, case=access.case, series=series, what="thumbnail")
+    # The thumbnail is redrawn (under a new file name) when the series grows.
+    drawn = f"{series.thumbnail.name}:{series.thumbnail_count}".encode()
+    etag = f'"thumb-{hashlib.sha256(drawn).hexdigest()[:20]}"'
+    if _not_modified(request, etag):
+        return not_modified(etag)
     try:
         with series.thumbnail.open("rb") as fh:
             body = fh.read()
     except FileNotFoundError:
         raise Http404 from None
     response = HttpResponse(body, content_type="image/png")
-    # The URL names the instance count (?n=), so a grown series gets a new one.
-    response["Cache-Control"] = "private, max-age=300"
+    response["ETag"] = etag
+    response["Cache-Control"] = REVALIDATE
     return response

@@ -46,6 +46,9 @@ def new_context(browser):
 
     def make(**kwargs):
         kwargs.setdefault("viewport", {"width": 1280, "height": 800})
+        # Playwright's wait_for_function evaluates its predicate with eval(), which the
+        # Content-Security-Policy refuses; tests/e2e/test_csp.py keeps the policy in force.
+        kwargs.setdefault("bypass_csp", True)
         context = browser.new_context(**kwargs)
         context.set_default_timeout(10_000)
         contexts.append(context)

@@ -1,5 +1,6 @@
 """Sockets as tests open them: a session cookie, and a communicator on the real ASGI app with
-an Origin header (AllowedHostsOriginValidator refuses a socket without one)."""
+an Origin header and the Host a browser sends with it (board.origins refuses a socket
+whose Origin is neither its own nor a configured one, and one without an Origin)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from board.asgi import application
 from tests.helpers import complete_sign_in
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 
 
 def session_cookie(user) -> tuple[Client, bytes]:
@@ -17,8 +19,8 @@ def session_cookie(user) -> tuple[Client, bytes]:
     return client, f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
-def communicator(path: str, *, cookie: bytes | None = None, origin=ORIGIN):
-    headers = [origin] if origin else []
+def communicator(path: str, *, cookie: bytes | None = None, origin=ORIGIN, host=HOST):
+    headers = [header for header in (origin, host) if header]
     if cookie:
         headers.append((b"cookie", cookie))
     return WebsocketCommunicator(application, path, headers=headers)

@@ -100,6 +100,8 @@ export class Toolbar {
       ...CT_PRESETS.map((p) => [p.key, fill(t.presetHelp, { ...p, name: t.presets[p.id] })]),
       ...t.help,
     ];
+    // No inline handler in the markup: the Content-Security-Policy refuses those.
+    this.root.querySelector("[data-help-close]").addEventListener("click", () => this.closeHelp());
     const tbody = this.root.querySelector("[data-help] tbody");
     tbody.replaceChildren(...rows.map(([key, what]) => {
       const tr = document.createElement("tr");
