@@ -119,6 +119,15 @@ EXEMPT: dict[str, str] = {
     "invite-signup": NO_PATIENT_DATA,
     "email-change": NO_PATIENT_DATA,
     "email-change-confirm": NO_PATIENT_DATA,
+    "second-factor-enrol": NO_PATIENT_DATA,
+    "second-factor-manage": NO_PATIENT_DATA,
+    "second-factor-passkey-remove": WRITE + " (auth.second_factor.passkey_removed)",
+    "second-factor-recovery-codes": NO_PATIENT_DATA,
+    "second-factor-verify": NO_PATIENT_DATA,
+    "session-end": WRITE + " (auth.session.ended)",
+    "sessions-end-others": WRITE + " (auth.session.ended)",
+    "session-keep-alive": NO_PATIENT_DATA,
+    "session-status": NO_PATIENT_DATA,
     "board-meetings": PSEUDONYMS,
     "meeting-new": NO_PATIENT_DATA,
     "meeting-detail": PSEUDONYMS,
@@ -143,8 +152,9 @@ EXEMPT: dict[str, str] = {
     "report-regenerate": WRITE,
     "report-verify": "a form; the check itself (POST) is audited with its outcome",
 }
-# The admin's pages are walked by test_admin_change_pages_are_audited below.
-EXEMPT_NAMESPACES = {"admin"}
+# The admin's pages are walked by test_admin_change_pages_are_audited below; django-otp-webauthn's
+# passkey ceremony answers with WebAuthn options and its translations, no patient data.
+EXEMPT_NAMESPACES = {"admin", "otp_webauthn"}
 
 
 def url_patterns(resolver=None, params=frozenset(), namespace=""):

@@ -20,6 +20,7 @@ from board.tokens import token_create
 from cases.models import AuditEvent
 from tests.cases.factories import make_case
 from tests.cast import PASSWORD
+from tests.helpers import signed_in, unused_totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +31,10 @@ def sign_in(user, *, ip: str = "198.51.100.7", agent: str = FIREFOX) -> Client:
     client = Client(REMOTE_ADDR=ip, HTTP_USER_AGENT=agent)
     response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
     assert response.status_code == 302
+    # Then the second factor, as a person types it from their phone.
+    code = unused_totp_code(user)
+    response = client.post(reverse("second-factor-verify"), {"code": code, "next": "/"})
+    assert response.status_code == 302 and response["Location"] == "/"
     return client
 
 
@@ -100,8 +105,7 @@ def test_asking_how_long_is_left_is_not_activity_but_staying_signed_in_is(
 
 
 def test_the_keep_alive_needs_csrf(cast, fast_passwords):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(cast.chair)
+    client = signed_in(cast.chair, enforce_csrf_checks=True)
     assert client.post(reverse("session-keep-alive")).status_code == 403
 
 
@@ -173,8 +177,7 @@ def test_no_one_ends_another_persons_session(cast, fast_passwords):
 def test_ending_needs_post_and_csrf(cast, fast_passwords):
     other = sign_in(cast.surgeon)
     url = reverse("session-end", kwargs={"session_id": row_of(other).uuid})
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(cast.surgeon)
+    client = signed_in(cast.surgeon, enforce_csrf_checks=True)
     assert client.get(url).status_code == 405
     assert client.post(url).status_code == 403
     assert other.get(reverse("home")).status_code == 200

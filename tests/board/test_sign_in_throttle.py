@@ -148,8 +148,7 @@ def test_an_administrator_unlocks_from_the_admin_and_it_is_audited(cast, fast_pa
     for _ in range(LIMIT):
         attempt("chair", "bad-password-again", ip="203.0.113.5")
     locked = AccessAttempt.objects.get(username="chair")
-    admin = Client()
-    admin.force_login(cast.chair.__class__.objects.create_superuser("root", "r@x.org", "pw"))
+    admin = client_for(cast.chair.__class__.objects.create_superuser("root", "r@x.org", "pw"))
     url = reverse("admin:axes_accessattempt_delete", args=[locked.pk])
     assert admin.post(url, {"post": "yes"}).status_code == 302
     unlock = AuditEvent.objects.get(action="auth.unlock")
@@ -223,8 +222,7 @@ def test_password_reentry_for_signing_counts_towards_the_lockout(cast, fast_pass
     ],
 )
 def test_a_new_password_meets_the_policy(cast, fast_passwords, password, refusal):
-    client = Client()
-    client.force_login(cast.pathologist)
+    client = client_for(cast.pathologist)
     response = client.post(
         reverse("password_change"),
         {"old_password": PASSWORD, "new_password1": password, "new_password2": password},

@@ -10,6 +10,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.shortcuts import assign_perm, get_perms
 
 from board.models import User
@@ -196,7 +198,16 @@ def test_signing_up_through_the_link_makes_an_account_bound_to_the_invite(
     user = User.objects.get(username="dr_nakamura")
     assert (user.kind, user.email, user.is_active) == (User.Kind.CLINICIAN, ADDRESS, True)
     assert CaseInvite.objects.get().expert == user
-    assert client.get(detail(case)).status_code == 200  # signed in by the sign-up
+    # Signed in by the sign-up; an invited expert must have a second factor, so the case
+    # waits behind enrolment (SECOND_FACTOR_REQUIRED_FOR), then opens.
+    waiting = client.get(detail(case))
+    assert waiting.status_code == 302
+    assert waiting["Location"].startswith(reverse("second-factor-enrol"))
+    client.get(reverse("second-factor-enrol"))
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    code = TOTP(device.bin_key, device.step, device.t0, device.digits).token()
+    client.post(reverse("second-factor-enrol"), {"code": f"{code:06d}", "next": detail(case)})
+    assert client.get(detail(case)).status_code == 200
     assert accept(cast.expert, path).status_code == 410  # and the link is spent
 
 

@@ -153,3 +153,16 @@ def join(new_context, base: str, username: str, meeting):
     page.goto(f"{base}/meetings/{meeting.uuid}/live/")
     page.wait_for_function("document.body.dataset.connection === 'live'")
     return page
+
+
+def refusals(context) -> list[str]:
+    """The Content-Security-Policy refusals the pages of ``context`` report in the console,
+    as they come (the context must be made with bypass_csp=False for the policy to apply)."""
+    seen: list[str] = []
+
+    def listen(message) -> None:
+        if "Content Security Policy" in message.text or message.text.startswith("Refused to"):
+            seen.append(message.text)
+
+    context.on("console", listen)
+    return seen

@@ -4,7 +4,7 @@ signed out."""
 
 import pytest
 
-from tests.e2e.browser import shot, sign_in, start_daphne
+from tests.e2e.browser import refusals, shot, sign_in, start_daphne
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,9 @@ def remaining(page) -> int:
 
 def test_idle_warning_stay_signed_in_and_sign_out(cast, short_idle_server, new_context):
     base = short_idle_server.url
-    page = sign_in(new_context(), base, "chair")
+    context = new_context(bypass_csp=False)  # the policy in force, as for a person
+    refused = refusals(context)
+    page = sign_in(context, base, "chair")
     page.goto(f"{base}/account/")
     warning = page.get_by_role("alertdialog", name="Are you still there?")
     assert warning.is_hidden()
@@ -53,3 +55,4 @@ def test_idle_warning_stay_signed_in_and_sign_out(cast, short_idle_server, new_c
     page.wait_for_url("**/accounts/login/**", timeout=20_000)
     page.goto(f"{base}/account/")
     assert "/accounts/login/" in page.url
+    assert refused == []

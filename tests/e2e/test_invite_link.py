@@ -1,10 +1,12 @@
 """An expert invited by address opens the emailed link, signs up and sees the case; the
 link then opens nothing for anyone else. Real Chromium, real Daphne."""
 
+import base64
 import re
 import time
 
 import pytest
+from django_otp.oath import TOTP
 
 from cases.models import CaseInvite
 from tests.cases.factories import make_case
@@ -50,6 +52,13 @@ def test_an_expert_signs_up_through_the_link_and_the_link_is_then_spent(
     expert.get_by_label("Password confirmation").fill("a-long-unusual-Pass-93")
     shot(expert, "invite-signup.png")
     expert.get_by_role("button", name="Create my account and accept").click()
+    # An invited expert must have a second factor: enrolment first, with an app that reads
+    # the key on the page, then the recovery codes, then the case.
+    expert.wait_for_url("**/accounts/second-factor/enrol/**")
+    key = expert.locator("[data-totp-secret]").inner_text().replace(" ", "")
+    expert.get_by_label("Code").fill(f"{TOTP(base64.b32decode(key)).token():06d}")
+    expert.get_by_role("button", name="Confirm").click()
+    expert.get_by_role("link", name="I have kept them — continue").click()
     expert.wait_for_url(f"{base}/cases/{case.uuid}/")
     assert case.pseudonym in expert.content()
     assert CaseInvite.objects.get().expert.username == "nakamura"

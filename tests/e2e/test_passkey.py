@@ -8,7 +8,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from board.models import User
 from cases.models import AuditEvent
-from tests.e2e.browser import shot, sign_in, type_password
+from tests.e2e.browser import refusals, shot, sign_in, type_password
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +35,8 @@ def virtual_authenticator(context, page) -> tuple:
 def test_sign_in_with_totp_add_a_passkey_then_sign_in_with_it(cast, daphne_server, new_context):
     # A passkey's relying party is a domain name, never an IP address: the page is on localhost.
     base = daphne_server.url.replace("127.0.0.1", "localhost")
-    context = new_context()
+    context = new_context(bypass_csp=False)  # the policy in force, as for a person
+    refused = refusals(context)
     page = sign_in(context, base, "chair")  # password, then a TOTP code
     cdp, authenticator = virtual_authenticator(context, page)
 
@@ -65,3 +66,4 @@ def test_sign_in_with_totp_add_a_passkey_then_sign_in_with_it(cast, daphne_serve
         "WebAuthnCredential",
     ]
     assert WebAuthnCredential.objects.get(pk=passkey.pk).last_used_at is not None
+    assert refused == []

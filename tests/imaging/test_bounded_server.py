@@ -17,11 +17,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.test import Client
 
 from imaging.ingest import ingest_many
 from tests.cases.factories import make_case
 from tests.e2e.browser import start_daphne
+from tests.helpers import signed_in
 from tests.imaging.dicom import ct_bytes
 
 MiB = 2**20
@@ -43,8 +43,7 @@ def peak(server) -> int:
 
 
 def session(user) -> str:
-    client = Client()
-    client.force_login(user)
+    client = signed_in(user)
     return f"sessionid={client.cookies['sessionid'].value}"
 
 
