@@ -7,16 +7,14 @@ middleware lets it reach nothing else before) and again, within a few minutes, b
 signs a consensus or changes its own factors (``require_recent_second_factor``). The time of
 the last pass is kept in the session, next to django-otp's record of which device passed.
 
-Sign-in events go to the audit trail through a hook (``register_auditor``): the audit trail
-lives in ``cases``, above this layer, and registers itself at start-up.
+Sign-in events go to the audit trail as ``board.security.security_event`` signals: the audit
+trail lives in ``cases``, above this layer, and listens from start-up.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlencode
 
 import django_otp
@@ -35,6 +33,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from guardian.models import UserObjectPermission
 
 from board.models import User
+from board.security import security_event
 from realtime.consumers import CLOSE_FORBIDDEN
 
 VERIFIED_AT_SESSION_KEY = "second_factor_verified_at"
@@ -42,18 +41,19 @@ RECOVERY_CODES = 10
 
 # --- The audit hook -------------------------------------------------------------------------
 
-_auditors: list[Callable[..., Any]] = []
 
-
-def register_auditor(auditor: Callable[..., Any]) -> None:
-    """Called once at start-up by the app that keeps the audit trail."""
-    if auditor not in _auditors:
-        _auditors.append(auditor)
-
-
-def _audit(*, actor, action: str, allowed: bool = True, detail: dict | None = None) -> None:
-    for auditor in _auditors:
-        auditor(actor=actor, action=action, allowed=allowed, detail=detail or {})
+def _audit(
+    *, actor, action: str, account=None, allowed: bool = True, detail: dict | None = None
+) -> None:
+    # Into the audit trail with the other sign-in events (cases.security_audit listens).
+    security_event.send(
+        sender=__name__,
+        action=action,
+        actor=actor,
+        account=account or actor,
+        allowed=allowed,
+        detail=detail or {},
+    )
 
 
 # --- Who must enrol -------------------------------------------------------------------------
@@ -211,6 +211,7 @@ def second_factor_reset(*, actor: User, user: User) -> int:
     _audit(
         actor=actor,
         action="auth.second_factor.reset",
+        account=user,
         detail={"user": str(user.uuid), "devices": removed},
     )
     return removed

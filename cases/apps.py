@@ -7,8 +7,8 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self) -> None:
-        from board.second_factor import register_auditor
         from board.tokens import register_token_observer
+        from cases import security_audit
         from cases.audit import audit
 
         # board (below) makes and revokes API tokens; the audit trail is this app's.
@@ -16,8 +16,5 @@ class CasesConfig(AppConfig):
             audit(actor=actor, action=action, target=token, detail=detail)
 
         register_token_observer(audit_token)
-        # Sign-in events (second factor passed, failed, reset) join the audit trail.
-        register_auditor(audit)
-        from cases import security_audit
-
+        # Sign-in events (passwords, second factor, sessions, lockouts) join the audit trail.
         security_audit.connect()

@@ -16,6 +16,14 @@ EVENT_LABELS = {
     "auth.unlock": _("Sign-in lock lifted by an administrator"),
     "auth.session.ended": _("Session ended"),
     "auth.password.changed": _("Password changed"),
+    "auth.second_factor.passed": _("Second factor passed"),
+    "auth.second_factor.failed": _("Wrong second-factor code"),
+    "auth.second_factor.enrol_failed": _("Wrong code while setting up the authenticator app"),
+    "auth.second_factor.totp_enrolled": _("Authenticator app set up"),
+    "auth.second_factor.recovery_codes_created": _("New recovery codes made"),
+    "auth.second_factor.passkey_added": _("Passkey added"),
+    "auth.second_factor.passkey_removed": _("Passkey removed"),
+    "auth.second_factor.reset": _("Second factor reset by an administrator"),
 }
 
 

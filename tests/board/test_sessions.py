@@ -279,3 +279,11 @@ def test_an_administrator_ends_a_session_in_the_admin(cast, fast_passwords, admi
     event = AuditEvent.objects.get(action="auth.session.ended")
     assert event.actor_label == "admin"
     assert event.object_id == str(cast.referrer.uuid)
+
+
+def test_second_factor_events_are_among_my_security_events_in_words(cast, fast_passwords):
+    client = sign_in(cast.pathologist)  # password, then a code from the phone
+    html = client.get(reverse("account")).content.decode()
+    section = html[html.index('id="security-events"') :]
+    assert "Second factor passed" in section
+    assert "auth.second_factor" not in section
