@@ -333,7 +333,7 @@ if not SECOND_FACTOR_REQUIRED_FOR <= SECOND_FACTOR_CATEGORIES:
 SECOND_FACTOR_DISABLED = env_bool("SECOND_FACTOR_DISABLED", False)
 if PRODUCTION and SECOND_FACTOR_DISABLED:
     raise ImproperlyConfigured("SECOND_FACTOR_DISABLED=1 is refused under CONSILIUM_PRODUCTION=1")
-# Signing a consensus, managing one's factors (and, at merge, API tokens and email change)
+# Signing a consensus, making an API token, asking for a new email address and managing one's
 # need a second factor passed within this many minutes.
 SECOND_FACTOR_STEP_UP_MINUTES = env_int("SECOND_FACTOR_STEP_UP_MINUTES", 5, minimum=1, maximum=60)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER") or "Consilium"
