@@ -28,6 +28,7 @@ from cases.models import AuditEvent, Case, ReportAudience
 from decisions.models import Consensus, Report, VoteRound
 from imaging.models import Instance, Series
 from meetings.models import Meeting
+from tests.cases.factories import case_form_data
 from tests.cast import PASSWORD
 from tests.decisions.factories import SURGERY, pdf_text
 from tests.helpers import signed_in
@@ -116,34 +117,14 @@ def logs():
 
 
 def case_form(cast) -> dict:
-    return {
-        "board": str(cast.board.uuid),
-        "full_name": NAME,
-        "date_of_birth": DOB.isoformat(),
-        "hospital_number": MRN,
-        "sex": "F",
-        "age": "",
-        "question": QUESTION,
-        "urgency": "routine",
-        "clinical_summary": SUMMARY,
-        "history": "",
-        "referring_physician": "Dr Novak",
-        "referring_institution": "Riverside General",
-        "histotype": "myxofibrosarcoma",
-        "histotype_other": "",
-        "primary_site": "extremity_trunk",
-        "size_cm": "6.5",
-        "depth": "deep",
-        "differentiation_score": "2",
-        "mitotic_count": "12",
-        "necrosis": "1",
-        "nodes": "N0",
-        "metastasis": "M0",
-        "margins": "",
-        "molecular_findings": "",
-        "ecog": "0",
-        "pathology_review": "pending",
-    }
+    return case_form_data(
+        cast,
+        full_name=NAME,
+        date_of_birth=DOB.isoformat(),
+        hospital_number=MRN,
+        question=QUESTION,
+        clinical_summary=SUMMARY,
+    )
 
 
 def canary_dicom(count: int = 3) -> list[tuple[str, io.BytesIO]]:

@@ -96,3 +96,37 @@ def opinion(case: Case, author: User, body: str = "Agree with **G3** grading.", 
         body=body,
         parent=parent,
     )
+
+
+def case_form_data(cast: Cast, **overrides) -> dict[str, str]:
+    """What a referrer types into the new-case form: a valid trunk/extremity sarcoma."""
+    data = {
+        "board": str(cast.board.uuid),
+        "full_name": "Ada Q. Patient",
+        "date_of_birth": "1968-05-02",
+        "hospital_number": "H-42",
+        "sex": "F",
+        "age": "",
+        "question": "Is wide excision enough?",
+        "urgency": "routine",
+        "clinical_summary": "Growing lump on the back for 6 months.",
+        "history": "",
+        "referring_physician": "Dr Novak",
+        "referring_institution": "Riverside General",
+        "histotype": "myxofibrosarcoma",
+        "histotype_other": "",
+        "primary_site": "extremity_trunk",
+        "size_cm": "6.5",
+        "depth": "deep",
+        "differentiation_score": "2",
+        "mitotic_count": "12",
+        "necrosis": "1",
+        "nodes": "N0",
+        "metastasis": "M0",
+        "margins": "",
+        "molecular_findings": "",
+        "ecog": "0",
+        "pathology_review": "pending",
+    }
+    data.update(overrides)
+    return data

@@ -4,42 +4,10 @@ import pytest
 from django.urls import reverse
 
 from cases.models import AuditEvent, Case, PatientIdentity
+from tests.cases.factories import case_form_data as form_data
 from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def form_data(cast, **overrides):
-    data = {
-        "board": str(cast.board.uuid),
-        "full_name": "Ada Q. Patient",
-        "date_of_birth": "1968-05-02",
-        "hospital_number": "H-42",
-        "sex": "F",
-        "age": "",
-        "question": "Is wide excision enough?",
-        "urgency": "routine",
-        "clinical_summary": "Growing lump on the back for 6 months.",
-        "history": "",
-        "referring_physician": "Dr Novak",
-        "referring_institution": "Riverside General",
-        "histotype": "myxofibrosarcoma",
-        "histotype_other": "",
-        "primary_site": "extremity_trunk",
-        "size_cm": "6.5",
-        "depth": "deep",
-        "differentiation_score": "2",
-        "mitotic_count": "12",
-        "necrosis": "1",
-        "nodes": "N0",
-        "metastasis": "M0",
-        "margins": "",
-        "molecular_findings": "",
-        "ecog": "0",
-        "pathology_review": "pending",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_referrer_creates_a_draft_with_computed_grade_and_stage(cast):
