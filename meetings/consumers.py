@@ -59,6 +59,10 @@ MAX_MESSAGE_BYTES = 16 * 1024
 # A presenter sends at most at the display rate; a token bucket allows bursts up to this.
 RATE_PER_SECOND = 60
 RATE_BURST = 120
+# A snapshot is the dearest answer (the whole meeting read from the database), asked for only
+# after a reconnect or a gap: it costs as many tokens as this many messages, so a flood of
+# "sync" is stopped as surely as any other flood, however long each snapshot takes to read.
+SYNC_COST = 10
 # Hub deliveries held while the snapshot is read (more means the client resyncs anyway).
 EARLY_LIMIT = 100
 
@@ -188,11 +192,11 @@ class MeetingConsumer(SessionBoundConsumer):
 
     # --- from the client --------------------------------------------------------------
 
-    def _allowed_by_rate(self) -> bool:
+    def _allowed_by_rate(self, cost: int = 1) -> bool:
         now = time.monotonic()
         self.tokens = min(RATE_BURST, self.tokens + (now - self.refilled) * RATE_PER_SECOND)
         self.refilled = now
-        self.tokens -= 1
+        self.tokens -= cost
         return self.tokens >= 0
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
@@ -209,6 +213,9 @@ class MeetingConsumer(SessionBoundConsumer):
             await self._error("not a JSON object with a type")
             return
         if kind == "sync":
+            if not self._allowed_by_rate(SYNC_COST - 1):
+                await self.close(code=CLOSE_FLOOD)
+                return
             await self.send(text_data=await database_sync_to_async(self._snapshot)())
             return
         if kind in ("viewer.state", "pointer"):
