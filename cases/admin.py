@@ -59,7 +59,7 @@ class AttachmentInline(admin.TabularInline):
 @admin.register(Case)
 class CaseAdmin(AuditedReadAdmin, GuardedModelAdmin):
     list_display = ("pseudonym", "board", "kind", "status", "urgency", "created_at")
-    list_filter = ("board", "status", "kind", "urgency", "histotype")
+    list_filter = ("board", "status", "kind", "urgency", "question_type")
     search_fields = ("pseudonym", "question")
     readonly_fields = ("uuid", "pseudonym", "created_at", "updated_at", "submitted_at")
     raw_id_fields = ("submitted_by",)

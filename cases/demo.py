@@ -70,8 +70,8 @@ DEMO_CASES = (
                 "chemotherapy given the grade and size?"
             ),
             "urgency": Case.Urgency.PRIORITY,
-            "histotype": "ups",
-            "primary_site": "extremity_trunk",
+            "entity": "undifferentiated_pleomorphic_sarcoma",
+            "primary_site": "trunk_extremity",
             "size_cm": Decimal("11.5"),
             "depth": Case.Depth.DEEP,
             "differentiation_score": 3,
@@ -79,7 +79,7 @@ DEMO_CASES = (
             "necrosis": Case.Necrosis.UNDER_HALF,
             "nodes": Case.Nodes.N0,
             "metastasis": Case.Metastasis.M0,
-            "margins": Case.Margins.NOT_RESECTED,
+            "resection": Case.Resection.NOT_RESECTED,
             "molecular_findings": "No MDM2 amplification (FISH).",
             "ecog": 1,
             "pathology_review": Case.PathologyReview.PENDING,
@@ -179,7 +179,7 @@ DEMO_CASES = (
                 "resection of the mass? Would you give preoperative treatment first?"
             ),
             "urgency": Case.Urgency.ROUTINE,
-            "histotype": "liposarcoma_wd_dd",
+            "entity": "dedifferentiated_liposarcoma",
             "primary_site": "retroperitoneum",
             "size_cm": Decimal("22.0"),
             "depth": Case.Depth.DEEP,
@@ -188,7 +188,7 @@ DEMO_CASES = (
             "necrosis": Case.Necrosis.NONE,
             "nodes": Case.Nodes.N0,
             "metastasis": Case.Metastasis.M0,
-            "margins": Case.Margins.NOT_RESECTED,
+            "resection": Case.Resection.NOT_RESECTED,
             "molecular_findings": (
                 "MDM2 amplified (FISH, MDM2/CEP12 ratio 8.4); CDK4 overexpressed (IHC)."
             ),

@@ -9,12 +9,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from board.models import Board, User
-from cases.models import Case, Histotype
+from cases import clinical
+from cases.models import Case
 from cases.services import CASE_FIELDS
 
 TEXTAREA = forms.Textarea(attrs={"rows": 4})
 
-CLINICIAN_FIELDS = list(CASE_FIELDS)
+# The extent that decides T is asked per site family (staging_extent), not as raw JSON.
+CLINICIAN_FIELDS = [name for name in CASE_FIELDS if name != "staging_extent"]
 PATIENT_FIELDS = ["sex", "age", "clinical_summary", "history", "question", "urgency"]
 
 FIELDSETS = [
@@ -32,13 +34,40 @@ FIELDSETS = [
     ),
     (
         _("Diagnosis"),
-        ["histotype", "histotype_other", "primary_site", "size_cm", "depth", "nodes", "metastasis"],
+        ["entity", "diagnosis_other", "topography", "laterality", "primary_site"],
     ),
-    (_("FNCLCC grading"), ["differentiation_score", "mitotic_count", "necrosis"]),
     (
-        _("Treatment and review"),
-        ["margins", "molecular_findings", "ecog", "pathology_review"],
+        _("Disease setting"),
+        ["disease_setting", "radiation_associated", "first_diagnosis_date", "recurrence_date"],
     ),
+    (_("Tumour and stage"), ["size_cm", "depth", "nodes", "metastasis", "neoadjuvant"]),
+    (
+        _("Grade"),
+        [
+            "differentiation_score",
+            "mitotic_count",
+            "necrosis",
+            "reported_grade",
+            "grade_specimen",
+            "grade_after_neoadjuvant",
+            "viable_tumour_percent",
+            "mitoses_per_5mm2",
+            "tumour_rupture",
+        ],
+    ),
+    (_("Margins"), ["resection", "r_class", "closest_margin_mm", "margin_barrier"]),
+    (
+        _("Workup"),
+        [
+            "primary_imaging_modality",
+            "primary_imaging_date",
+            "chest_staging",
+            "chest_staging_date",
+            "metastatic_sites",
+            "metastasis_count",
+        ],
+    ),
+    (_("Molecular and review"), ["molecular_findings", "ecog", "pathology_review", "slides"]),
 ]
 
 
@@ -62,13 +91,14 @@ class CaseForm(forms.ModelForm):
                 "Per 10 high-power fields: 0–9 scores 1, 10–19 scores 2, ≥20 scores 3."
             ),
             "differentiation_score": _("1 resembles normal tissue; 3 is undifferentiated."),
-            "histotype_other": _("Only when the histotype is “Other”."),
+            "diagnosis_other": _("Only when the diagnosis is not in the WHO list."),
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["question"].required = True
         self.fields["clinical_summary"].required = True
+        self.__init_entity_choices()
 
     @property
     def fieldsets(self):
@@ -77,12 +107,25 @@ class CaseForm(forms.ModelForm):
             if present:
                 yield legend, present
 
+    def __init_entity_choices(self) -> None:
+        if "entity" in self.fields:
+            self.fields["entity"] = forms.ChoiceField(
+                label=_("Diagnosis (WHO 2020)"),
+                required=False,
+                choices=[("", "—")]
+                + [(e.key, f"{e.name} ({e.icdo})") for e in clinical.ENTITIES.values()],
+            )
+        if "topography" in self.fields:
+            self.fields["topography"] = forms.ChoiceField(
+                label=_("Primary site (ICD-O-3)"),
+                required=False,
+                choices=[("", "—")] + [(t.code, str(t)) for t in clinical.TOPOGRAPHY.values()],
+            )
+
     def clean(self):
         data = super().clean()
-        if data.get("histotype") == Histotype.OTHER and not data.get("histotype_other"):
-            self.add_error("histotype_other", _("Name the histotype when you choose “Other”."))
-        if data.get("histotype") != Histotype.OTHER:
-            data["histotype_other"] = ""
+        if data.get("entity"):
+            data["diagnosis_other"] = ""
         return data
 
 

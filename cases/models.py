@@ -7,14 +7,17 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from board.models import Board, Specialty
-from cases import staging
+from cases import clinical, record
+from cases.clinical.data import ajcc8
 
 # Pseudonyms avoid look-alike characters (0/O, 1/I/L) so they survive being read aloud.
 _PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -24,7 +27,21 @@ def new_pseudonym() -> str:
     return "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(6))
 
 
+def validate_entity(value: str) -> None:
+    if value and value not in clinical.ENTITIES:
+        raise ValidationError(_("Choose a diagnosis from the WHO 2020 list."), code="entity")
+
+
+def validate_topography(value: str) -> None:
+    if value and value not in clinical.TOPOGRAPHY:
+        raise ValidationError(_("Choose an ICD-O-3 site from the list."), code="topography")
+
+
 class Histotype(models.TextChoices):
+    """The short diagnosis list used before WHO 2020 coding (field `Case.histotype`, kept
+    read-only for the record). New cases are coded to `Case.entity`; migration 0008 mapped
+    these values to entities, and flagged the ambiguous ones for a person to review."""
+
     # Soft tissue (WHO 2020)
     UPS = "ups", _("Undifferentiated pleomorphic sarcoma")
     LIPOSARCOMA_WD_DD = "liposarcoma_wd_dd", _("Well-/dedifferentiated liposarcoma")
@@ -54,11 +71,47 @@ class Histotype(models.TextChoices):
 
 
 class PrimarySite(models.TextChoices):
-    EXTREMITY_TRUNK = staging.TRUNK_EXTREMITY, _("Extremity / trunk wall")
-    RETROPERITONEUM = staging.RETROPERITONEUM, _("Retroperitoneum")
-    HEAD_NECK = "head_neck", _("Head and neck")
-    VISCERAL = "visceral", _("Visceral")
-    BONE = "bone", _("Bone")
+    """The AJCC 8th edition site family (or, for GIST, the organ) that picks the staging
+    table: cases/clinical/data/ajcc8.py. The ICD-O-3 code is `Case.topography`."""
+
+    TRUNK_EXTREMITY = ajcc8.TRUNK_EXTREMITY, _("Soft tissue: trunk or extremity")
+    RETROPERITONEUM = ajcc8.RETROPERITONEUM, _("Soft tissue: retroperitoneum")
+    HEAD_NECK = ajcc8.HEAD_NECK, _("Soft tissue: head and neck")
+    VISCERAL = ajcc8.VISCERAL, _("Soft tissue: thoracic or abdominal viscera")
+    BONE_APPENDICULAR = (
+        ajcc8.BONE_APPENDICULAR,
+        _("Bone: appendicular skeleton, trunk, skull or facial bones"),
+    )
+    BONE_PELVIS = ajcc8.BONE_PELVIS, _("Bone: pelvis")
+    BONE_SPINE = ajcc8.BONE_SPINE, _("Bone: spine")
+    GIST_STOMACH = "stomach", _("GIST: stomach")
+    GIST_OMENTUM = "omentum", _("GIST: omentum")
+    GIST_DUODENUM = "duodenum", _("GIST: duodenum")
+    GIST_JEJUNUM_ILEUM = "jejunum_ileum", _("GIST: jejunum or ileum")
+    GIST_OESOPHAGUS = "oesophagus", _("GIST: oesophagus")
+    GIST_COLON = "colon", _("GIST: colon")
+    GIST_RECTUM = "rectum", _("GIST: rectum")
+    GIST_MESENTERY = "mesentery", _("GIST: mesentery")
+    GIST_PERITONEUM = "peritoneum", _("GIST: peritoneum")
+
+
+class Laterality(models.TextChoices):
+    LEFT = "left", _("Left")
+    RIGHT = "right", _("Right")
+    MIDLINE = "midline", _("Midline")
+    BILATERAL = "bilateral", _("Bilateral")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+
+class QuestionType(models.TextChoices):
+    DIAGNOSIS = "diagnosis", _("Diagnosis confirmation")
+    PATHOLOGY_REVIEW = "pathology_review", _("Pathology review")
+    TREATMENT = "treatment", _("Treatment recommendation")
+    SURGERY = "surgery", _("Surgical planning")
+    RADIOTHERAPY = "radiotherapy", _("Radiotherapy planning")
+    SYSTEMIC = "systemic", _("Systemic therapy")
+    FOLLOW_UP = "follow_up", _("Follow-up strategy")
+    TRIAL = "trial", _("Trial eligibility")
 
 
 class ReportAudience(models.TextChoices):
@@ -104,24 +157,72 @@ class Case(models.Model):
         HALF_OR_MORE = 2, _("≥ 50% (2)")
 
     class Nodes(models.TextChoices):
-        N0 = "N0", _("N0 — no regional nodes")
-        N1 = "N1", _("N1 — regional nodes")
+        N0 = "N0", _("N0 — no regional nodal metastasis")
+        N1 = "N1", _("N1 — regional nodal metastasis")
+        NOT_ASSESSED = "not_assessed", _("Not assessed (staged N0, as AJCC 8 defines N0)")
 
     class Metastasis(models.TextChoices):
         M0 = "M0", _("M0 — no distant metastasis")
         M1 = "M1", _("M1 — distant metastasis")
+        M1A = "M1a", _("M1a — lung only (bone sarcoma)")
+        M1B = "M1b", _("M1b — other distant sites (bone sarcoma)")
 
-    class Margins(models.TextChoices):
+    class Resection(models.TextChoices):
+        NOT_RESECTED = "not_resected", _("Not resected (biopsy only)")
+        PLANNED = "planned", _("Planned resection")
+        UNPLANNED = "unplanned", _("Unplanned (“whoops”) excision")
+
+    class RClass(models.TextChoices):
         R0 = "R0", _("R0 — microscopically clear")
         R1 = "R1", _("R1 — microscopically involved")
         R2 = "R2", _("R2 — macroscopic residual")
-        NOT_RESECTED = "none", _("Not resected")
+        RX = "RX", _("RX — cannot be assessed")
 
     class PathologyReview(models.TextChoices):
         PENDING = "pending", _("Pending")
         CONCORDANT = "concordant", _("Concordant")
         MINOR = "minor", _("Minor discordance")
         MAJOR = "major", _("Major discordance")
+
+    class Setting(models.TextChoices):
+        PRIMARY = "primary", _("Primary tumour")
+        LOCAL_RECURRENCE = "local_recurrence", _("Local recurrence")
+        METASTATIC = "metastatic", _("Metastatic disease")
+
+    class ReportedGrade(models.TextChoices):
+        G1 = clinical.ReportedGrade.G1, _("G1")
+        G2 = clinical.ReportedGrade.G2, _("G2")
+        G3 = clinical.ReportedGrade.G3, _("G3")
+        LOW = clinical.ReportedGrade.LOW, _("Low grade")
+        HIGH = clinical.ReportedGrade.HIGH, _("High grade")
+        GX = clinical.ReportedGrade.GX, _("GX — cannot be assessed")
+        NOT_APPLICABLE = clinical.ReportedGrade.NOT_APPLICABLE, _("Not applicable")
+
+    class Specimen(models.TextChoices):
+        CORE_BIOPSY = clinical.Specimen.CORE_BIOPSY, _("Core needle biopsy")
+        INCISIONAL = clinical.Specimen.INCISIONAL, _("Incisional biopsy")
+        EXCISION = clinical.Specimen.EXCISION, _("Excision / resection")
+
+    class ImagingModality(models.TextChoices):
+        MRI = "MR", _("MRI")
+        CT = "CT", _("CT")
+        PET_CT = "PT", _("PET-CT")
+        ULTRASOUND = "US", _("Ultrasound")
+        RADIOGRAPH = "CR", _("Radiograph")
+        OTHER = "OT", _("Other")
+
+    class ChestStaging(models.TextChoices):
+        NOT_DONE = "not_done", _("Not done")
+        NEGATIVE = "negative", _("No metastases")
+        INDETERMINATE = "indeterminate", _("Indeterminate nodules")
+        METASTASES = "metastases", _("Metastases")
+
+    class Slides(models.TextChoices):
+        NOT_NEEDED = "not_needed", _("Not needed for this question")
+        REQUESTED = "requested", _("Requested from the referring laboratory")
+        SENT = "sent", _("Sent, on their way")
+        RECEIVED = "received", _("Received by the reviewing pathologist")
+        DIGITAL = "digital", _("Available as whole-slide images")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     board = models.ForeignKey(Board, on_delete=models.PROTECT, related_name="cases")
@@ -143,18 +244,55 @@ class Case(models.Model):
     clinical_summary = models.TextField(_("clinical summary"), blank=True)
     history = models.TextField(_("history and prior treatments"), blank=True)
     question = models.TextField(_("question to the board"), blank=True)
+    question_type = models.CharField(
+        _("type of question"), max_length=24, choices=QuestionType, blank=True
+    )
     urgency = models.CharField(
         _("urgency"), max_length=16, choices=Urgency, default=Urgency.ROUTINE
     )
     referring_physician = models.CharField(_("referring doctor"), max_length=200, blank=True)
     referring_institution = models.CharField(_("referring institution"), max_length=200, blank=True)
 
-    # Structured sarcoma data.
-    histotype = models.CharField(_("WHO histotype"), max_length=32, choices=Histotype, blank=True)
-    histotype_other = models.CharField(_("histotype, if other"), max_length=200, blank=True)
-    primary_site = models.CharField(
-        _("primary site"), max_length=32, choices=PrimarySite, blank=True
+    # Diagnosis: WHO 2020 entity (cases/clinical/data/who_2020.py) and ICD-O-3 topography.
+    entity = models.CharField(
+        _("diagnosis (WHO 2020)"), max_length=64, blank=True, validators=[validate_entity]
     )
+    diagnosis_other = models.CharField(
+        _("diagnosis, if not in the WHO list"), max_length=200, blank=True
+    )
+    coding_review = models.CharField(
+        _("coding to review"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Set by migration 0008 where a value recorded before WHO coding named more than "
+            "one entity or site: a person chooses, then clears this."
+        ),
+    )
+    histotype = models.CharField(
+        _("histotype recorded before WHO coding"),
+        max_length=32,
+        choices=Histotype,
+        blank=True,
+        editable=False,
+    )
+    topography = models.CharField(
+        _("primary site (ICD-O-3)"), max_length=8, blank=True, validators=[validate_topography]
+    )
+    laterality = models.CharField(_("laterality"), max_length=16, choices=Laterality, blank=True)
+    primary_site = models.CharField(
+        _("site family for staging"), max_length=32, choices=PrimarySite, blank=True
+    )
+
+    # Disease setting.
+    disease_setting = models.CharField(
+        _("disease setting"), max_length=24, choices=Setting, blank=True
+    )
+    radiation_associated = models.BooleanField(_("radiation-associated sarcoma"), default=False)
+    first_diagnosis_date = models.DateField(_("date of first diagnosis"), null=True, blank=True)
+    recurrence_date = models.DateField(_("date of recurrence"), null=True, blank=True)
+
+    # The tumour and its stage (AJCC 8th edition, chosen by entity and site family).
     size_cm = models.DecimalField(
         _("tumour size (cm)"),
         max_digits=5,
@@ -164,6 +302,19 @@ class Case(models.Model):
         validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("99.9"))],
     )
     depth = models.CharField(_("depth"), max_length=16, choices=Depth, blank=True)
+    staging_extent = models.JSONField(
+        _("extent for T"),
+        default=dict,
+        blank=True,
+        help_text=_("What decides T where size does not: cases.clinical.Extent's fields."),
+    )
+    nodes = models.CharField(_("regional nodes (N)"), max_length=16, choices=Nodes, blank=True)
+    metastasis = models.CharField(
+        _("distant metastasis (M)"), max_length=3, choices=Metastasis, blank=True
+    )
+    neoadjuvant = models.BooleanField(_("staged after neoadjuvant treatment (yp)"), default=False)
+
+    # Grade: FNCLCC scores, or the grade as reported, and the specimen it came from.
     differentiation_score = models.PositiveSmallIntegerField(
         _("FNCLCC differentiation score"),
         null=True,
@@ -176,12 +327,63 @@ class Case(models.Model):
     necrosis = models.PositiveSmallIntegerField(
         _("tumour necrosis"), null=True, blank=True, choices=Necrosis
     )
-    nodes = models.CharField(_("regional nodes (N)"), max_length=2, choices=Nodes, blank=True)
-    metastasis = models.CharField(
-        _("distant metastasis (M)"), max_length=2, choices=Metastasis, blank=True
+    reported_grade = models.CharField(
+        _("grade as reported"), max_length=16, choices=ReportedGrade, blank=True
     )
-    margins = models.CharField(_("surgical margins"), max_length=8, choices=Margins, blank=True)
-    molecular_findings = models.TextField(_("molecular findings"), blank=True)
+    grade_specimen = models.CharField(
+        _("graded specimen"), max_length=16, choices=Specimen, blank=True
+    )
+    grade_after_neoadjuvant = models.BooleanField(
+        _("graded specimen taken after neoadjuvant treatment"), default=False
+    )
+    viable_tumour_percent = models.PositiveSmallIntegerField(
+        _("viable tumour after neoadjuvant treatment (%)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+    )
+    # GIST (AJCC 8 ch. 43 and the risk classifications).
+    mitoses_per_5mm2 = models.PositiveSmallIntegerField(
+        _("mitoses per 5 mm²"), null=True, blank=True, validators=[MaxValueValidator(999)]
+    )
+    tumour_rupture = models.BooleanField(_("tumour rupture"), null=True, blank=True)
+
+    # Margins of the resection that counts (each surgery's margin is on its Treatment row).
+    resection = models.CharField(_("resection"), max_length=16, choices=Resection, blank=True)
+    r_class = models.CharField(_("residual tumour (R)"), max_length=2, choices=RClass, blank=True)
+    closest_margin_mm = models.DecimalField(
+        _("closest margin (mm)"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    margin_barrier = models.CharField(
+        _("anatomical barrier at the closest margin"), max_length=200, blank=True
+    )
+
+    # Workup.
+    primary_imaging_modality = models.CharField(
+        _("imaging of the primary"), max_length=2, choices=ImagingModality, blank=True
+    )
+    primary_imaging_date = models.DateField(_("date of primary imaging"), null=True, blank=True)
+    chest_staging = models.CharField(
+        _("chest staging CT"), max_length=16, choices=ChestStaging, blank=True
+    )
+    chest_staging_date = models.DateField(_("date of chest CT"), null=True, blank=True)
+    metastatic_sites = models.CharField(
+        _("metastatic sites"), max_length=200, blank=True, help_text=_("e.g. lung, liver, bone")
+    )
+    metastasis_count = models.PositiveSmallIntegerField(
+        _("number of metastases"), null=True, blank=True
+    )
+
+    molecular_findings = models.TextField(
+        _("molecular findings (free text)"),
+        blank=True,
+        help_text=_("Each test is best recorded as its own result below."),
+    )
     ecog = models.PositiveSmallIntegerField(
         _("ECOG performance status"),
         null=True,
@@ -194,6 +396,7 @@ class Case(models.Model):
         choices=PathologyReview,
         default=PathologyReview.PENDING,
     )
+    slides = models.CharField(_("pathology slides"), max_length=16, choices=Slides, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -218,6 +421,10 @@ class Case(models.Model):
             models.CheckConstraint(
                 condition=Q(ecog__isnull=True) | Q(ecog__lte=4), name="cases_case_ecog_0_4"
             ),
+            models.CheckConstraint(
+                condition=Q(viable_tumour_percent__isnull=True) | Q(viable_tumour_percent__lte=100),
+                name="cases_case_viable_0_100",
+            ),
         ]
         indexes = [
             # The board queue: cases of a board filtered by status, newest first.
@@ -227,39 +434,154 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"Case {self.pseudonym}"
 
-    @property
-    def grade(self) -> int | None:
-        return staging.fnclcc_grade(
-            differentiation=self.differentiation_score,
-            mitoses_per_10_hpf=self.mitotic_count,
-            necrosis=self.necrosis,
-        )
+    @cached_property
+    def clinical(self) -> record.ClinicalRecord:
+        """Grade, stage and GIST risk from the case's fields (cases/record.py)."""
+        return record.assess(self)
 
     @property
-    def mitotic_score(self) -> int | None:
-        return None if self.mitotic_count is None else staging.mitotic_score(self.mitotic_count)
+    def entity_obj(self) -> clinical.Entity | None:
+        return clinical.ENTITIES.get(self.entity) if self.entity else None
 
     @property
-    def stage(self) -> staging.Stage:
-        return staging.ajcc_stage(
-            site=self.primary_site or None,
-            size_cm=self.size_cm,
-            n=self.nodes or None,
-            m=self.metastasis or None,
-            grade=self.grade,
-        )
+    def topography_obj(self) -> clinical.Topography | None:
+        return clinical.TOPOGRAPHY.get(self.topography) if self.topography else None
 
     @property
     def diagnosis_label(self) -> str:
-        if self.histotype == Histotype.OTHER:
-            return self.histotype_other
-        if self.histotype in ("", Histotype.UNKNOWN):
-            return ""
-        return self.get_histotype_display()
+        entity = self.entity_obj
+        if entity is not None:
+            return entity.name
+        return self.diagnosis_other
+
+    @property
+    def diagnosis_code(self) -> str:
+        """The ICD-O-3 morphology/behaviour code, "8858/3", when the entity is coded."""
+        entity = self.entity_obj
+        return entity.icdo if entity else ""
 
     @property
     def is_closed(self) -> bool:
         return self.status in (self.Status.CONCLUDED, self.Status.WITHDRAWN)
+
+
+class Treatment(models.Model):
+    """One treatment given before the board: a surgery, a course of radiotherapy or a line
+    of systemic therapy. Prior and current treatments are rows, newest first."""
+
+    class Kind(models.TextChoices):
+        SURGERY = "surgery", _("Surgery")
+        RADIOTHERAPY = "radiotherapy", _("Radiotherapy")
+        SYSTEMIC = "systemic", _("Systemic therapy")
+
+    class Timing(models.TextChoices):
+        PREOPERATIVE = "preoperative", _("Preoperative (neoadjuvant)")
+        POSTOPERATIVE = "postoperative", _("Postoperative (adjuvant)")
+        DEFINITIVE = "definitive", _("Definitive")
+        PALLIATIVE = "palliative", _("Palliative")
+
+    class Response(models.TextChoices):
+        # RECIST 1.1 (Eisenhauer et al., Eur J Cancer 2009;45:228-47).
+        CR = "CR", _("Complete response")
+        PR = "PR", _("Partial response")
+        SD = "SD", _("Stable disease")
+        PD = "PD", _("Progressive disease")
+        NE = "NE", _("Not evaluable")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="treatments")
+    kind = models.CharField(_("treatment"), max_length=16, choices=Kind)
+    started_on = models.DateField(_("start date"), null=True, blank=True)
+    ended_on = models.DateField(_("end date"), null=True, blank=True)
+    ongoing = models.BooleanField(_("ongoing"), default=False)
+    timing = models.CharField(_("timing"), max_length=16, choices=Timing, blank=True)
+    # Surgery.
+    procedure = models.CharField(
+        _("procedure"), max_length=200, blank=True, help_text=_("e.g. wide local excision")
+    )
+    margin = models.CharField(_("margin"), max_length=2, choices=Case.RClass, blank=True)
+    # Radiotherapy.
+    dose_gy = models.DecimalField(
+        _("total dose (Gy)"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.1"))],
+    )
+    fractions = models.PositiveSmallIntegerField(_("fractions"), null=True, blank=True)
+    # Systemic therapy.
+    regimen = models.CharField(
+        _("regimen"), max_length=200, blank=True, help_text=_("e.g. doxorubicin + ifosfamide")
+    )
+    cycles = models.PositiveSmallIntegerField(_("cycles"), null=True, blank=True)
+    response = models.CharField(_("response"), max_length=2, choices=Response, blank=True)
+    notes = models.CharField(_("notes"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = [models.F("started_on").desc(nulls_last=True), "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.case})"
+
+
+class MolecularResult(models.Model):
+    """One molecular or genetic test and its result; `germline` marks a hereditary
+    predisposition (TP53, NF1, RB1, ...)."""
+
+    class Method(models.TextChoices):
+        FISH = "FISH", _("FISH")
+        NGS = "NGS", _("NGS")
+        PCR = "PCR", _("RT-PCR / PCR")
+        IHC = "IHC", _("Immunohistochemistry")
+        METHYLATION = "methylation", _("Methylation profiling")
+        OTHER = "other", _("Other")
+
+    class Result(models.TextChoices):
+        DETECTED = "detected", _("Detected / positive")
+        NOT_DETECTED = "not_detected", _("Not detected / negative")
+        EQUIVOCAL = "equivocal", _("Equivocal")
+        FAILED = "failed", _("Failed / not evaluable")
+        PENDING = "pending", _("Pending")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="molecular_results")
+    method = models.CharField(_("test"), max_length=16, choices=Method)
+    target = models.CharField(
+        _("target"), max_length=64, help_text=_("e.g. MDM2 amplification, SS18::SSX, KIT exon 11")
+    )
+    result = models.CharField(_("result"), max_length=16, choices=Result)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    germline = models.BooleanField(_("hereditary (germline)"), default=False)
+    laboratory = models.CharField(_("laboratory"), max_length=200, blank=True)
+    reported_on = models.DateField(_("date"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["germline", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.target}: {self.get_result_display()}"
+
+
+class ClinicalRevision(models.Model):
+    """One save of the clinical record: who changed which fields or rows, from what to
+    what. The case page shows the history to everyone who can read the record."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="clinical_revisions")
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    edited_at = models.DateTimeField(default=timezone.now)
+    # [{"field": name, "label": label, "old": shown value, "new": shown value}, ...]
+    changes = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-edited_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case} edited {self.edited_at:%Y-%m-%d %H:%M}"
 
 
 class PatientIdentity(models.Model):

@@ -37,23 +37,55 @@ CASE_FIELDS = (
     "clinical_summary",
     "history",
     "question",
+    "question_type",
     "urgency",
     "referring_physician",
     "referring_institution",
-    "histotype",
-    "histotype_other",
+    # Diagnosis and site.
+    "entity",
+    "diagnosis_other",
+    "topography",
+    "laterality",
     "primary_site",
+    # Disease setting.
+    "disease_setting",
+    "radiation_associated",
+    "first_diagnosis_date",
+    "recurrence_date",
+    # Tumour and stage.
     "size_cm",
     "depth",
+    "staging_extent",
+    "nodes",
+    "metastasis",
+    "neoadjuvant",
+    # Grade.
     "differentiation_score",
     "mitotic_count",
     "necrosis",
-    "nodes",
-    "metastasis",
-    "margins",
+    "reported_grade",
+    "grade_specimen",
+    "grade_after_neoadjuvant",
+    "viable_tumour_percent",
+    "mitoses_per_5mm2",
+    "tumour_rupture",
+    # Margins.
+    "resection",
+    "r_class",
+    "closest_margin_mm",
+    "margin_barrier",
+    # Workup.
+    "primary_imaging_modality",
+    "primary_imaging_date",
+    "chest_staging",
+    "chest_staging_date",
+    "metastatic_sites",
+    "metastasis_count",
+    # Molecular, performance status, review.
     "molecular_findings",
     "ecog",
     "pathology_review",
+    "slides",
 )
 IDENTITY_FIELDS = ("full_name", "date_of_birth", "hospital_number")
 
@@ -114,7 +146,7 @@ def case_checklist(case: Case) -> list[str]:
     if not case.question.strip():
         missing.append(_("a question to the board"))
     if not case.diagnosis_label:
-        missing.append(_("a diagnosis (WHO histotype)"))
+        missing.append(_("a diagnosis (WHO 2020)"))
     if not case.attachments.exists() and not case.studies.exists():
         missing.append(_("at least one report or one imaging study"))
     return missing

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from board.access import get_board_for_user
 from board.models import User
-from cases import services
+from cases import clinical, services
 from cases.access import CaseAccess, cases_visible_to, get_case_for_user
 from cases.attachments import AttachmentRejected
 from cases.audit import audit
@@ -117,8 +117,8 @@ def board_queue(request: HttpRequest, board_id: UUID) -> HttpResponse:
                 Q(pseudonym__icontains=query)
                 | Q(question__icontains=query)
                 | Q(clinical_summary__icontains=query)
-                | Q(histotype_other__icontains=query)
-                | Q(histotype__icontains=query.replace(" ", "_"))
+                | Q(diagnosis_other__icontains=query)
+                | Q(entity__in=[entity.key for entity in clinical.search_entities(query)])
                 | Q(referring_institution__icontains=query)
             )
     page = Paginator(cases, 50).get_page(request.GET.get("page"))

@@ -14,11 +14,14 @@ cannot resolve, refusing file:, data: and every other http(s) URL.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import logging
+import os
 import re
 import ssl
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -439,12 +442,33 @@ def render_report_pdf(data: ReportData) -> bytes:
     beyond the report stylesheet and `data.key_images`."""
     fetcher = ReportURLFetcher([image.png for image in data.key_images])
     document = HTML(string=report_html(data), base_url=REPORT_ORIGIN, url_fetcher=fetcher)
-    return document.write_pdf(
-        pdf_variant="pdf/a-3b",
-        # Honours the `align` the opinion sanitiser keeps on table cells.
-        presentational_hints=True,
-        finisher=refuse_embedded_files,
-    )
+    with _font_timestamps(data.generated_at):
+        return document.write_pdf(
+            pdf_variant="pdf/a-3b",
+            # Honours the `align` the opinion sanitiser keeps on table cells.
+            presentational_hints=True,
+            finisher=refuse_embedded_files,
+        )
+
+
+_TIMESTAMP_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _font_timestamps(at: datetime.datetime):
+    """Same data, same bytes: fontTools stamps each embedded font subset's `head` table with
+    the time it was written (WeasyPrint 70), unless SOURCE_DATE_EPOCH (the
+    reproducible-builds convention it honours) names one. The report's own time is used."""
+    with _TIMESTAMP_LOCK:
+        previous = os.environ.get("SOURCE_DATE_EPOCH")
+        os.environ["SOURCE_DATE_EPOCH"] = str(int(at.timestamp()))
+        try:
+            yield
+        finally:
+            if previous is None:
+                del os.environ["SOURCE_DATE_EPOCH"]
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
 def report_sha256(pdf: bytes) -> str:

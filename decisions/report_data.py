@@ -152,32 +152,31 @@ def _report_addressee(case: Case) -> ReportAddressee:
     )
 
 
+def _diagnosis(case: Case) -> str:
+    if case.diagnosis_code:
+        return f"{case.diagnosis_label} (ICD-O-3 {case.diagnosis_code})"
+    return case.diagnosis_label
+
+
 def _report_structured(case: Case) -> list[tuple[str, str]]:
     """The sarcoma data as the case page's panel shows it (templates/cases/_structured.html)."""
     size = f"{case.size_cm} cm" if case.size_cm else ""
     if size and case.depth:
         size += f", {case.get_depth_display().lower()}"
-    grade = ""
-    if case.grade:
-        grade = _("G%(grade)d (differentiation %(d)d + mitoses %(m)d + necrosis %(n)d)") % {
-            "grade": case.grade,
-            "d": case.differentiation_score,
-            "m": case.mitotic_score,
-            "n": case.necrosis,
-        }
-    stage = case.stage
-    staged = _("Stage %(group)s") % {"group": stage.group} if stage.group else ""
-    staged = " ".join(part for part in (staged, f"({stage.tnm})", stage.note) if part)
+    record = case.clinical
+    staged = record.stage_text
+    if record.stage.system:
+        staged = f"{staged} — {record.stage.system}"
     age = _("%(age)d years") % {"age": case.age} if case.age is not None else ""
     return [
         (_("Sex"), case.get_sex_display() if case.sex else ""),
         (_("Age"), age),
-        (_("Histotype"), case.diagnosis_label),
+        (_("Diagnosis"), _diagnosis(case)),
         (_("Primary site"), case.get_primary_site_display() if case.primary_site else ""),
         (_("Size"), size),
-        (_("FNCLCC grade"), grade or _("incomplete")),
-        (_("AJCC 8th stage"), staged),
-        (_("Margins"), case.get_margins_display() if case.margins else ""),
+        (_("Grade"), record.grade_text),
+        (_("Stage"), staged),
+        (_("Margins"), case.get_r_class_display() if case.r_class else ""),
         (_("ECOG"), "" if case.ecog is None else str(case.ecog)),
         (_("Molecular findings"), case.molecular_findings),
         (_("Expert pathology review"), case.get_pathology_review_display()),

@@ -1,7 +1,7 @@
 """Consilium's clinical engine: grade, stage and GIST risk from published standards.
 
-Pure functions over data tables, no models, forms or database: the case model, form and
-report will call it later (cases/staging.py stays what the app uses until then).
+Pure functions over data tables, no models, forms or database: `cases/record.py` feeds it
+a case's fields, and the case page, the live page and the report show what it returns.
 
 - `who`: the WHO Classification of Soft Tissue and Bone Tumours, 5th ed. (2020) entities
   with ICD-O-3 codes and the flags that decide which systems apply; a search for forms; the
@@ -10,6 +10,7 @@ report will call it later (cases/staging.py stays what the app uses until then).
   neoadjuvant rule.
 - `staging`: AJCC 8th edition T and stage group by entity and site family.
 - `gist`: AFIP/Miettinen 2006 and modified NIH/Joensuu 2008 GIST risk.
+- `topography`: ICD-O-3 topography codes of the primary site.
 
 Every result names the system that produced it, or says in words why none applies.
 """
@@ -17,9 +18,12 @@ Every result names the system that produced it, or says in words why none applie
 from cases.clinical.gist import GistRisk, afip_risk, joensuu_risk
 from cases.clinical.grading import GradeResult, GradeStatus, ReportedGrade, Specimen, grade
 from cases.clinical.staging import Extent, StageResult, stage
-from cases.clinical.who import Entity, get_entity, map_histotype, search_entities
+from cases.clinical.topography import TOPOGRAPHY, Topography, get_topography, search_topography
+from cases.clinical.who import ENTITIES, Entity, get_entity, map_histotype, search_entities
 
 __all__ = [
+    "ENTITIES",
+    "TOPOGRAPHY",
     "Entity",
     "Extent",
     "GistRisk",
@@ -28,11 +32,14 @@ __all__ = [
     "ReportedGrade",
     "Specimen",
     "StageResult",
+    "Topography",
     "afip_risk",
     "get_entity",
+    "get_topography",
     "grade",
     "joensuu_risk",
     "map_histotype",
     "search_entities",
+    "search_topography",
     "stage",
 ]

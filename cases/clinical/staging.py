@@ -34,17 +34,6 @@ _CHAPTER_OF_FAMILY = {
 }
 
 
-# Today's PrimarySite values (cases/models.py) → site family. "bone" needs to be told
-# appendicular, pelvis or spine, and a visceral GIST its organ: None asks a person.
-PRIMARY_SITE_FAMILIES: dict[str, str | None] = {
-    "extremity_trunk": ajcc8.TRUNK_EXTREMITY,
-    "retroperitoneum": ajcc8.RETROPERITONEUM,
-    "head_neck": ajcc8.HEAD_NECK,
-    "visceral": ajcc8.VISCERAL,
-    "bone": None,
-}
-
-
 @dataclass(frozen=True)
 class Extent:
     """What decides T where size alone does not; None means not recorded."""

@@ -15,14 +15,16 @@ def test_referrer_creates_a_draft_with_computed_grade_and_stage(cast):
     assert response.status_code == 302
     case = Case.objects.get()
     assert (case.status, case.kind, case.submitted_by) == ("draft", "doctor", cast.referrer)
-    assert case.grade == 2  # 2 + 2 + 1 = 5
-    assert case.stage.group == "IIIA"  # T2 N0 M0 G2
+    # FNCLCC 2 + 2 (12 mitoses) + 1 = 5: G2 (AJCC 8 ch. 41, histologic grade).
+    assert case.clinical.grade.grade == "G2"
+    # Trunk/extremity, 6.5 cm: T2 (> 5 to <= 10 cm); T2 N0 M0 G2 is IIIA (AJCC 8 ch. 41).
+    assert case.clinical.stage.group == "IIIA"
     assert case.age == (datetime.date.today().year - 1968) - (
         (datetime.date.today().month, datetime.date.today().day) < (5, 2)
     )
     assert PatientIdentity.objects.get(case=case).full_name == "Ada Q. Patient"
     html = signed_in(cast.referrer).get(response["Location"]).content.decode()
-    assert 'id="grade">G2<' in html
+    assert 'id="grade">G2 (FNCLCC: differentiation 2 + mitoses 2 + necrosis 1 = 5)<' in html
     assert "Stage IIIA" in html
 
 
@@ -31,7 +33,7 @@ def test_referrer_creates_a_draft_with_computed_grade_and_stage(cast):
     [
         ({"question": ""}, "This field is required."),
         ({"full_name": ""}, "This field is required."),
-        ({"histotype": "other"}, "Name the histotype when you choose"),
+        ({"entity": "liposarcoma"}, "Select a valid choice"),
         ({"size_cm": "-3"}, "greater than or equal to 0.1"),
         ({"differentiation_score": "4"}, "Select a valid choice"),
         ({"date_of_birth": "2999-01-01"}, "The date of birth is in the future."),
@@ -75,7 +77,7 @@ def test_patient_form_is_short_and_prefilled(cast):
     assert response.status_code == 302
     case = Case.objects.get()
     assert case.kind == "patient"
-    assert case.histotype == ""
+    assert case.entity == ""
 
 
 def test_patient_identifiers_never_reach_logs_or_audit(cast, caplog):

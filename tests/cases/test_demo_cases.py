@@ -69,11 +69,11 @@ def test_seeding_twice_creates_nothing_more(cast):
 def test_reseeding_undoes_edits_to_a_demo_case(cast):
     seed(cast)
     Case.objects.filter(pseudonym="DEMO01").update(
-        status=Case.Status.CONCLUDED, mitotic_count=2, histotype_other="edited"
+        status=Case.Status.CONCLUDED, mitotic_count=2, diagnosis_other="edited"
     )
     seed(cast)
     case = Case.objects.get(pseudonym="DEMO01")
-    assert (case.status, case.mitotic_count, case.histotype_other) == ("in_review", 24, "")
+    assert (case.status, case.mitotic_count, case.diagnosis_other) == ("in_review", 24, "")
 
 
 @pytest.mark.django_db
@@ -81,9 +81,10 @@ def test_demo01_is_a_grade_3_stage_iiib_thigh_ups(cast):
     seed(cast)
     case = Case.objects.get(pseudonym="DEMO01")
     assert (case.kind, case.submitted_by, case.status) == ("doctor", cast.referrer, "in_review")
-    assert case.grade == 3
-    assert case.stage.group == "IIIB"
-    assert case.stage.tnm == "T3 N0 M0 G3"
+    # FNCLCC 3 + 3 (24 mitoses) + 1 = 7: G3; thigh 11.5 cm: T3; T3 N0 M0 G3 is IIIB (ch. 41).
+    assert case.clinical.grade.grade == "G3"
+    assert case.clinical.stage.group == "IIIB"
+    assert case.clinical.stage.tnm == "T3 N0 M0 G3"
     assert case.identity.hospital_number == "RGH-000123"
     authors = set(case.opinions.values_list("author__username", "author_specialty"))
     assert authors == {("pathologist", "pathology"), ("radiologist", "radiology")}
@@ -94,9 +95,11 @@ def test_demo02_is_a_grade_2_stage_iiib_retroperitoneal_liposarcoma(cast):
     seed(cast)
     case = Case.objects.get(pseudonym="DEMO02")
     assert (case.kind, case.submitted_by, case.status) == ("doctor", cast.referrer, "submitted")
-    assert case.grade == 2
-    assert case.stage.group == "IIIB"
-    assert case.stage.tnm == "T4 N0 M0 G2"
+    # FNCLCC 3 + 1 (8 mitoses) + 0 = 4: G2; retroperitoneum 22 cm: T4 (> 15 cm);
+    # T4 N0 M0 G2 is IIIB (AJCC 8 ch. 44).
+    assert case.clinical.grade.grade == "G2"
+    assert case.clinical.stage.group == "IIIB"
+    assert case.clinical.stage.tnm == "T4 N0 M0 G2"
     assert not case.opinions.exists()
 
 

@@ -79,12 +79,12 @@ def test_moves_outside_the_workflow_are_refused(cast, start, to):
 
 
 def test_checklist_blocks_ready_and_lists_what_is_missing(cast):
-    case = make_case(cast, question="", histotype="")
+    case = make_case(cast, question="", entity="")
     client = Client()
     complete_sign_in(client, cast.chair)
     html = client.get(reverse("case-detail", kwargs={"case_id": case.uuid})).content.decode()
     assert "a question to the board" in html
-    assert "a diagnosis (WHO histotype)" in html
+    assert "a diagnosis (WHO 2020)" in html
     assert "at least one report or one imaging study" in html
     response = client.post(reverse("case-ready", kwargs={"case_id": case.uuid}), follow=True)
     assert "Not ready for the board" in response.content.decode()
@@ -108,13 +108,13 @@ def test_complete_case_is_marked_ready_and_can_be_scheduled(cast):
     assert case.status == S.SCHEDULED
 
 
-def test_other_histotype_counts_as_a_diagnosis_only_when_named(cast):
+def test_a_diagnosis_outside_the_who_list_counts_only_when_named(cast):
     from cases.services import case_checklist
 
-    case = make_case(cast, histotype="other", histotype_other="")
+    case = make_case(cast, entity="", diagnosis_other="")
     add_pdf(case, cast.referrer)
-    assert "a diagnosis (WHO histotype)" in case_checklist(case)
-    case.histotype_other = "Low-grade fibromyxoid sarcoma"
+    assert "a diagnosis (WHO 2020)" in case_checklist(case)
+    case.diagnosis_other = "Sarcoma, NOS (awaiting review)"
     assert case_checklist(case) == []
 
 

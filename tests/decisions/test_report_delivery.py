@@ -189,7 +189,7 @@ def test_signing_stores_a_pdf_of_the_whole_case(cast, django_capture_on_commit_c
     # The case: structured data with grade and stage as the case page shows them.
     assert case.pseudonym in text
     assert "Undifferentiated pleomorphic sarcoma" in text
-    assert "G3 (differentiation 3 + mitoses 3 + necrosis 1)" in text
+    assert "G3 (FNCLCC: differentiation 3 + mitoses 3 + necrosis 1 = 7)" in text
     assert "Stage IIIB (T3 N0 M0 G3)" in text
     assert "Neoadjuvant radiotherapy or upfront surgery?" in text
     assert "MDM2" in text and "femoral vessels" in text

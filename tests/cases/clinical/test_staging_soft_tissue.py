@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from cases.clinical.staging import PRIMARY_SITE_FAMILIES, Extent, stage
+from cases.clinical.data import ajcc8
+from cases.clinical.staging import Extent, stage
 from cases.clinical.who import get_entity
 from cases.models import PrimarySite
 
@@ -241,7 +242,10 @@ def test_missing_type_or_site_stages_nothing():
     assert not stage(entity=LMS, site=None, size_cm=5).applies
 
 
-def test_every_primary_site_value_has_a_family_or_asks_a_person():
-    assert set(PRIMARY_SITE_FAMILIES) == set(PrimarySite.values)
-    assert PRIMARY_SITE_FAMILIES["bone"] is None  # appendicular, pelvis or spine?
-    assert PRIMARY_SITE_FAMILIES["extremity_trunk"] == "trunk_extremity"
+def test_every_primary_site_a_case_can_hold_is_a_site_the_engine_stages():
+    # Each choice is an AJCC 8 soft-tissue or bone family or a GIST organ (ch. 43): the
+    # engine picks its table; none raises "unknown site".
+    families = set(ajcc8.SOFT_TISSUE_FAMILIES) | set(ajcc8.BONE_FAMILIES)
+    assert set(PrimarySite.values) <= families | set(ajcc8.GIST_SITES)
+    assert set(ajcc8.GIST_SITES) <= set(PrimarySite.values)
+    assert set(ajcc8.BONE_FAMILIES) <= set(PrimarySite.values)
