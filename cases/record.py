@@ -99,6 +99,14 @@ def assess(case: Case) -> ClinicalRecord:
     except ValueError as error:
         problems.append(str(error))
         grade = GradeResult(GradeStatus.CONFLICT, None, None, str(error))
+    scores_entered = any(
+        v is not None for v in (case.differentiation_score, case.mitotic_count, case.necrosis)
+    )
+    if entity is not None and not entity.fnclcc and scores_entered and not problems:
+        problems.append(
+            f"FNCLCC scores are recorded, but FNCLCC grading does not apply to {entity.name}: "
+            "they are not used."
+        )
     stage_grade = grade.grade if grade.status != GradeStatus.CONFLICT else None
     try:
         stage = clinical.stage(
