@@ -9,9 +9,12 @@ from cases.models import (
     AuditReadWindow,
     Case,
     CaseInvite,
+    ClinicalRevision,
+    MolecularResult,
     Opinion,
     OpinionRevision,
     PatientIdentity,
+    Treatment,
 )
 
 
@@ -182,3 +185,34 @@ class PatientIdentityAdmin(AuditedReadAdmin):
 class OpinionRevisionAdmin(AuditedReadAdmin):
     list_display = ("opinion", "edited_by", "edited_at")
     readonly_fields = ("opinion", "body", "edited_by", "edited_at")
+
+
+@admin.register(Treatment)
+class TreatmentAdmin(AuditedReadAdmin):
+    list_display = ("case", "kind", "started_on", "timing")
+    list_filter = ("kind",)
+    raw_id_fields = ("case",)
+
+
+@admin.register(MolecularResult)
+class MolecularResultAdmin(AuditedReadAdmin):
+    list_display = ("case", "method", "target", "result", "germline")
+    list_filter = ("method", "germline")
+    raw_id_fields = ("case",)
+
+
+@admin.register(ClinicalRevision)
+class ClinicalRevisionAdmin(AuditedReadAdmin):
+    """The history of the clinical record: written by the app, never edited here."""
+
+    list_display = ("case", "edited_by", "edited_at")
+    readonly_fields = ("case", "edited_by", "edited_at", "changes")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
