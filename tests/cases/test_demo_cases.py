@@ -10,9 +10,9 @@ import pytest
 
 from board.demo import SARCOMA_BOARD, seed_demo
 from cases.attachments import sniff
+from cases.checklist import missing_required
 from cases.demo import REPORT_NAME, REPORT_TITLE, seed_demo_cases
 from cases.demo_pdf import simple_pdf
-from cases.checklist import missing_required
 from cases.models import Attachment, Case, MolecularResult, Opinion, PatientIdentity, Treatment
 from tests.cast import Cast
 from tests.helpers import skip_or_fail
