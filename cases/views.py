@@ -213,6 +213,8 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "opinion_form": OpinionForm() if access.can_write_opinion else None,
         "checklist": checklist_items,
         "checklist_blocking": any(i.required and i.missing for i in checklist_items or ()),
+        "checklist_missing": [i for i in checklist_items or () if i.missing],
+        "checklist_done": [i for i in checklist_items or () if i.done],
         "document_types": Attachment.DocumentType.choices,
         "transitions": _transitions(access),
         "invites": (

@@ -294,3 +294,13 @@ def test_the_checklist_is_gone_once_the_case_is_ready(cast):
     case.save()
     text = signed_in(cast.referrer).get(reverse("case-detail", kwargs={"case_id": case.uuid}))
     assert 'id="checklist"' not in text.content.decode()
+
+
+def test_a_patient_is_told_in_plain_words_where_the_missing_facts_come_from(cast):
+    case = make_case(
+        cast, submitted_by=cast.patient, status=Case.Status.SUBMITTED, entity="", question_type=""
+    )
+    text = signed_in(cast.patient).get(reverse("case-detail", kwargs={"case_id": case.uuid}))
+    text = text.content.decode()
+    assert '✗</span> missing</span>\n  <span class="checklist-label">a diagnosis (WHO 2020)' in text
+    assert "Your doctors' letters and reports hold most of this" in text
