@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 
 from cases.audit import audit
@@ -54,25 +55,212 @@ class PatientIdentityInline(admin.StackedInline):
 class AttachmentInline(admin.TabularInline):
     model = Attachment
     extra = 0
-    fields = ("original_name", "kind", "size", "sha256", "uploaded_by", "uploaded_at")
+    fields = (
+        "original_name",
+        "document_type",
+        "kind",
+        "size",
+        "sha256",
+        "uploaded_by",
+        "uploaded_at",
+    )
+    # The document type may be corrected (an upload left as "other"); the rest is the file's.
+    readonly_fields = tuple(f for f in fields if f != "document_type")
+    can_delete = False
+
+
+class TreatmentInline(admin.TabularInline):
+    model = Treatment
+    extra = 0
+    fields = (
+        "kind",
+        "timing",
+        "started_on",
+        "ended_on",
+        "ongoing",
+        "procedure",
+        "margin",
+        "dose_gy",
+        "fractions",
+        "regimen",
+        "cycles",
+        "response",
+        "notes",
+    )
+
+
+class MolecularResultInline(admin.TabularInline):
+    model = MolecularResult
+    extra = 0
+    fields = ("method", "target", "result", "detail", "germline", "laboratory", "reported_on")
+
+
+class ClinicalRevisionInline(admin.TabularInline):
+    """The clinical record's history, as the app wrote it: never edited here."""
+
+    model = ClinicalRevision
+    extra = 0
+    fields = ("edited_at", "edited_by", "changes")
     readonly_fields = fields
     can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CodingReviewFilter(admin.SimpleListFilter):
+    """Cases whose diagnosis migration 0008 could not code without a person choosing."""
+
+    title = _("coding to review")
+    parameter_name = "coding_review"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(coding_review="")
+        if self.value() == "no":
+            return queryset.filter(coding_review="")
+        return queryset
 
 
 @admin.register(Case)
 class CaseAdmin(AuditedReadAdmin, GuardedModelAdmin):
-    list_display = ("pseudonym", "board", "kind", "status", "urgency", "created_at")
-    list_filter = ("board", "status", "kind", "urgency", "question_type")
+    list_display = (
+        "pseudonym",
+        "board",
+        "kind",
+        "status",
+        "question_type",
+        "urgency",
+        "needs_coding_review",
+        "created_at",
+    )
+    list_filter = (CodingReviewFilter, "board", "status", "kind", "urgency", "question_type")
     search_fields = ("pseudonym", "question")
-    readonly_fields = ("uuid", "pseudonym", "created_at", "updated_at", "submitted_at")
+    readonly_fields = ("uuid", "pseudonym", "histotype", "created_at", "updated_at", "submitted_at")
     raw_id_fields = ("submitted_by",)
-    inlines = [PatientIdentityInline, AttachmentInline]
+    # Grouped as the case form groups them (the request, the diagnosis and its site, the
+    # setting, tumour and stage, grade, margins, workup); the coding flag comes first, where
+    # whoever opens a flagged case sees it.
+    fieldsets = (
+        (
+            _("Coding to review"),
+            {
+                "fields": ("coding_review", "histotype"),
+                "description": _(
+                    "Set where a diagnosis recorded before WHO 2020 coding named more than one "
+                    "entity or site: choose below, then empty this field."
+                ),
+            },
+        ),
+        (
+            _("Case"),
+            {
+                "fields": (
+                    ("uuid", "pseudonym"),
+                    ("board", "submitted_by"),
+                    ("kind", "status", "ready_at"),
+                    ("created_at", "updated_at", "submitted_at"),
+                )
+            },
+        ),
+        (
+            _("The request"),
+            {
+                "fields": (
+                    ("sex", "age"),
+                    "clinical_summary",
+                    "history",
+                    "question",
+                    ("question_type", "urgency"),
+                    ("referring_physician", "referring_institution"),
+                )
+            },
+        ),
+        (
+            _("Diagnosis and site"),
+            {
+                "fields": (
+                    ("entity", "diagnosis_other"),
+                    ("topography", "laterality"),
+                    "primary_site",
+                )
+            },
+        ),
+        (
+            _("Disease setting"),
+            {
+                "fields": (
+                    ("disease_setting", "radiation_associated"),
+                    ("first_diagnosis_date", "recurrence_date"),
+                )
+            },
+        ),
+        (
+            _("Tumour and stage"),
+            {
+                "fields": (
+                    ("size_cm", "depth"),
+                    "staging_extent",
+                    ("nodes", "metastasis", "neoadjuvant"),
+                )
+            },
+        ),
+        (
+            _("Grade"),
+            {
+                "fields": (
+                    ("differentiation_score", "mitotic_count", "necrosis"),
+                    ("reported_grade", "grade_specimen", "grade_after_neoadjuvant"),
+                    "viable_tumour_percent",
+                    ("mitoses_per_5mm2", "tumour_rupture"),
+                )
+            },
+        ),
+        (
+            _("Margins"),
+            {"fields": (("resection", "r_class"), ("closest_margin_mm", "margin_barrier"))},
+        ),
+        (
+            _("Workup"),
+            {
+                "fields": (
+                    ("primary_imaging_modality", "primary_imaging_date"),
+                    ("chest_staging", "chest_staging_date"),
+                    ("metastatic_sites", "metastasis_count"),
+                )
+            },
+        ),
+        (
+            _("Molecular, performance status, review"),
+            {"fields": ("molecular_findings", "ecog", ("pathology_review", "slides"))},
+        ),
+    )
+    inlines = [
+        PatientIdentityInline,
+        TreatmentInline,
+        MolecularResultInline,
+        AttachmentInline,
+        ClinicalRevisionInline,
+    ]
+
+    @admin.display(boolean=True, description=_("coding to review"))
+    def needs_coding_review(self, case: Case) -> bool:
+        return bool(case.coding_review)
 
 
 @admin.register(Attachment)
 class AttachmentAdmin(AuditedReadAdmin):
-    list_display = ("original_name", "case", "kind", "size", "uploaded_at")
-    list_filter = ("kind",)
+    list_display = ("original_name", "case", "document_type", "kind", "size", "uploaded_at")
+    list_filter = ("document_type", "kind")
     readonly_fields = ("uuid", "sha256", "size", "kind", "mime", "extension", "uploaded_at")
     raw_id_fields = ("case", "uploaded_by")
 

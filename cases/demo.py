@@ -18,7 +18,7 @@ from django.utils import timezone
 from board.models import Board, User
 from cases.access import case_access
 from cases.demo_pdf import simple_pdf
-from cases.models import Case
+from cases.models import Attachment, Case, Laterality, MolecularResult, QuestionType, Treatment
 from cases.services import CASE_FIELDS, attachment_add, case_create, case_update, opinion_post
 
 REPORT_NAME = "pathology-report.pdf"
@@ -36,6 +36,8 @@ class DemoCase:
     identity: dict[str, Any]
     report: tuple[str, ...] = ()  # lines of a pathology report attached as a PDF
     opinions: tuple[tuple[str, str], ...] = ()  # (member username, Markdown body)
+    treatments: tuple[dict[str, Any], ...] = ()  # Treatment rows
+    molecular: tuple[dict[str, Any], ...] = ()  # MolecularResult rows
 
     @property
     def referred(self) -> bool:
@@ -69,20 +71,30 @@ DEMO_CASES = (
                 "margins? Is there a role for perioperative anthracycline-ifosfamide "
                 "chemotherapy given the grade and size?"
             ),
+            "question_type": QuestionType.TREATMENT,
             "urgency": Case.Urgency.PRIORITY,
             "entity": "undifferentiated_pleomorphic_sarcoma",
+            "topography": "C49.2",  # connective and soft tissue of the lower limb and hip
+            "laterality": Laterality.RIGHT,
             "primary_site": "trunk_extremity",
+            "disease_setting": Case.Setting.PRIMARY,
+            "first_diagnosis_date": datetime.date(2026, 10, 14),
             "size_cm": Decimal("11.5"),
             "depth": Case.Depth.DEEP,
             "differentiation_score": 3,
             "mitotic_count": 24,
             "necrosis": Case.Necrosis.UNDER_HALF,
+            "grade_specimen": Case.Specimen.CORE_BIOPSY,
             "nodes": Case.Nodes.N0,
             "metastasis": Case.Metastasis.M0,
             "resection": Case.Resection.NOT_RESECTED,
-            "molecular_findings": "No MDM2 amplification (FISH).",
+            "primary_imaging_modality": Case.ImagingModality.MRI,
+            "primary_imaging_date": datetime.date(2026, 10, 2),
+            "chest_staging": Case.ChestStaging.NEGATIVE,
+            "chest_staging_date": datetime.date(2026, 10, 20),
             "ecog": 1,
             "pathology_review": Case.PathologyReview.PENDING,
+            "slides": Case.Slides.SENT,  # scanned slides seen; the blocks are on their way
         },
         identity={
             "full_name": "Hans Müller-Test",
@@ -153,6 +165,16 @@ DEMO_CASES = (
                 "baseline for surgery.",
             ),
         ),
+        molecular=(
+            {
+                "method": MolecularResult.Method.FISH,
+                "target": "MDM2 amplification",
+                "result": MolecularResult.Result.NOT_DETECTED,
+                "detail": "MDM2/CEP12 ratio 1.1",
+                "laboratory": "Riverside General Hospital, Molecular Pathology",
+                "reported_on": datetime.date(2026, 10, 16),
+            },
+        ),
     ),
     DemoCase(
         pseudonym="DEMO02",
@@ -178,22 +200,30 @@ DEMO_CASES = (
                 "with the left kidney, descending colon and psoas fascia, or a kidney-sparing "
                 "resection of the mass? Would you give preoperative treatment first?"
             ),
+            "question_type": QuestionType.SURGERY,
             "urgency": Case.Urgency.ROUTINE,
             "entity": "dedifferentiated_liposarcoma",
+            "topography": "C48.0",  # retroperitoneum
+            "laterality": Laterality.LEFT,
             "primary_site": "retroperitoneum",
+            "disease_setting": Case.Setting.PRIMARY,
+            "first_diagnosis_date": datetime.date(2026, 10, 21),
             "size_cm": Decimal("22.0"),
             "depth": Case.Depth.DEEP,
             "differentiation_score": 3,
             "mitotic_count": 8,
             "necrosis": Case.Necrosis.NONE,
+            "grade_specimen": Case.Specimen.CORE_BIOPSY,
             "nodes": Case.Nodes.N0,
             "metastasis": Case.Metastasis.M0,
             "resection": Case.Resection.NOT_RESECTED,
-            "molecular_findings": (
-                "MDM2 amplified (FISH, MDM2/CEP12 ratio 8.4); CDK4 overexpressed (IHC)."
-            ),
+            "primary_imaging_modality": Case.ImagingModality.CT,
+            "primary_imaging_date": datetime.date(2026, 10, 9),
+            "chest_staging": Case.ChestStaging.NEGATIVE,
+            "chest_staging_date": datetime.date(2026, 10, 9),
             "ecog": 1,
             "pathology_review": Case.PathologyReview.PENDING,
+            "slides": Case.Slides.REQUESTED,
         },
         identity={
             "full_name": "Greta Hoffmann-Test",
@@ -227,6 +257,24 @@ DEMO_CASES = (
             "Comment: a biopsy samples a small part of a large heterogeneous tumour; "
             "unsampled areas may be of higher grade.",
         ),
+        molecular=(
+            {
+                "method": MolecularResult.Method.FISH,
+                "target": "MDM2 amplification",
+                "result": MolecularResult.Result.DETECTED,
+                "detail": "MDM2/CEP12 ratio 8.4",
+                "laboratory": "Riverside General Hospital, Molecular Pathology",
+                "reported_on": datetime.date(2026, 10, 27),
+            },
+            {
+                "method": MolecularResult.Method.IHC,
+                "target": "CDK4",
+                "result": MolecularResult.Result.DETECTED,
+                "detail": "diffuse nuclear expression; p16 positive",
+                "laboratory": "Riverside General Hospital, Department of Pathology",
+                "reported_on": datetime.date(2026, 10, 24),
+            },
+        ),
     ),
     DemoCase(
         pseudonym="DEMO03",
@@ -253,6 +301,7 @@ DEMO_CASES = (
                 "I have read that these tumours can come back, and before I agree to the "
                 "operation I would like to know what a specialist sarcoma team recommends."
             ),
+            "question_type": QuestionType.TREATMENT,
             "urgency": Case.Urgency.PRIORITY,
         },
         identity={
@@ -260,6 +309,186 @@ DEMO_CASES = (
             "date_of_birth": datetime.date(1979, 8, 23),
             "hospital_number": "",
         },
+    ),
+    DemoCase(
+        pseudonym="DEMO04",
+        kind=Case.Kind.DOCTOR,
+        status=S.SUBMITTED,
+        data={
+            "sex": Case.Sex.MALE,
+            "age": 16,
+            "clinical_summary": (
+                "16-year-old with 3 months of right knee pain, worse at night, and a firm "
+                "swelling above the knee. Radiograph: mixed lytic-sclerotic lesion of the distal "
+                "right femoral metaphysis with a Codman triangle and sunburst periosteal "
+                "reaction. MRI of the whole femur: 9.5 cm intramedullary tumour with an "
+                "extraosseous component, no skip lesion, physis crossed, joint spared. Biopsy "
+                "(core, at the sarcoma centre, on the planned resection line): conventional "
+                "osteosarcoma, high grade. CT chest: no metastases. Bone scan: no other lesion. "
+                "Neoadjuvant MAP chemotherapy started; 2 of 2 preoperative cycles given."
+            ),
+            "history": (
+                "No previous illness. No family history of cancer (no features of "
+                "Li-Fraumeni syndrome). Sperm banking done before chemotherapy."
+            ),
+            "question": (
+                "Limb-salvage resection of the distal femur with an endoprosthetic (growing) "
+                "reconstruction after preoperative MAP: which resection margins and which "
+                "reconstruction do you recommend, given the open physis?"
+            ),
+            "question_type": QuestionType.SURGERY,
+            "urgency": Case.Urgency.PRIORITY,
+            "entity": "conventional_osteosarcoma",
+            "topography": "C40.2",  # long bones of the lower limb
+            "laterality": Laterality.RIGHT,
+            "primary_site": "bone_appendicular",
+            "disease_setting": Case.Setting.PRIMARY,
+            "first_diagnosis_date": datetime.date(2026, 9, 28),
+            "size_cm": Decimal("9.5"),
+            # Whole-femur MRI shows no skip lesion: a single tumour, so T by size.
+            "staging_extent": {"discontinuous": False},
+            "reported_grade": Case.ReportedGrade.HIGH,
+            "grade_specimen": Case.Specimen.CORE_BIOPSY,
+            "nodes": Case.Nodes.N0,
+            "metastasis": Case.Metastasis.M0,
+            "resection": Case.Resection.NOT_RESECTED,
+            "primary_imaging_modality": Case.ImagingModality.MRI,
+            "primary_imaging_date": datetime.date(2026, 9, 22),
+            "chest_staging": Case.ChestStaging.NEGATIVE,
+            "chest_staging_date": datetime.date(2026, 9, 30),
+            "ecog": 0,
+            "pathology_review": Case.PathologyReview.CONCORDANT,
+            "slides": Case.Slides.RECEIVED,
+        },
+        identity={
+            "full_name": "Jonas Becker-Test",
+            "date_of_birth": datetime.date(2010, 3, 11),
+            "hospital_number": "RGH-000125",
+        },
+        report=(
+            "Riverside General Hospital - Department of Pathology",
+            "Case DEMO04 (patient identifiers removed before upload)",
+            "Report RGH-P-26-04390",
+            "",
+            "Specimen: core needle biopsy, right distal femur (4 cores, 11G), after "
+            "decalcification in EDTA.",
+            "",
+            "Microscopy: a highly cellular malignant tumour of pleomorphic spindle and "
+            "epithelioid cells directly producing lace-like neoplastic osteoid, with "
+            "chondroblastic areas. Brisk mitotic activity, atypical mitoses.",
+            "",
+            "Immunohistochemistry: SATB2 positive; MDM2 and CDK4 negative (not a low-grade "
+            "central or parosteal osteosarcoma).",
+            "",
+            "DIAGNOSIS: conventional osteosarcoma (osteoblastic and chondroblastic), high "
+            "grade, right distal femur (core needle biopsy).",
+        ),
+        treatments=(
+            {
+                "kind": Treatment.Kind.SYSTEMIC,
+                "timing": Treatment.Timing.PREOPERATIVE,
+                "regimen": "MAP (high-dose methotrexate, doxorubicin, cisplatin)",
+                "cycles": 2,
+                "started_on": datetime.date(2026, 10, 5),
+                "ongoing": True,
+                "notes": "EURAMOS-1 schedule; surgery planned at week 10.",
+            },
+        ),
+    ),
+    DemoCase(
+        pseudonym="DEMO05",
+        kind=Case.Kind.DOCTOR,
+        status=S.SUBMITTED,
+        data={
+            "sex": Case.Sex.FEMALE,
+            "age": 61,
+            "clinical_summary": (
+                "61-year-old woman with iron-deficiency anaemia. Gastroscopy: a submucosal "
+                "mass of the gastric body with central ulceration. CT abdomen: 6.5 cm "
+                "exophytic gastric tumour, no liver or peritoneal lesions. Laparoscopic wedge "
+                "resection: GIST of the stomach, 6.5 cm, 3 mitoses per 5 mm2, spindle cell "
+                "type, no rupture, margins clear (R0). CT chest: no metastases."
+            ),
+            "history": "Hypothyroidism (levothyroxine). No neurofibromatosis.",
+            "question": (
+                "Adjuvant imatinib after complete resection: the AFIP risk is low and the "
+                "modified NIH risk intermediate. Do you recommend it, and for how long?"
+            ),
+            "question_type": QuestionType.SYSTEMIC,
+            "urgency": Case.Urgency.ROUTINE,
+            "entity": "gist",
+            "topography": "C16.9",  # stomach, NOS
+            "laterality": Laterality.NOT_APPLICABLE,
+            "primary_site": "stomach",
+            "disease_setting": Case.Setting.PRIMARY,
+            "first_diagnosis_date": datetime.date(2026, 10, 12),
+            "size_cm": Decimal("6.5"),
+            "mitoses_per_5mm2": 3,
+            "tumour_rupture": False,
+            "nodes": Case.Nodes.NOT_ASSESSED,
+            "metastasis": Case.Metastasis.M0,
+            "resection": Case.Resection.PLANNED,
+            "r_class": Case.RClass.R0,
+            "primary_imaging_modality": Case.ImagingModality.CT,
+            "primary_imaging_date": datetime.date(2026, 10, 8),
+            "chest_staging": Case.ChestStaging.NEGATIVE,
+            "chest_staging_date": datetime.date(2026, 10, 8),
+            "ecog": 0,
+            "pathology_review": Case.PathologyReview.PENDING,
+            "slides": Case.Slides.NOT_NEEDED,
+        },
+        identity={
+            "full_name": "Ingrid Larsen-Test",
+            "date_of_birth": datetime.date(1965, 6, 30),
+            "hospital_number": "RGH-000126",
+        },
+        report=(
+            "Riverside General Hospital - Department of Pathology",
+            "Case DEMO05 (patient identifiers removed before upload)",
+            "Report RGH-P-26-05102",
+            "",
+            "Specimen: laparoscopic wedge resection of the stomach (body, greater curvature).",
+            "",
+            "Macroscopy: a 6.5 x 5.0 x 4.2 cm well-circumscribed exophytic tumour, intact "
+            "capsule (no rupture), 8 mm from the nearest resection margin.",
+            "",
+            "Microscopy: a spindle cell tumour with fascicular growth and perinuclear "
+            "vacuoles. Mitoses 3 per 5 mm2. No necrosis.",
+            "",
+            "Immunohistochemistry: KIT (CD117) and DOG1 diffusely positive; CD34 positive; "
+            "desmin and S100 negative; SDHB retained.",
+            "",
+            "Molecular: KIT exon 11 deletion (NGS, see separate report).",
+            "",
+            "DIAGNOSIS: gastrointestinal stromal tumour of the stomach, spindle cell type, "
+            "6.5 cm, 3 mitoses per 5 mm2, no rupture, R0.",
+        ),
+        treatments=(
+            {
+                "kind": Treatment.Kind.SURGERY,
+                "timing": Treatment.Timing.DEFINITIVE,
+                "procedure": "laparoscopic wedge resection of the stomach",
+                "margin": Case.RClass.R0,
+                "started_on": datetime.date(2026, 11, 4),
+            },
+        ),
+        molecular=(
+            {
+                "method": MolecularResult.Method.NGS,
+                "target": "KIT exon 11",
+                "result": MolecularResult.Result.DETECTED,
+                "detail": "p.W557_K558del (deletion)",
+                "laboratory": "Riverside General Hospital, Molecular Pathology",
+                "reported_on": datetime.date(2026, 11, 18),
+            },
+            {
+                "method": MolecularResult.Method.NGS,
+                "target": "PDGFRA exons 12, 14, 18",
+                "result": MolecularResult.Result.NOT_DETECTED,
+                "laboratory": "Riverside General Hospital, Molecular Pathology",
+                "reported_on": datetime.date(2026, 11, 18),
+            },
+        ),
     ),
 )
 
@@ -273,10 +502,21 @@ def seed_demo_cases(
     for demo in DEMO_CASES:
         by = referrer if demo.referred else patient
         case = _case_reset(demo, board=board, by=by)
-        if demo.report and not case.attachments.filter(original_name=REPORT_NAME).exists():
+        reports = case.attachments.filter(original_name=REPORT_NAME)
+        if demo.report and not reports.exists():
             pdf = simple_pdf(REPORT_TITLE, list(demo.report))
             uploaded = SimpleUploadedFile(REPORT_NAME, pdf, content_type="application/pdf")
-            attachment_add(by=by, case=case, uploaded=uploaded)
+            attachment_add(
+                by=by, case=case, uploaded=uploaded, document_type=Attachment.DocumentType.PATHOLOGY
+            )
+        reports.update(document_type=Attachment.DocumentType.PATHOLOGY)
+        # The rows are reset like the fields: what exploring added or changed goes.
+        case.treatments.all().delete()
+        Treatment.objects.bulk_create(Treatment(case=case, **row) for row in demo.treatments)
+        case.molecular_results.all().delete()
+        MolecularResult.objects.bulk_create(
+            MolecularResult(case=case, **row) for row in demo.molecular
+        )
         if demo.opinions and not case.opinions.exists():
             for username, body in demo.opinions:
                 author = members[username]

@@ -603,6 +603,16 @@ def attachment_path(instance: Attachment, filename: str) -> str:
 
 
 class Attachment(models.Model):
+    class DocumentType(models.TextChoices):
+        # What the document is, said by the uploader: the checklist (cases/checklist.py)
+        # looks for a pathology report where the question needs one.
+        PATHOLOGY = "pathology", _("Pathology report")
+        IMAGING = "imaging", _("Imaging report")
+        LETTER = "letter", _("Clinical letter / referral")
+        OPERATIVE = "operative", _("Operative note")
+        MOLECULAR = "molecular", _("Molecular report")
+        OTHER = "other", _("Other")
+
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
     uploaded_by = models.ForeignKey(
@@ -611,6 +621,9 @@ class Attachment(models.Model):
     file = models.FileField(upload_to=attachment_path, max_length=255)
     original_name = models.CharField(max_length=255)
     kind = models.CharField(max_length=8)  # detected by content: pdf, docx, ...
+    document_type = models.CharField(
+        _("type of document"), max_length=16, choices=DocumentType, default=DocumentType.OTHER
+    )
     mime = models.CharField(max_length=120)
     extension = models.CharField(max_length=8)
     size = models.PositiveBigIntegerField()

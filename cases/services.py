@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from board.models import Board, Membership, User
-from cases import notify
+from cases import checklist, notify
 from cases.access import CaseAccess
 from cases.attachments import AttachmentRejected, sniff
 from cases.audit import audit
@@ -141,15 +141,9 @@ def _identity_values(identity: dict[str, Any]) -> dict[str, Any]:
 
 
 def case_checklist(case: Case) -> list[str]:
-    """What the case still needs before it can go to the board (empty when complete)."""
-    missing = []
-    if not case.question.strip():
-        missing.append(_("a question to the board"))
-    if not case.diagnosis_label:
-        missing.append(_("a diagnosis (WHO 2020)"))
-    if not case.attachments.exists() and not case.studies.exists():
-        missing.append(_("at least one report or one imaging study"))
-    return missing
+    """What the case still needs before it can go to the board (empty when complete): the
+    required items of cases/checklist.py, which adapt to the question's type."""
+    return checklist.missing_required(case)
 
 
 @transaction.atomic
@@ -214,8 +208,16 @@ def attachments_check_batch(files: Iterable[UploadedFile]) -> None:
         )
 
 
-def attachment_add(*, by: User, case: Case, uploaded: UploadedFile) -> Attachment:
+def attachment_add(
+    *,
+    by: User,
+    case: Case,
+    uploaded: UploadedFile,
+    document_type: str = Attachment.DocumentType.OTHER,
+) -> Attachment:
     """Check one uploaded file by its content and store it; nothing is left of a refused one."""
+    if document_type not in Attachment.DocumentType.values:
+        raise AttachmentRejected(_("Choose the type of document from the list."))
     if uploaded.size > settings.ATTACHMENT_MAX_BYTES:
         raise AttachmentRejected(
             _("The file is %(size)s MB; the limit is %(limit)s MB.")
@@ -234,6 +236,7 @@ def attachment_add(*, by: User, case: Case, uploaded: UploadedFile) -> Attachmen
         uploaded_by=by,
         original_name=(uploaded.name or "file")[-255:],
         kind=detected.kind,
+        document_type=document_type,
         mime=detected.mime,
         extension=detected.extension,
         size=uploaded.size,
@@ -249,7 +252,7 @@ def attachment_add(*, by: User, case: Case, uploaded: UploadedFile) -> Attachmen
                 action="attachment.upload",
                 case=case,
                 target=attachment,
-                detail={"kind": detected.kind, "size": uploaded.size},
+                detail={"kind": detected.kind, "size": uploaded.size, "type": document_type},
             )
     except Exception:
         attachment.file.storage.delete(attachment.file.name)

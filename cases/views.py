@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from board.access import get_board_for_user
 from board.models import User
-from cases import clinical, services
+from cases import checklist, clinical, services
 from cases.access import CaseAccess, cases_visible_to, get_case_for_user
 from cases.attachments import AttachmentRejected
 from cases.audit import audit
@@ -44,6 +44,9 @@ TRANSITION_LABELS = {
     Case.Status.CONCLUDED: _lazy("Conclude"),
     Case.Status.WITHDRAWN: _lazy("Withdraw"),
 }
+
+
+CHECKLIST_STATUSES = (Case.Status.DRAFT, Case.Status.SUBMITTED, Case.Status.IN_REVIEW)
 
 
 def _transitions(access: CaseAccess) -> list[tuple[str, str]]:
@@ -186,6 +189,15 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
     detail = {"identity": True} if identity is not None else None
     audit(actor=request.user, action="case.view", case=case, target=case, detail=detail)
     thread = visible_thread(access) if access.can_see_opinions else None
+    # The submitter sees what to add before the board can discuss the case; the managers
+    # see the same list above "Mark ready for board". Once ready, the list is done with.
+    checklist_items = None
+    if (
+        (access.is_manager or access.is_submitter)
+        and case.status in CHECKLIST_STATUSES
+        and case.ready_at is None
+    ):
+        checklist_items = checklist.checklist(case)
     context = {
         "case": case,
         "access": access,
@@ -199,7 +211,11 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
         ],
         "thread": thread,
         "opinion_form": OpinionForm() if access.can_write_opinion else None,
-        "checklist": services.case_checklist(case) if access.is_manager else None,
+        "checklist": checklist_items,
+        "checklist_blocking": any(i.required and i.missing for i in checklist_items or ()),
+        "checklist_missing": [i for i in checklist_items or () if i.missing],
+        "checklist_done": [i for i in checklist_items or () if i.done],
+        "document_types": Attachment.DocumentType.choices,
         "transitions": _transitions(access),
         "invites": (
             case.invites.select_related("expert").filter(
@@ -314,6 +330,8 @@ def attachment_upload(request: HttpRequest, case_id: UUID) -> HttpResponse:
     access = get_case_for_user(request.user, case_id)
     access.require(access.can_upload, "attachment.upload")
     files = request.FILES.getlist("files")
+    # Optional: API clients and older forms send none, and the documents are "other".
+    document_type = request.POST.get("document_type") or Attachment.DocumentType.OTHER
     results = []
     try:
         services.attachments_check_batch(files)
@@ -323,7 +341,7 @@ def attachment_upload(request: HttpRequest, case_id: UUID) -> HttpResponse:
     for uploaded in files:
         try:
             attachment = services.attachment_add(
-                by=request.user, case=access.case, uploaded=uploaded
+                by=request.user, case=access.case, uploaded=uploaded, document_type=document_type
             )
         except AttachmentRejected as exc:
             audit(
