@@ -375,8 +375,8 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
             data={
                 "category": "surgery",
                 "text": "En bloc resection, no preoperative treatment.",
-                "guideline": "esmo_euracan",
-                "guideline_reference": "ESMO–EURACAN 2021, 4.2",
+                "guideline": "esmo_sts_2021",
+                "guideline_reference": "section 4.2",
                 "evidence_level": "III",
                 "grade": "A",
             },
