@@ -345,6 +345,15 @@ def _report_record(case: Case, *, patient_copy: bool) -> list[ReportSection]:
             key="workup",
         )
     )
+    if case.molecular_findings:
+        # Recorded before molecular results had rows, or beside them: never dropped.
+        sections.append(
+            ReportSection(
+                _("Molecular findings"),
+                ((_("As recorded (free text)"), case.molecular_findings),),
+                key="molecular-text",
+            )
+        )
     return [section for section in sections if section.facts or section.notes]
 
 

@@ -55,6 +55,7 @@ LIPOSARCOMA = {
     "chest_staging_date": datetime.date(2025, 1, 3),
     "question_type": "surgery",
     "question": "Is the mass resectable en bloc after radiotherapy?",
+    "molecular_findings": "CANARYFREETEXT MDM2 high-level amplification",
 }
 GIST = {
     "entity": "gist",
@@ -146,6 +147,7 @@ def test_the_panel_copy_carries_the_whole_clinical_record(cast):
     # Molecular results, and the germline result apart as hereditary predisposition.
     assert "MDM2 amplification" in text and MDM2_LAB in text
     assert "Hereditary predisposition (germline)" in text and GERMLINE_MARK in text
+    assert "CANARYFREETEXT MDM2 high-level amplification" in text  # free text kept
     # Treatments, one row each.
     assert "Preoperative (neoadjuvant)" in text and "50.4 Gy in 28 fractions" in text
     assert "En bloc resection with left nephrectomy, R1" in text
@@ -192,6 +194,7 @@ def test_the_patient_copy_carries_diagnosis_site_stage_and_treatments_only(cast)
         "Core needle biopsy",
         "Nodes not assessed",
         "Expert pathology review",
+        "CANARYFREETEXT",
     ):
         assert withheld in panel and withheld not in text, withheld
 
@@ -236,6 +239,7 @@ def test_the_report_data_is_typed_rows_not_html(cast):
         "grade",
         "margins",
         "workup",
+        "molecular-text",
     ]
     assert [(m.target, m.germline) for m in data.molecular] == [
         ("MDM2 amplification", False),
