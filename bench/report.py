@@ -266,7 +266,7 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
     from board.models import Board, Membership, QuorumRequirement, User
     from cases import services
     from cases.access import case_access
-    from cases.models import Case, PatientIdentity
+    from cases.models import Case, MolecularResult, PatientIdentity, Treatment
     from decisions import services as actions
     from imaging.ingest import ingest_many
     from imaging.models import Instance
@@ -310,8 +310,14 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
             "Is the mass resectable en bloc, and is preoperative radiotherapy or "
             "chemotherapy indicated?"
         ),
-        histotype="liposarcoma_wd_dd",
+        entity="dedifferentiated_liposarcoma",
+        topography="C48.0",
+        laterality="left",
         primary_site="retroperitoneum",
+        disease_setting=Case.Setting.PRIMARY,
+        question_type="surgery",
+        primary_imaging_modality="CT",
+        chest_staging=Case.ChestStaging.NEGATIVE,
         size_cm=18,
         depth=Case.Depth.DEEP,
         differentiation_score=3,
@@ -322,6 +328,19 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
         molecular_findings="MDM2 amplified (FISH)",
         ecog=1,
         pathology_review=Case.PathologyReview.CONCORDANT,
+    )
+    MolecularResult.objects.create(
+        case=case,
+        method=MolecularResult.Method.FISH,
+        target="MDM2 amplification",
+        result=MolecularResult.Result.DETECTED,
+        laboratory="Example Molecular Pathology",
+    )
+    Treatment.objects.create(
+        case=case,
+        kind=Treatment.Kind.SURGERY,
+        procedure="Excisional biopsy",
+        margin="R2",
     )
     PatientIdentity.objects.create(
         case=case,
@@ -375,8 +394,8 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
             data={
                 "category": "surgery",
                 "text": "En bloc resection, no preoperative treatment.",
-                "guideline": "esmo_euracan",
-                "guideline_reference": "ESMO–EURACAN 2021, 4.2",
+                "guideline": "esmo_sts_2021",
+                "guideline_reference": "section 4.2",
                 "evidence_level": "III",
                 "grade": "A",
             },

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from board.models import Board
 from cases.models import Case
+from decisions import guidelines
 from decisions.models import Consensus, Proposal, VoteChoice, VoteRound
 from decisions.services import RECOMMENDATION_FIELDS
 from meetings.models import Meeting
@@ -14,7 +15,24 @@ from meetings.models import Meeting
 RECOMMENDATION_WIDGETS = {"text": forms.Textarea(attrs={"rows": 4})}
 
 
-class ProposalForm(forms.ModelForm):
+class RecommendationForm(forms.ModelForm):
+    """A proposal or the consensus: the guideline cited must say what its row requires (the
+    version of an NCCN guideline, the reference of an institutional or national one)."""
+
+    def clean(self):
+        data = super().clean()
+        if "guideline" in data:
+            problems = guidelines.check(
+                data["guideline"],
+                version=data.get("guideline_version") or "",
+                reference=data.get("guideline_reference") or "",
+            )
+            for field, message in problems.items():
+                self.add_error(field, message)
+        return data
+
+
+class ProposalForm(RecommendationForm):
     prefix = "proposal"
 
     class Meta:
@@ -24,7 +42,7 @@ class ProposalForm(forms.ModelForm):
         labels = {"text": _("Proposal")}
 
 
-class ConsensusForm(forms.ModelForm):
+class ConsensusForm(RecommendationForm):
     prefix = "consensus"
 
     class Meta:

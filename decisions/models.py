@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from board.models import Board, Specialty
 from cases.models import Case, ReportAudience
+from decisions import guidelines
 from meetings.models import Meeting
 
 
@@ -31,14 +32,6 @@ class TreatmentCategory(models.TextChoices):
     SURVEILLANCE = "surveillance", _("Surveillance")
     BEST_SUPPORTIVE_CARE = "best_supportive_care", _("Best supportive care")
     OTHER = "other", _("Other")
-
-
-class Guideline(models.TextChoices):
-    ESMO_EURACAN = "esmo_euracan", _("ESMO–EURACAN")
-    NCCN = "nccn", _("NCCN")
-    NATIONAL = "national", _("National guideline")
-    INSTITUTIONAL = "institutional", _("Institutional protocol")
-    NONE = "none", _("None")
 
 
 class EvidenceLevel(models.TextChoices):
@@ -68,14 +61,27 @@ class Recommendation(models.Model):
 
     category = models.CharField(_("category"), max_length=32, choices=TreatmentCategory)
     text = models.TextField(_("recommendation"), help_text=_("Markdown."))
+    # A row of the catalogue in decisions/guidelines.py; printed by its full title.
     guideline = models.CharField(
-        _("guideline"), max_length=16, choices=Guideline, default=Guideline.NONE
+        _("guideline"),
+        max_length=guidelines.KEY_MAX_LENGTH,
+        choices=guidelines.CHOICES,
+        default=guidelines.NONE,
+    )
+    guideline_version = models.CharField(
+        _("guideline version"),
+        max_length=32,
+        blank=True,
+        help_text=_("NCCN guidelines only: the version followed, e.g. “2.2025”."),
     )
     guideline_reference = models.CharField(
         _("guideline reference"),
         max_length=200,
         blank=True,
-        help_text=_("Edition and section, e.g. “ESMO–EURACAN 2021, 4.2”."),
+        help_text=_(
+            "The section followed, e.g. “4.2”; for an institutional protocol or a national "
+            "guideline, its name and reference."
+        ),
     )
     evidence_level = models.CharField(
         _("level of evidence"),
@@ -92,6 +98,13 @@ class Recommendation(models.Model):
 
     class Meta:
         abstract = True
+
+    @property
+    def guideline_text(self) -> str:
+        """The guideline's full title with its year or version and the reference entered."""
+        return guidelines.guideline_text(
+            self.guideline, version=self.guideline_version, reference=self.guideline_reference
+        )
 
 
 class Proposal(Recommendation):

@@ -152,6 +152,46 @@ class ReportAddressee:
 
 
 @dataclass(frozen=True)
+class ReportSection:
+    """One part of the clinical record (diagnosis, stage, grade, ...): its facts as (label,
+    value) pairs, plain text, and the engine's notes or refusals in words."""
+
+    title: str
+    facts: Sequence[tuple[str, str]] = ()
+    notes: Sequence[str] = ()
+    # The element id in the PDF's HTML (tests and readers find a section by it).
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class ReportTreatment:
+    """One treatment row as the case records it (cases.models.Treatment), in words."""
+
+    kind: str
+    timing: str = ""
+    started_on: datetime.date | None = None
+    ended_on: datetime.date | None = None
+    ongoing: bool = False
+    detail: str = ""  # procedure and margin, dose and fractions, or regimen and cycles
+    response: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class ReportMolecular:
+    """One molecular or genetic result (cases.models.MolecularResult); `germline` results are
+    printed apart, as hereditary predisposition."""
+
+    method: str
+    target: str
+    result: str
+    detail: str = ""
+    laboratory: str = ""
+    reported_on: datetime.date | None = None
+    germline: bool = False
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything one copy of one version of a consensus report shows. The panel copy names
     the case by its pseudonym only; `patient` and `addressee` are for the other copies.
@@ -168,7 +208,12 @@ class ReportData:
     meeting_date: datetime.datetime | datetime.date | None = None
     supersedes: int | None = None
     structured: Sequence[tuple[str, str]] = ()
+    # The clinical record, section by section, as cases/record.py reads the case.
+    record: Sequence[ReportSection] = ()
+    treatments: Sequence[ReportTreatment] = ()
+    molecular: Sequence[ReportMolecular] = ()
     question: str = ""
+    question_type: str = ""
     studies: Sequence[ReportStudy] = ()
     key_images: Sequence[ReportImage] = ()
     opinions: Sequence[ReportSpecialty] = ()
@@ -419,6 +464,8 @@ def report_context(data: ReportData) -> dict[str, Any]:
             {"url": key_image_url(index), "caption": image.caption, "number": index + 1}
             for index, image in enumerate(data.key_images)
         ],
+        "somatic": [row for row in data.molecular if not row.germline],
+        "germline": [row for row in data.molecular if row.germline],
         "single_choice": bool(data.proposals) and all(p.chosen is not None for p in data.proposals),
         "tally_chart": tally_svg(data.proposals),
     }

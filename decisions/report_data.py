@@ -23,11 +23,13 @@ from typing import Any
 from django.utils import timezone
 from django.utils.html import format_html, strip_tags
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from board.models import Board, Membership, Specialty
+from cases.clinical.data import gist_risk
 from cases.markdown import render_markdown
-from cases.models import Case, Opinion, PatientIdentity, ReportAudience
+from cases.models import Case, Opinion, PatientIdentity, ReportAudience, Treatment
 from decisions import tally as tallying
 from decisions.models import Consensus, VoteRound
 from decisions.render import (
@@ -36,12 +38,15 @@ from decisions.render import (
     ReportData,
     ReportDissent,
     ReportImage,
+    ReportMolecular,
     ReportOpinion,
     ReportPatient,
     ReportProposal,
+    ReportSection,
     ReportSignature,
     ReportSpecialty,
     ReportStudy,
+    ReportTreatment,
 )
 from imaging.keyimages import render_key_image
 from meetings.models import PRESENCE_TIMEOUT, Attendance, Meeting
@@ -97,8 +102,12 @@ def report_data(consensus: Consensus, audience: str = ReportAudience.PANEL) -> R
         meeting_title=meeting.title if meeting else None,
         meeting_date=meeting.starts_at if meeting else None,
         supersedes=consensus.supersedes.version if consensus.supersedes else None,
-        structured=_report_structured(case),
+        structured=() if patient_copy else _report_structured(case),
+        record=_report_record(case, patient_copy=patient_copy),
+        treatments=_report_treatments(case, at),
+        molecular=() if patient_copy else _report_molecular(case, at),
         question=case.question,
+        question_type=case.get_question_type_display() if case.question_type else "",
         studies=_report_studies(case, at),
         key_images=_report_key_images(case, at, panel=panel),
         opinions=_report_opinions(case, at) if shared else [],
@@ -152,34 +161,258 @@ def _report_addressee(case: Case) -> ReportAddressee:
     )
 
 
-def _diagnosis(case: Case) -> str:
-    if case.diagnosis_code:
-        return f"{case.diagnosis_label} (ICD-O-3 {case.diagnosis_code})"
-    return case.diagnosis_label
-
-
 def _report_structured(case: Case) -> list[tuple[str, str]]:
-    """The sarcoma data as the case page's panel shows it (templates/cases/_structured.html)."""
-    size = f"{case.size_cm} cm" if case.size_cm else ""
-    if size and case.depth:
-        size += f", {case.get_depth_display().lower()}"
-    record = case.clinical
-    staged = record.stage_text
-    if record.stage.system:
-        staged = f"{staged} — {record.stage.system}"
+    """The patient as the board sees them (the clinical record follows, by section)."""
     age = _("%(age)d years") % {"age": case.age} if case.age is not None else ""
     return [
         (_("Sex"), case.get_sex_display() if case.sex else ""),
         (_("Age"), age),
-        (_("Diagnosis"), _diagnosis(case)),
-        (_("Primary site"), case.get_primary_site_display() if case.primary_site else ""),
-        (_("Size"), size),
-        (_("Grade"), record.grade_text),
-        (_("Stage"), staged),
-        (_("Margins"), case.get_r_class_display() if case.r_class else ""),
         (_("ECOG"), "" if case.ecog is None else str(case.ecog)),
-        (_("Molecular findings"), case.molecular_findings),
         (_("Expert pathology review"), case.get_pathology_review_display()),
+    ]
+
+
+# What the risk categories of cases.clinical.data.gist_risk say in words.
+GIST_RISK_WORDS = {
+    gist_risk.NONE: _lazy("No risk (AFIP: none)"),
+    gist_risk.VERY_LOW: _lazy("Very low risk"),
+    gist_risk.LOW: _lazy("Low risk"),
+    gist_risk.MODERATE: _lazy("Moderate risk"),
+    gist_risk.INTERMEDIATE: _lazy("Intermediate risk"),
+    gist_risk.HIGH: _lazy("High risk"),
+    gist_risk.INSUFFICIENT: _lazy("Insufficient data (too few cases in the published cell)"),
+    gist_risk.CONFLICT: _lazy("Published reproductions of the table disagree: see the original"),
+}
+
+
+def _facts(*pairs: tuple[str, str], keep: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
+    """The pairs that hold a value, and those in `keep` (shown as "—" when empty)."""
+    return tuple((label, value) for label, value in pairs if value or label in keep)
+
+
+def _date(value) -> str:
+    return value.isoformat() if value else ""
+
+
+def _report_record(case: Case, *, patient_copy: bool) -> list[ReportSection]:
+    """The clinical record, section by section, as the case page shows it: every value from
+    the case's fields or from cases/record.py, nothing computed here.
+
+    The patient copy carries what the recommendation is about, in the same words as the
+    other copies: the diagnosis, the site, the disease setting and the stage (with the system
+    that produced it); and the treatments (the caller adds them). It leaves out what a doctor
+    should explain rather than a document announce, or that only the panel works with: the
+    grading details, the GIST risk of recurrence, the margins, the workup, the molecular and
+    hereditary (germline) results, the engine's notes and the coding left to review."""
+    record = case.clinical
+    topography = case.topography_obj
+    site = str(topography) if topography else ""
+    if site and case.laterality:
+        site += f", {case.get_laterality_display().lower()}"
+    diagnosis = case.diagnosis_label
+    if case.diagnosis_code:
+        diagnosis = f"{diagnosis} (WHO 2020; ICD-O-3 {case.diagnosis_code})"
+    elif diagnosis:
+        diagnosis = _("%(diagnosis)s (not coded to a WHO 2020 entity)") % {"diagnosis": diagnosis}
+    size = f"{case.size_cm} cm" if case.size_cm else ""
+    if size and case.depth:
+        size += f", {case.get_depth_display().lower()}"
+    stage_label = _("Stage")
+
+    sections = [
+        ReportSection(
+            _("Diagnosis"),
+            _facts(
+                (_("Diagnosis"), diagnosis),
+                (_("Primary site (ICD-O-3)"), site),
+                (
+                    _("Site for staging"),
+                    case.get_primary_site_display() if case.primary_site else "",
+                ),
+                (_("Size"), size),
+                keep=(_("Diagnosis"), _("Primary site (ICD-O-3)")),
+            ),
+            ()
+            if patient_copy or not case.coding_review
+            else (_("To review: %(what)s") % {"what": case.coding_review},),
+            key="diagnosis",
+        ),
+        ReportSection(
+            _("Disease setting"),
+            _facts(
+                (_("Setting"), case.get_disease_setting_display() if case.disease_setting else ""),
+                (_("Radiation-associated"), _("Yes") if case.radiation_associated else ""),
+                (_("First diagnosis"), _date(case.first_diagnosis_date)),
+                (_("Recurrence"), _date(case.recurrence_date)),
+                keep=(_("Setting"),),
+            ),
+            key="setting",
+        ),
+        ReportSection(
+            _("Stage"),
+            _facts(
+                (stage_label, record.stage_text),
+                (_("System"), record.stage.system or ""),
+                keep=(stage_label,),
+            ),
+            () if patient_copy else tuple(record.stage.notes),
+            key="stage",
+        ),
+    ]
+    if patient_copy:
+        return sections
+
+    grade = record.grade
+    specimen = case.get_grade_specimen_display() if case.grade_specimen else ""
+    if specimen and case.grade_after_neoadjuvant:
+        specimen = _("%(specimen)s, taken after neoadjuvant treatment") % {"specimen": specimen}
+    viable = f"{case.viable_tumour_percent} %" if case.viable_tumour_percent is not None else ""
+    grade_notes = []
+    if grade.reason and grade.reason != record.grade_text:
+        grade_notes.append(grade.reason)
+    sections.append(
+        ReportSection(
+            _("Grade"),
+            _facts(
+                (_("Grade"), record.grade_text),
+                (_("System"), grade.system or ""),
+                (_("Graded specimen"), specimen),
+                (_("Viable tumour after neoadjuvant treatment"), viable),
+                keep=(_("Grade"),),
+            ),
+            tuple(grade_notes) + tuple(record.problems),
+            key="grade",
+        )
+    )
+    if record.gist_risks:
+        sections.append(
+            ReportSection(
+                _("GIST risk of progression"),
+                tuple(
+                    (
+                        risk.system,
+                        str(GIST_RISK_WORDS.get(risk.category, risk.category))
+                        if risk.category
+                        else risk.reason,
+                    )
+                    for risk in record.gist_risks
+                )
+                + _facts(
+                    (_("Mitoses per 5 mm²"), _count(case.mitoses_per_5mm2)),
+                    (_("Tumour rupture"), _yes_no(case.tumour_rupture)),
+                ),
+                key="gist-risk",
+            )
+        )
+    margin = f"{case.closest_margin_mm} mm" if case.closest_margin_mm is not None else ""
+    sections.append(
+        ReportSection(
+            _("Margins"),
+            _facts(
+                (_("Resection"), case.get_resection_display() if case.resection else ""),
+                (_("Residual tumour (R)"), case.get_r_class_display() if case.r_class else ""),
+                (_("Closest margin"), margin),
+                (_("Anatomical barrier"), case.margin_barrier),
+            ),
+            key="margins",
+        )
+    )
+    imaging = " ".join(
+        part
+        for part in (
+            case.get_primary_imaging_modality_display() if case.primary_imaging_modality else "",
+            _date(case.primary_imaging_date),
+        )
+        if part
+    )
+    chest = " ".join(
+        part
+        for part in (
+            case.get_chest_staging_display() if case.chest_staging else "",
+            _date(case.chest_staging_date),
+        )
+        if part
+    )
+    sections.append(
+        ReportSection(
+            _("Workup"),
+            _facts(
+                (_("Imaging of the primary"), imaging),
+                (_("Chest staging CT"), chest),
+                (_("Metastatic sites"), case.metastatic_sites),
+                (_("Number of metastases"), _count(case.metastasis_count)),
+            ),
+            key="workup",
+        )
+    )
+    if case.molecular_findings:
+        # Recorded before molecular results had rows, or beside them: never dropped.
+        sections.append(
+            ReportSection(
+                _("Molecular findings"),
+                ((_("As recorded (free text)"), case.molecular_findings),),
+                key="molecular-text",
+            )
+        )
+    return [section for section in sections if section.facts or section.notes]
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else (_("Yes") if value else _("No"))
+
+
+def _report_treatments(case: Case, at: datetime) -> list[ReportTreatment]:
+    """The treatments recorded before the signature, newest first (the case's order)."""
+    rows = []
+    for row in case.treatments.filter(created_at__lte=at):
+        if row.kind == Treatment.Kind.SURGERY:
+            parts = [row.procedure, row.get_margin_display() if row.margin else ""]
+        elif row.kind == Treatment.Kind.RADIOTHERAPY:
+            dose = f"{row.dose_gy} Gy" if row.dose_gy is not None else ""
+            fractions = (
+                ngettext("%(n)d fraction", "%(n)d fractions", row.fractions) % {"n": row.fractions}
+                if row.fractions
+                else ""
+            )
+            parts = [" in ".join(p for p in (dose, fractions) if p)]
+        else:
+            cycles = (
+                ngettext("%(n)d cycle", "%(n)d cycles", row.cycles) % {"n": row.cycles}
+                if row.cycles
+                else ""
+            )
+            parts = [row.regimen, cycles]
+        rows.append(
+            ReportTreatment(
+                kind=row.get_kind_display(),
+                timing=row.get_timing_display() if row.timing else "",
+                started_on=row.started_on,
+                ended_on=row.ended_on,
+                ongoing=row.ongoing,
+                detail=", ".join(p for p in parts if p),
+                response=row.get_response_display() if row.response else "",
+                notes=row.notes,
+            )
+        )
+    return rows
+
+
+def _report_molecular(case: Case, at: datetime) -> list[ReportMolecular]:
+    return [
+        ReportMolecular(
+            method=row.get_method_display(),
+            target=row.target,
+            result=row.get_result_display(),
+            detail=row.detail,
+            laboratory=row.laboratory,
+            reported_on=row.reported_on,
+            germline=row.germline,
+        )
+        for row in case.molecular_results.filter(created_at__lte=at)
     ]
 
 
@@ -358,9 +591,7 @@ def _attendance_quorum(case: Case, present: list[str]) -> str:
 def _coded_recommendation(consensus: Consensus) -> str:
     """The recommendation's coded fields under its text (escaped here; the report cleans all
     HTML it is given again)."""
-    guideline = consensus.get_guideline_display()
-    if consensus.guideline_reference:
-        guideline = f"{guideline} — {consensus.guideline_reference}"
+    guideline = consensus.guideline_text
     return format_html(
         "<p><strong>{}</strong>: {}<br><strong>{}</strong>: {}<br>"
         "<strong>{}</strong>: {}<br><strong>{}</strong>: {}</p>",

@@ -46,6 +46,7 @@ RECOMMENDATION_FIELDS = (
     "category",
     "text",
     "guideline",
+    "guideline_version",
     "guideline_reference",
     "evidence_level",
     "grade",
@@ -91,8 +92,9 @@ def voters_of(case: Case) -> int:
 def _recommendation(data: Mapping[str, Any]) -> dict[str, Any]:
     """The recommendation fields given (the model's defaults stand for those left out)."""
     values = {name: data[name] for name in RECOMMENDATION_FIELDS if name in data}
-    if "guideline_reference" in values:
-        values["guideline_reference"] = values["guideline_reference"] or ""
+    for name in ("guideline_version", "guideline_reference"):
+        if name in values:
+            values[name] = values[name] or ""
     return values
 
 

@@ -22,8 +22,8 @@ from tests.cast import PASSWORD
 SURGERY = {
     "category": "surgery",
     "text": "Wide **en bloc** resection.",
-    "guideline": "esmo_euracan",
-    "guideline_reference": "ESMO–EURACAN 2021, 4.2",
+    "guideline": "esmo_sts_2021",
+    "guideline_reference": "section 4.2",
     "evidence_level": "III",
     "grade": "A",
 }

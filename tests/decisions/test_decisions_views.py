@@ -65,7 +65,7 @@ def test_members_see_proposals_and_the_vote_form(cast):
     html = page(cast.pathologist, case)
     assert 'id="decisions"' in html and "data-panel-url" in html
     assert "Wide <strong>en bloc</strong> resection." in html
-    assert "ESMO–EURACAN 2021, 4.2" in html
+    assert "section 4.2" in html
     assert f'action="{url("vote-cast", case, round_id=round_.uuid)}"' in html
     assert "The tally is hidden until the vote closes." in html
     assert 'id="tally"' not in html

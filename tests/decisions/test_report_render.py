@@ -25,11 +25,14 @@ from decisions.render import (
     ReportError,
     ReportFetchRefused,
     ReportImage,
+    ReportMolecular,
     ReportOpinion,
     ReportProposal,
+    ReportSection,
     ReportSignature,
     ReportSpecialty,
     ReportStudy,
+    ReportTreatment,
     ReportURLFetcher,
     key_image_url,
     refuse_embedded_files,
@@ -64,6 +67,31 @@ def report_data(**changes) -> ReportData:
             ("Primary site", "Retroperitoneum"),
             ("FNCLCC", "Grade 3"),
             ("AJCC 8th", "Stage IIIB"),
+        ),
+        "record": (
+            ReportSection(
+                "Stage",
+                (
+                    ("Stage", "Stage IIIB (ypT4 N0 M0 G3)"),
+                    ("System", "AJCC 8th edition, retroperitoneum (ch. 44)"),
+                ),
+                ("Nodes not assessed: staged N0, as AJCC 8 defines N0.",),
+                key="stage",
+            ),
+        ),
+        "treatments": (
+            ReportTreatment(
+                "Radiotherapy",
+                "Preoperative (neoadjuvant)",
+                datetime.date(2025, 1, 6),
+                datetime.date(2025, 2, 12),
+                detail="50.4 Gy in 28 fractions",
+                response="Stable disease",
+            ),
+        ),
+        "molecular": (
+            ReportMolecular("FISH", "MDM2 amplification", "Detected / positive"),
+            ReportMolecular("NGS", "TP53", "Detected / positive", germline=True),
         ),
         "question": "Is the mass resectable en bloc?",
         "studies": (ReportStudy(datetime.date(2025, 2, 27), "CT", "CT chest/abdomen", 3, 612),),
@@ -128,6 +156,8 @@ def test_pdf_holds_recommendation_tally_and_attendees(pdf):
     assert "Prof. Laura Bianchi" in text
     assert "Would consider radiotherapy in a trial" in text
     assert "Dedifferentiated liposarcoma" in text
+    assert "Stage IIIB (ypT4 N0 M0 G3)" in text and "50.4 Gy in 28 fractions" in text
+    assert "Hereditary predisposition (germline)" in text
 
 
 def test_every_page_names_the_case_version_and_page(reader):
@@ -208,10 +238,17 @@ def test_single_choice_round_shows_vote_counts():
 
 
 def test_text_fields_are_escaped():
-    data = report_data(question="<b>bold?</b> & more", outcome="<i>x</i>")
+    data = report_data(
+        question="<b>bold?</b> & more",
+        outcome="<i>x</i>",
+        record=(ReportSection("Margins", (("Anatomical barrier", "<u>fascia</u>"),)),),
+        treatments=(ReportTreatment("Surgery", detail="<em>R1</em>"),),
+        molecular=(ReportMolecular("NGS", "<s>KIT</s>", "Detected"),),
+    )
     text = pdf_text(render_report_pdf(data))
     assert "<b>bold?</b> & more" in text
     assert "<i>x</i>" in text
+    assert "<u>fascia</u>" in text and "<em>R1</em>" in text and "<s>KIT</s>" in text
 
 
 def test_a_key_image_that_is_not_png_is_refused():
@@ -235,6 +272,9 @@ def test_user_text_causes_no_fetch_and_no_file_read(loopback):
         opinions=(ReportSpecialty("Pathology", opinions), ReportSpecialty("Surgery", raw)),
         recommendation_html=render_markdown("\n\n".join(texts)),
         question="\n".join(texts),
+        record=(ReportSection("Diagnosis", tuple(("Diagnosis", t) for t in texts), texts),),
+        treatments=tuple(ReportTreatment("Surgery", detail=t, notes=t) for t in texts),
+        molecular=tuple(ReportMolecular("NGS", t, t, detail=t, laboratory=t) for t in texts),
     )
     pdf = render_report_pdf(data)
     assert hits == []
