@@ -1,0 +1,269 @@
+"""The clinical record as the case page and the live page's case panel show it.
+
+Everything computed (grade, stage, GIST risk) comes from `Case.clinical` (cases/record.py),
+the engine's own result; this module only puts it into words and groups the case's fields
+into the sections the templates draw (templates/cases/record/, meetings/live/_case.html):
+a section whose fields are all empty is not drawn, while a grade or stage that is missing
+says so ("Grade pending", or the engine's reason why there is no stage group).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+
+from cases.clinical import GradeStatus
+from cases.clinical.data import ajcc8
+from cases.clinical.data import gist_risk as risk_table
+from cases.record import EXTENT_FIELDS
+
+if TYPE_CHECKING:
+    from cases.models import Case, MolecularResult, Treatment
+    from cases.record import ClinicalRecord
+
+# GIST risk categories in words (cases/clinical/data/gist_risk.py).
+RISK_LABELS = {
+    risk_table.NONE: "None (no progression in the published series)",
+    risk_table.VERY_LOW: "Very low risk",
+    risk_table.LOW: "Low risk",
+    risk_table.MODERATE: "Moderate risk",
+    risk_table.INTERMEDIATE: "Intermediate risk",
+    risk_table.HIGH: "High risk",
+    risk_table.INSUFFICIENT: "Insufficient data in the published series",
+    risk_table.CONFLICT: "Published reproductions of the table disagree: check the original",
+}
+
+# What decides T where size does not (cases.clinical.Extent), in words.
+EXTENT_LABELS = {
+    "head_neck_invasion": "Invasion of adjoining structures",
+    "visceral_extent": "Organ involvement",
+    "multifocal_sites": "Multifocal sites",
+    "discontinuous": "Discontinuous (skip) lesions",
+    "pelvic_segments": "Pelvic segments involved",
+    "extraosseous": "Extraosseous extension",
+    "sacroiliac_to_neuroforamen": "Extension to the sacroiliac joint / sacral neuroforamen",
+    "pelvic_vessels": "External iliac vessel encasement or pelvic tumour thrombus",
+    "vertebral_segments": "Adjacent vertebral segments involved",
+    "nonadjacent_segments": "Nonadjacent vertebral segments involved",
+    "spinal_canal": "Invasion of the spinal canal",
+    "great_vessels": "Invasion of the great vessels or tumour thrombus",
+}
+EXTENT_VALUES = {
+    "none": "None",
+    "T4a": "T4a",
+    "T4b": "T4b",
+    "organ_confined": "Confined to the organ",
+    "serosa": "Invades the serosa or visceral peritoneum",
+    "beyond_serosa": "Extends beyond the serosa (mesentery)",
+    "another_organ": "Invades another organ",
+    "multifocal": "Multifocal",
+}
+
+
+@dataclass(frozen=True)
+class Risk:
+    system: str
+    text: str  # the category in words, or why there is none
+    decided: bool
+
+
+@dataclass(frozen=True)
+class TreatmentRow:
+    treatment: Treatment
+    details: str
+
+
+class RecordDisplay:
+    """One case's clinical record, ready for a template (`{% clinical_record case as rec %}`)."""
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+
+    @cached_property
+    def record(self) -> ClinicalRecord:
+        return self.case.clinical
+
+    # --- diagnosis ------------------------------------------------------------------------
+
+    @property
+    def not_coded(self) -> bool:
+        """A diagnosis written in words because the WHO list has no entity for it."""
+        return not self.case.entity and bool(self.case.diagnosis_other)
+
+    # --- grade ----------------------------------------------------------------------------
+
+    @property
+    def grade_pending(self) -> bool:
+        return self.record.grade.status == GradeStatus.PENDING
+
+    @property
+    def grade_note(self) -> str:
+        """The engine's reason beside a grade (what was assumed, what is missing); where
+        there is no grade the reason is already the grade's text."""
+        grade = self.record.grade
+        if grade.status in (GradeStatus.CONFLICT, GradeStatus.NOT_APPLICABLE):
+            return ""
+        return grade.reason
+
+    # --- stage ----------------------------------------------------------------------------
+
+    @property
+    def stage_headline(self) -> str:
+        """The stage group, or in words why there is none (never an empty box)."""
+        stage = self.record.stage
+        if stage.applies and stage.group:
+            return _("Stage %(group)s") % {"group": stage.group}
+        return stage.reason
+
+    @property
+    def tnm(self) -> str:
+        """T, N, M and G as the engine gave them, prefixed yp after neoadjuvant treatment.
+
+        A category the engine did not give is shown as pending, never computed here; where
+        the chapter defines no T category at all (ch. 45), none is shown."""
+        stage = self.record.stage
+        if not stage.applies:
+            return ""
+        if stage.t:
+            t = f"{stage.prefix}{stage.t}"
+        elif stage.system == ajcc8.SYSTEMS[ajcc8.UNUSUAL]:
+            t = f"{stage.prefix}T —" if stage.prefix else ""
+        else:
+            t = f"{stage.prefix}T pending"
+        gist = stage.system in (
+            ajcc8.SYSTEMS[ajcc8.GIST_GASTRIC],
+            ajcc8.SYSTEMS[ajcc8.GIST_INTESTINAL],
+        )
+        g = stage.g or ("mitotic rate pending" if gist else "grade pending")
+        return " ".join(filter(None, (t, stage.n or "N pending", stage.m or "M pending", g)))
+
+    @property
+    def extent(self) -> list[tuple[str, str]]:
+        stored = self.case.staging_extent or {}
+        rows = []
+        for key in EXTENT_FIELDS:
+            value = stored.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                shown = _("Yes") if value else _("No")
+            else:
+                shown = EXTENT_VALUES.get(str(value), str(value))
+            rows.append((EXTENT_LABELS.get(key, key), shown))
+        return rows
+
+    # --- GIST risk ------------------------------------------------------------------------
+
+    @property
+    def risks(self) -> list[Risk]:
+        rows = []
+        for risk in self.record.gist_risks:
+            if risk.category:
+                text = RISK_LABELS.get(risk.category, risk.category)
+                if risk.reason:
+                    text = f"{text}. {risk.reason}"
+                rows.append(Risk(risk.system, text, True))
+            else:
+                rows.append(Risk(risk.system, risk.reason or _("Not yet known."), False))
+        return rows
+
+    @property
+    def gist_inputs(self) -> bool:
+        case = self.case
+        return case.mitoses_per_5mm2 is not None or case.tumour_rupture is not None
+
+    # --- sections that may be empty -------------------------------------------------------
+
+    @property
+    def has_setting(self) -> bool:
+        case = self.case
+        return bool(
+            case.disease_setting
+            or case.first_diagnosis_date
+            or case.recurrence_date
+            or case.radiation_associated
+            or case.resection == case.Resection.UNPLANNED
+        )
+
+    @property
+    def has_margins(self) -> bool:
+        case = self.case
+        return bool(
+            case.resection
+            or case.r_class
+            or case.closest_margin_mm is not None
+            or case.margin_barrier
+        )
+
+    @property
+    def has_workup(self) -> bool:
+        case = self.case
+        return bool(
+            case.primary_imaging_modality
+            or case.primary_imaging_date
+            or case.chest_staging
+            or case.chest_staging_date
+            or case.metastatic_sites
+            or case.metastasis_count is not None
+        )
+
+    @property
+    def has_review(self) -> bool:
+        case = self.case
+        return bool(case.ecog is not None or case.pathology_review or case.slides)
+
+    # --- rows -----------------------------------------------------------------------------
+
+    @cached_property
+    def molecular(self) -> list[MolecularResult]:
+        return [r for r in self.case.molecular_results.all() if not r.germline]
+
+    @cached_property
+    def hereditary(self) -> list[MolecularResult]:
+        return [r for r in self.case.molecular_results.all() if r.germline]
+
+    @cached_property
+    def key_molecular(self) -> list[MolecularResult]:
+        """For the live panel: what was found (detected or equivocal), then the rest."""
+        found = ("detected", "equivocal")
+        rows = self.molecular + self.hereditary
+        return [r for r in rows if r.result in found] + [r for r in rows if r.result not in found]
+
+    @cached_property
+    def treatments(self) -> list[TreatmentRow]:
+        # Newest first: Treatment.Meta.ordering (start date descending, undated last).
+        return [TreatmentRow(t, treatment_details(t)) for t in self.case.treatments.all()]
+
+    @cached_property
+    def revision_count(self) -> int:
+        return self.case.clinical_revisions.count()
+
+
+def treatment_details(treatment: Treatment) -> str:
+    """What was given, in one line: the procedure and margin, the dose, or the regimen."""
+    parts: list[str] = []
+    kind = treatment.Kind
+    if treatment.kind == kind.SURGERY:
+        if treatment.procedure:
+            parts.append(treatment.procedure)
+        if treatment.margin:
+            parts.append(_("margin %(r)s") % {"r": treatment.margin})
+    elif treatment.kind == kind.RADIOTHERAPY:
+        if treatment.dose_gy is not None:
+            dose = f"{treatment.dose_gy.normalize():f} Gy"
+            if treatment.fractions:
+                dose += " " + _("in %(n)d fractions") % {"n": treatment.fractions}
+            parts.append(dose)
+        elif treatment.fractions:
+            parts.append(_("%(n)d fractions") % {"n": treatment.fractions})
+    elif treatment.kind == kind.SYSTEMIC:
+        if treatment.regimen:
+            parts.append(treatment.regimen)
+        if treatment.cycles:
+            parts.append(_("%(n)d cycles") % {"n": treatment.cycles})
+    if treatment.notes:
+        parts.append(treatment.notes)
+    return "; ".join(parts)
