@@ -100,15 +100,25 @@ class RecordDisplay:
         return self.record.grade.status == GradeStatus.PENDING
 
     @property
+    def grade_none(self) -> bool:
+        """No grade, and the words say why (the tumour type is not graded, or a conflict)."""
+        return self.record.grade.status in (GradeStatus.CONFLICT, GradeStatus.NOT_APPLICABLE)
+
+    @property
     def grade_note(self) -> str:
         """The engine's reason beside a grade (what was assumed, what is missing); where
         there is no grade the reason is already the grade's text."""
         grade = self.record.grade
         if grade.status in (GradeStatus.CONFLICT, GradeStatus.NOT_APPLICABLE):
             return ""
-        return grade.reason
+        reason = grade.reason.removeprefix("Grade pending: ")
+        return reason[:1].upper() + reason[1:]
 
     # --- stage ----------------------------------------------------------------------------
+
+    @property
+    def has_group(self) -> bool:
+        return bool(self.record.stage.applies and self.record.stage.group)
 
     @property
     def stage_headline(self) -> str:
