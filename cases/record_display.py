@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from cases.clinical import GradeStatus
 from cases.clinical.data import ajcc8
@@ -26,40 +27,41 @@ if TYPE_CHECKING:
 
 # GIST risk categories in words (cases/clinical/data/gist_risk.py).
 RISK_LABELS = {
-    risk_table.NONE: "None (no progression in the published series)",
-    risk_table.VERY_LOW: "Very low risk",
-    risk_table.LOW: "Low risk",
-    risk_table.MODERATE: "Moderate risk",
-    risk_table.INTERMEDIATE: "Intermediate risk",
-    risk_table.HIGH: "High risk",
-    risk_table.INSUFFICIENT: "Insufficient data in the published series",
-    risk_table.CONFLICT: "Published reproductions of the table disagree: check the original",
+    risk_table.NONE: _lazy("None (no progression in the published series)"),
+    risk_table.VERY_LOW: _lazy("Very low risk"),
+    risk_table.LOW: _lazy("Low risk"),
+    risk_table.MODERATE: _lazy("Moderate risk"),
+    risk_table.INTERMEDIATE: _lazy("Intermediate risk"),
+    risk_table.HIGH: _lazy("High risk"),
+    risk_table.INSUFFICIENT: _lazy("Insufficient data in the published series"),
+    risk_table.CONFLICT: _lazy("Published reproductions of the table disagree: check the original"),
 }
 
 # What decides T where size does not (cases.clinical.Extent), in words.
 EXTENT_LABELS = {
-    "head_neck_invasion": "Invasion of adjoining structures",
-    "visceral_extent": "Organ involvement",
-    "multifocal_sites": "Multifocal sites",
-    "discontinuous": "Discontinuous (skip) lesions",
-    "pelvic_segments": "Pelvic segments involved",
-    "extraosseous": "Extraosseous extension",
-    "sacroiliac_to_neuroforamen": "Extension to the sacroiliac joint / sacral neuroforamen",
-    "pelvic_vessels": "External iliac vessel encasement or pelvic tumour thrombus",
-    "vertebral_segments": "Adjacent vertebral segments involved",
-    "nonadjacent_segments": "Nonadjacent vertebral segments involved",
-    "spinal_canal": "Invasion of the spinal canal",
-    "great_vessels": "Invasion of the great vessels or tumour thrombus",
+    "head_neck_invasion": _lazy("Invasion of adjoining structures"),
+    "visceral_extent": _lazy("Organ involvement"),
+    "multifocal_sites": _lazy("Multifocal sites"),
+    "discontinuous": _lazy("Discontinuous (skip) lesions"),
+    "pelvic_segments": _lazy("Pelvic segments involved"),
+    "extraosseous": _lazy("Extraosseous extension"),
+    "sacroiliac_to_neuroforamen": _lazy("Extension to the sacroiliac joint / sacral neuroforamen"),
+    "pelvic_vessels": _lazy("External iliac vessel encasement or pelvic tumour thrombus"),
+    "vertebral_segments": _lazy("Adjacent vertebral segments involved"),
+    "nonadjacent_segments": _lazy("Nonadjacent vertebral segments involved"),
+    "spinal_canal": _lazy("Invasion of the spinal canal"),
+    "great_vessels": _lazy("Invasion of the great vessels or tumour thrombus"),
 }
 EXTENT_VALUES = {
-    "none": "None",
-    "T4a": "T4a",
-    "T4b": "T4b",
-    "organ_confined": "Confined to the organ",
-    "serosa": "Invades the serosa or visceral peritoneum",
-    "beyond_serosa": "Extends beyond the serosa (mesentery)",
-    "another_organ": "Invades another organ",
-    "multifocal": "Multifocal",
+    "none": _lazy("None"),
+    # ch. 40's own words for T4a/T4b (cases/clinical/data/ajcc8.py).
+    "T4a": f"T4a: {ajcc8.HEAD_NECK_INVASION['T4a']}",
+    "T4b": f"T4b: {ajcc8.HEAD_NECK_INVASION['T4b']}",
+    "organ_confined": _lazy("Confined to the organ"),
+    "serosa": _lazy("Invades the serosa or visceral peritoneum"),
+    "beyond_serosa": _lazy("Extends beyond the serosa (mesentery)"),
+    "another_organ": _lazy("Invades another organ"),
+    "multifocal": _lazy("Multifocal"),
 }
 
 
@@ -142,13 +144,14 @@ class RecordDisplay:
         elif stage.system == ajcc8.SYSTEMS[ajcc8.UNUSUAL]:
             t = f"{stage.prefix}T —" if stage.prefix else ""
         else:
-            t = f"{stage.prefix}T pending"
+            t = stage.prefix + _("T pending")
         gist = stage.system in (
             ajcc8.SYSTEMS[ajcc8.GIST_GASTRIC],
             ajcc8.SYSTEMS[ajcc8.GIST_INTESTINAL],
         )
-        g = stage.g or ("mitotic rate pending" if gist else "grade pending")
-        return " ".join(filter(None, (t, stage.n or "N pending", stage.m or "M pending", g)))
+        g = stage.g or (_("mitotic rate pending") if gist else _("grade pending"))
+        n, m = stage.n or _("N pending"), stage.m or _("M pending")
+        return " ".join(filter(None, (t, n, m, g)))
 
     @property
     def extent(self) -> list[tuple[str, str]]:
