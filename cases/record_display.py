@@ -88,13 +88,6 @@ class RecordDisplay:
     def record(self) -> ClinicalRecord:
         return self.case.clinical
 
-    # --- diagnosis ------------------------------------------------------------------------
-
-    @property
-    def not_coded(self) -> bool:
-        """A diagnosis written in words because the WHO list has no entity for it."""
-        return not self.case.entity and bool(self.case.diagnosis_other)
-
     # --- grade ----------------------------------------------------------------------------
 
     @property
@@ -184,13 +177,6 @@ class RecordDisplay:
         return rows
 
     @property
-    def gist_inputs(self) -> bool:
-        case = self.case
-        return case.mitoses_per_5mm2 is not None or case.tumour_rupture is not None
-
-    # --- sections that may be empty -------------------------------------------------------
-
-    @property
     def has_setting(self) -> bool:
         case = self.case
         return bool(
@@ -222,13 +208,6 @@ class RecordDisplay:
             or case.metastatic_sites
             or case.metastasis_count is not None
         )
-
-    @property
-    def has_review(self) -> bool:
-        case = self.case
-        return bool(case.ecog is not None or case.pathology_review or case.slides)
-
-    # --- rows -----------------------------------------------------------------------------
 
     @cached_property
     def molecular(self) -> list[MolecularResult]:
