@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import invite_views, views
+from cases import history_views, invite_views, views
 
 urlpatterns = [
     path("invites/<str:token>/", invite_views.invite_open, name="invite-open"),
@@ -13,6 +13,11 @@ urlpatterns = [
     path("cases/<uuid:case_id>/status/", views.case_status, name="case-status"),
     path("cases/<uuid:case_id>/ready/", views.case_ready, name="case-ready"),
     path("cases/<uuid:case_id>/audit/", views.case_audit, name="case-audit"),
+    path(
+        "cases/<uuid:case_id>/clinical/history/",
+        history_views.clinical_history,
+        name="case-clinical-history",
+    ),
     path("cases/<uuid:case_id>/attachments/", views.attachment_upload, name="attachment-upload"),
     path(
         "cases/<uuid:case_id>/attachments/<uuid:attachment_id>/",

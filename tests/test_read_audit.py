@@ -55,6 +55,7 @@ WALKED: dict[str, Read] = {
     "case-detail": Read("case.view"),
     "case-edit": Read("identity.view"),
     "case-audit": Read("audit.view"),
+    "case-clinical-history": Read("clinical.history"),
     "attachment-download": Read("attachment.download"),
     "opinion-fragment": Read("opinion.view"),
     "opinion-edit": Read("opinion.view"),

@@ -32,6 +32,8 @@ MATRIX = {
     "case-detail": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
     "case-edit": ("get", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
     "case-audit": ("get", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
+    # The record's history is read by whoever reads the record (the submitter included).
+    "case-clinical-history": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
     "case-invites": ("get", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
     "attachment-download": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
     "opinion-fragment": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
