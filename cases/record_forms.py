@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from cases import clinical, history, record
 from cases.clinical.data import ajcc8, icdo3_topography, who_2020
-from cases.models import Case, MolecularResult, Treatment
+from cases.models import Case, Laterality, MolecularResult, Treatment
 
 ENTITY_OTHER = "other"  # "not in the list": the diagnosis is described in diagnosis_other
 
@@ -382,7 +382,7 @@ class ClinicalRecordForm(forms.ModelForm):
         side = data.get("laterality")
         if topo is None or not side:
             return
-        sided = side in (Case.Laterality.LEFT, Case.Laterality.RIGHT, Case.Laterality.BILATERAL)
+        sided = side in (Laterality.LEFT, Laterality.RIGHT, Laterality.BILATERAL)
         if topo.laterality == icdo3_topography.MIDLINE and sided:
             self.add_error(
                 "laterality",
@@ -412,7 +412,7 @@ class ClinicalRecordForm(forms.ModelForm):
                 score_fields[0],
                 _(
                     "FNCLCC scores are not valid on a specimen taken after neoadjuvant treatment "
-                    "(treatment changes mitoses and necrosis): record the response as %% viable "
+                    "(treatment changes mitoses and necrosis): record the response as % viable "
                     "tumour, and the grade of the pre-treatment biopsy."
                 ),
             )
@@ -421,7 +421,7 @@ class ClinicalRecordForm(forms.ModelForm):
             self.add_error(
                 "viable_tumour_percent",
                 _(
-                    "Viable tumour (%%) measures the response to neoadjuvant treatment: tick "
+                    "Viable tumour (%) measures the response to neoadjuvant treatment: tick "
                     "“staged after neoadjuvant treatment (yp)” or leave it empty."
                 ),
             )
