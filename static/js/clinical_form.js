@@ -6,6 +6,7 @@
 //   must each begin a word of the name, a synonym or the code ("lipo dediff", "ddlps");
 //   one match is selected at once;
 // - only the extent group of the chosen site family is shown (the server drops the others);
+// - the GIST inputs hide for another diagnosis, a treatment row shows its kind's fields;
 // - "add" buttons append a row to the treatment and molecular formsets.
 
 function words(text) {
@@ -69,12 +70,52 @@ function searchable(select) {
 
 function extentByFamily(form) {
   const site = form.querySelector("select[name=primary_site]");
-  const groups = form.querySelectorAll("[data-extent-family]");
+  const groups = [...form.querySelectorAll("[data-extent-family]")];
+  const box = form.querySelector("[data-extent]");
   if (!site || !groups.length) return;
   const show = () => {
     for (const group of groups) group.hidden = group.dataset.extentFamily !== site.value;
+    box.hidden = groups.every((g) => g.hidden);
   };
   site.addEventListener("change", show);
+  show();
+}
+
+// The GIST inputs (mitoses per 5 mm², rupture) only once the diagnosis is GIST or not chosen.
+function gistSection(form) {
+  const entity = form.querySelector("select[name=entity]");
+  const section = form.querySelector("#section-gist");
+  if (!entity || !section) return;
+  const filled = () => [...section.querySelectorAll("input, select")].some((el) => el.value && el.value !== "unknown");
+  const show = () => {
+    section.hidden = Boolean(entity.value) && entity.value !== "gist" && !filled();
+  };
+  entity.addEventListener("change", show);
+  show();
+}
+
+// A treatment row shows the fields of its kind (a filled field of another kind stays
+// visible: the server refuses it in words).
+const KIND_FIELDS = {
+  surgery: ["procedure", "margin"],
+  radiotherapy: ["dose_gy", "fractions"],
+  systemic: ["regimen", "cycles", "response"],
+};
+const ALL_KIND_FIELDS = Object.values(KIND_FIELDS).flat();
+
+function treatmentKinds(row) {
+  const kind = row.querySelector("select[name$=-kind]");
+  if (!kind || !kind.name.startsWith("treatments-")) return;
+  const show = () => {
+    for (const name of ALL_KIND_FIELDS) {
+      const input = row.querySelector(`[name$="-${name}"]`);
+      const wrapper = input?.closest(".field");
+      if (!wrapper) continue;
+      const mine = !kind.value || KIND_FIELDS[kind.value].includes(name);
+      wrapper.hidden = !mine && !input.value;
+    }
+  };
+  kind.addEventListener("change", show);
   show();
 }
 
@@ -90,6 +131,7 @@ function rows(fieldset) {
     const html = template.innerHTML.replaceAll("__prefix__", String(index));
     list.insertAdjacentHTML("beforeend", html);
     total.value = String(index + 1);
+    treatmentKinds(list.lastElementChild);
     list.lastElementChild.querySelector("select, input")?.focus();
   });
 }
@@ -97,5 +139,7 @@ function rows(fieldset) {
 for (const form of document.querySelectorAll("[data-clinical-form]")) {
   form.querySelectorAll("select[data-searchable]").forEach(searchable);
   extentByFamily(form);
+  gistSection(form);
   form.querySelectorAll("[data-rows]").forEach(rows);
+  form.querySelectorAll("[data-row]").forEach(treatmentKinds);
 }
