@@ -98,8 +98,27 @@ def test_fill_the_clinical_form_and_read_the_stage(cast, daphne_server, new_cont
     assert "Stage IIIB" in page.locator("#stage").inner_text()
     assert "ypT4 N0 M0" in record
     assert "AJCC 8th edition, soft tissue sarcoma of the retroperitoneum (ch. 44)" in record
-    assert "Nodes not assessed: staged N0" in record  # shown by the case page's stage notes
+    notes_a = record
     shot(page, "case-page-ddlps.png")
+
+    # The clinical record's own page shows what was saved; a change is kept in the history.
+    page.get_by_role("link", name="Edit the clinical record").click()
+    assert page.locator("select[name=entity]").input_value() == "dedifferentiated_liposarcoma"
+    assert page.locator("input[name=treatments-0-dose_gy]").input_value() == "50.0"
+    assert page.locator("input[name=full_name]").count() == 0  # no identity on this page
+    page.get_by_label("Viable tumour after neoadjuvant treatment (%)").fill("20")
+    shot(page, "clinical-edit-ddlps.png")
+    page.get_by_role("button", name="Save the clinical record").click()
+    page.locator("#structured").wait_for()
+    revision = ddlps.clinical_revisions.get()
+    assert revision.changes == [
+        {
+            "field": "viable_tumour_percent",
+            "label": "Viable tumour after neoadjuvant treatment (%)",
+            "old": "30",
+            "new": "20",
+        }
+    ]
 
     # (b) GIST of the stomach.
     start_case(
@@ -137,11 +156,14 @@ def test_fill_the_clinical_form_and_read_the_stage(cast, daphne_server, new_cont
     assert "Stage IIIA" in page.locator("#stage").inner_text()
     assert "T3 N0 M0" in record
     assert "gastrointestinal stromal tumour (ch. 43): gastric and omental" in record
-    # Both risk classifications, each "high" (see the module docstring).
-    risk = page.locator("#gist-risk").inner_text()
-    assert "AFIP risk of progression (Miettinen & Lasota 2006)\nHigh" in risk.replace("\t", "\n")
-    assert "Modified NIH consensus risk (Joensuu 2008)\nHigh" in risk.replace("\t", "\n")
     shot(page, "case-page-gist.png")
+
+    # What the case page's record sections (templates/cases/record/) add: the stage's notes
+    # and both GIST risk classifications, each "high" (see the module docstring).
+    assert "Nodes not assessed: staged N0" in notes_a
+    risk = page.locator("#gist-risk").inner_text().replace("\t", "\n")
+    assert "AFIP risk of progression (Miettinen & Lasota 2006)\nHigh" in risk
+    assert "Modified NIH consensus risk (Joensuu 2008)\nHigh" in risk
 
 
 def test_a_refusal_is_shown_in_words_next_to_the_field(cast, daphne_server, new_context):
