@@ -370,6 +370,8 @@ class ClinicalRecordForm(forms.ModelForm):
             for name in record.EXTENT_FIELDS
             if f"extent_{name}" in data
         }
+        if posted.get("visceral_extent") != "multifocal":
+            posted["multifocal_sites"] = None  # counted only for multifocal involvement
         data["staging_extent"] = history.extent_for_family(posted, family)
         if data.pop("coding_reviewed", False):
             data["coding_review"] = ""

@@ -8,6 +8,8 @@
 // - only the extent group of the chosen site family is shown (the server drops the others);
 // - the GIST inputs hide for another diagnosis, a treatment row shows its kind's fields;
 // - "add" buttons append a row to the treatment and molecular formsets.
+// The words are the form's (data-text-*, translated by the template).
+import { fill } from "./text.js";
 
 function words(text) {
   return text.toLowerCase().match(/[a-z0-9]+/g) || [];
@@ -22,13 +24,13 @@ function matches(option, query) {
   return words(text).every((q) => have.some((w) => w.startsWith(q)));
 }
 
-function searchable(select) {
+function searchable(select, text) {
   const box = document.createElement("input");
   box.type = "search";
   box.className = "option-search";
   box.id = `${select.id}-search`;
-  box.placeholder = select.dataset.searchable === "entity" ? "Search: name, synonym or ICD-O code" : "Search: site or C code";
-  box.setAttribute("aria-label", `Search ${select.labels[0]?.textContent.trim() || ""}`);
+  box.placeholder = select.dataset.searchable === "entity" ? text.textSearchEntity : text.textSearchTopography;
+  box.setAttribute("aria-label", fill(text.textSearchLabel, { label: select.labels[0]?.textContent.trim() || "" }));
   box.setAttribute("aria-controls", select.id);
   const count = document.createElement("span");
   count.className = "help option-search-count";
@@ -51,7 +53,7 @@ function searchable(select) {
       count.textContent = "";
       return;
     }
-    count.textContent = shown.length === 1 ? "1 match" : `${shown.length} matches`;
+    count.textContent = shown.length === 1 ? text.textOneMatch : fill(text.textMatches, { count: shown.length });
     if (shown.length === 1 && select.value !== shown[0].value) {
       select.value = shown[0].value;
       select.dispatchEvent(new Event("change", { bubbles: true }));
@@ -137,7 +139,7 @@ function rows(fieldset) {
 }
 
 for (const form of document.querySelectorAll("[data-clinical-form]")) {
-  form.querySelectorAll("select[data-searchable]").forEach(searchable);
+  form.querySelectorAll("select[data-searchable]").forEach((select) => searchable(select, form.dataset));
   extentByFamily(form);
   gistSection(form);
   form.querySelectorAll("[data-rows]").forEach(rows);

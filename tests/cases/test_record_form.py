@@ -575,3 +575,18 @@ def test_options_carry_their_search_terms_for_the_search_box(cast):
     assert 'data-extent-family="head_neck"' in html
     assert 'name="treatments-TOTAL_FORMS"' in html
     assert '<datalist id="molecular-targets">' in html
+
+
+def test_a_site_count_is_kept_only_for_multifocal_involvement(cast):
+    case = make_case(cast, entity="leiomyosarcoma")
+    data = clinical_post(
+        case,
+        primary_site="visceral",
+        extent_visceral_extent="another_organ",
+        extent_multifocal_sites="4",
+    )
+    assert signed_in(cast.chair).post(edit_url(case), data).status_code == 302
+    case.refresh_from_db()
+    # AJCC 8 ch. 42: invading another organ is T3; the number of sites counts for T4 only.
+    assert case.staging_extent == {"visceral_extent": "another_organ"}
+    assert case.clinical.stage.t == "T3"

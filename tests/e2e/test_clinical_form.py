@@ -170,7 +170,12 @@ def test_a_refusal_is_shown_in_words_next_to_the_field(cast, daphne_server, new_
     base = daphne_server.url
     page = sign_in(new_context(), base, "referrer")
     start_case(page, base, cast.board.name, "Adjuvant therapy?", "Gastric GIST.")
+    search(page, "entity", "8936", "Gastrointestinal stromal tumour (8936/3)")  # by code
+    search(page, "entity", "ddlps", "Dedifferentiated liposarcoma (8858/3)")  # by synonym
     search(page, "entity", "gist", "Gastrointestinal stromal tumour (8936/3)")
+    assert page.locator("#id_entity-search").get_attribute("aria-label") == (
+        "Search Diagnosis (WHO 2020)"
+    )
     page.locator("select[name=primary_site]").select_option("trunk_extremity")
     page.get_by_role("button", name="Save draft").click()
     page.locator(".field-invalid", has_text="staged by the AJCC 8 GIST chapter").wait_for()
