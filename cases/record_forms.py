@@ -240,7 +240,6 @@ class ClinicalRecordForm(forms.ModelForm):
             ),
             "mitoses_per_5mm2": _lazy("GIST: mitotic rate, low ≤ 5, high > 5 per 5 mm² (50 HPF)."),
             "diagnosis_other": _lazy("Only when the diagnosis is not in the WHO list."),
-            "metastasis_count": None,
         }
 
     def __init__(self, *args, **kwargs):
@@ -347,9 +346,6 @@ class ClinicalRecordForm(forms.ModelForm):
                 yield key, legend, present, groups
 
     # --- validation --------------------------------------------------------------------
-
-    def clean_entity(self) -> str:
-        return self.cleaned_data["entity"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
