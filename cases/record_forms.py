@@ -475,7 +475,7 @@ def _site_family_message(entity: clinical.Entity, site: str) -> str:
     if chapters == (who_2020.AJCC_GIST,):
         return _(
             "%(entity)s is staged by the AJCC 8 GIST chapter (ch. 43): choose its organ "
-            "(“GIST: stomach”, “GIST: small intestine”...)."
+            "(“GIST: stomach”, “GIST: jejunum or ileum”...)."
         ) % {"entity": entity.name}
     if chapters == (who_2020.AJCC_BONE,):
         return _(

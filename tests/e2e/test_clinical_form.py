@@ -179,4 +179,5 @@ def test_a_refusal_is_shown_in_words_next_to_the_field(cast, daphne_server, new_
     page.locator("select[name=primary_site]").select_option("trunk_extremity")
     page.get_by_role("button", name="Save draft").click()
     page.locator(".field-invalid", has_text="staged by the AJCC 8 GIST chapter").wait_for()
+    shot(page, "clinical-form-refusal.png")
     assert not Case.objects.exists()
