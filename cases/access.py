@@ -130,6 +130,22 @@ class CaseAccess:
         return self.is_submitter and self.case.status in EDITABLE_BY_SUBMITTER
 
     @property
+    def can_edit_clinical(self) -> bool:
+        """The clinical record (diagnosis, stage, grade, treatments, molecular results) is
+        kept by the board's members (chair, coordinators, members; not invited experts)
+        until the case is closed, and by a referring doctor who submitted it while it is
+        theirs to edit. A patient's own request is coded by the board."""
+        if not self.can_view:
+            return False
+        if self.is_member:
+            return not self.case.is_closed
+        return (
+            self.is_submitter
+            and self.user.kind == User.Kind.CLINICIAN
+            and self.case.status in EDITABLE_BY_SUBMITTER
+        )
+
+    @property
     def can_annotate(self) -> bool:
         """Anyone who may view the case (panelists and the submitter) marks its images, until
         the case is closed."""

@@ -9,131 +9,86 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from board.models import Board, User
-from cases import clinical
 from cases.models import Case
+from cases.record_forms import CLINICAL_FORM_FIELDS, ClinicalRecordForm
 from cases.services import CASE_FIELDS
 
 TEXTAREA = forms.Textarea(attrs={"rows": 4})
 
-# The extent that decides T is asked per site family (staging_extent), not as raw JSON.
-CLINICIAN_FIELDS = [name for name in CASE_FIELDS if name != "staging_extent"]
-PATIENT_FIELDS = ["sex", "age", "clinical_summary", "history", "question", "urgency"]
-
-FIELDSETS = [
-    (_("Patient (pseudonymous: seen by every panelist)"), ["sex", "age"]),
-    (
-        _("The request"),
-        [
-            "question",
-            "urgency",
-            "clinical_summary",
-            "history",
-            "referring_physician",
-            "referring_institution",
-        ],
-    ),
-    (
-        _("Diagnosis"),
-        ["entity", "diagnosis_other", "topography", "laterality", "primary_site"],
-    ),
-    (
-        _("Disease setting"),
-        ["disease_setting", "radiation_associated", "first_diagnosis_date", "recurrence_date"],
-    ),
-    (_("Tumour and stage"), ["size_cm", "depth", "nodes", "metastasis", "neoadjuvant"]),
-    (
-        _("Grade"),
-        [
-            "differentiation_score",
-            "mitotic_count",
-            "necrosis",
-            "reported_grade",
-            "grade_specimen",
-            "grade_after_neoadjuvant",
-            "viable_tumour_percent",
-            "mitoses_per_5mm2",
-            "tumour_rupture",
-        ],
-    ),
-    (_("Margins"), ["resection", "r_class", "closest_margin_mm", "margin_barrier"]),
-    (
-        _("Workup"),
-        [
-            "primary_imaging_modality",
-            "primary_imaging_date",
-            "chest_staging",
-            "chest_staging_date",
-            "metastatic_sites",
-            "metastasis_count",
-        ],
-    ),
-    (_("Molecular and review"), ["molecular_findings", "ecog", "pathology_review", "slides"]),
+# The request as the referring doctor writes it; the clinical record follows
+# (cases/record_forms.py, shared with the board's clinical edit page).
+REQUEST_FIELDS = [
+    "sex",
+    "age",
+    "question",
+    "question_type",
+    "urgency",
+    "clinical_summary",
+    "history",
+    "referring_physician",
+    "referring_institution",
 ]
+CLINICIAN_FIELDS = [*REQUEST_FIELDS, *CLINICAL_FORM_FIELDS]
+PATIENT_FIELDS = ["sex", "age", "clinical_summary", "history", "question", "urgency"]
+assert set(CLINICIAN_FIELDS) | {"staging_extent", "coding_review"} == set(CASE_FIELDS)
 
 
-class CaseForm(forms.ModelForm):
-    """The case record as a clinician fills it in."""
+class CaseForm(ClinicalRecordForm):
+    """The case record as a clinician fills it in: the request, then the clinical record."""
 
-    class Meta:
-        model = Case
+    SECTIONS = (
+        (
+            "patient",
+            _("Patient (pseudonymous: seen by every panelist)"),
+            ["sex", "age"],
+        ),
+        (
+            "request",
+            _("The request"),
+            [
+                "question",
+                "question_type",
+                "urgency",
+                "clinical_summary",
+                "history",
+                "referring_physician",
+                "referring_institution",
+            ],
+        ),
+        *ClinicalRecordForm.SECTIONS[1:],
+    )
+
+    class Meta(ClinicalRecordForm.Meta):
         fields = CLINICIAN_FIELDS
         widgets = {
+            **ClinicalRecordForm.Meta.widgets,
             "clinical_summary": TEXTAREA,
             "history": TEXTAREA,
             "question": forms.Textarea(attrs={"rows": 3}),
-            "molecular_findings": forms.Textarea(attrs={"rows": 2}),
-            "size_cm": forms.NumberInput(attrs={"step": "0.1", "min": "0.1"}),
         }
         help_texts = {
+            **ClinicalRecordForm.Meta.help_texts,
             "question": _("What exactly should the board answer? One or two sentences."),
-            "size_cm": _("Greatest dimension on imaging or pathology."),
-            "mitotic_count": _(
-                "Per 10 high-power fields: 0–9 scores 1, 10–19 scores 2, ≥20 scores 3."
-            ),
-            "differentiation_score": _("1 resembles normal tissue; 3 is undifferentiated."),
-            "diagnosis_other": _("Only when the diagnosis is not in the WHO list."),
+            "question_type": _("The kind of answer you need, beside the question in words."),
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["question"].required = True
         self.fields["clinical_summary"].required = True
-        self.__init_entity_choices()
-
-    @property
-    def fieldsets(self):
-        for legend, names in FIELDSETS:
-            present = [self[name] for name in names if name in self.fields]
-            if present:
-                yield legend, present
-
-    def __init_entity_choices(self) -> None:
-        if "entity" in self.fields:
-            self.fields["entity"] = forms.ChoiceField(
-                label=_("Diagnosis (WHO 2020)"),
-                required=False,
-                choices=[("", "—")]
-                + [(e.key, f"{e.name} ({e.icdo})") for e in clinical.ENTITIES.values()],
-            )
-        if "topography" in self.fields:
-            self.fields["topography"] = forms.ChoiceField(
-                label=_("Primary site (ICD-O-3)"),
-                required=False,
-                choices=[("", "—")] + [(t.code, str(t)) for t in clinical.TOPOGRAPHY.values()],
-            )
-
-    def clean(self):
-        data = super().clean()
-        if data.get("entity"):
-            data["diagnosis_other"] = ""
-        return data
 
 
-class PatientCaseForm(CaseForm):
-    """What a patient tells the board, in their own words."""
+class PatientCaseForm(forms.ModelForm):
+    """What a patient tells the board, in their own words (the board codes the record)."""
 
-    class Meta(CaseForm.Meta):
+    class Meta:
+        model = Case
         fields = PATIENT_FIELDS
+        widgets = {
+            "clinical_summary": TEXTAREA,
+            "history": TEXTAREA,
+            "question": forms.Textarea(attrs={"rows": 3}),
+        }
         labels = {
             "clinical_summary": _("Your story"),
             "history": _("Treatments so far"),
@@ -143,6 +98,24 @@ class PatientCaseForm(CaseForm):
             "clinical_summary": _("What was found, when, and by whom. Upload your reports below."),
             "question": _("For example: is surgery the right first step for me?"),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["question"].required = True
+        self.fields["clinical_summary"].required = True
+
+    @property
+    def sections(self):
+        yield "patient", _("About you"), [self["sex"], self["age"]], []
+        yield (
+            "request",
+            _("Your request"),
+            [self[name] for name in ("question", "urgency", "clinical_summary", "history")],
+            [],
+        )
+
+    def case_data(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self._meta.fields}
 
 
 class IdentityForm(forms.Form):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,16 +13,25 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from board.models import Board, Membership, User
-from cases import checklist, notify
+from cases import checklist, history, notify
 from cases.access import CaseAccess
 from cases.attachments import AttachmentRejected, sniff
 from cases.audit import audit
-from cases.models import Attachment, Case, CaseInvite, Opinion, OpinionRevision, PatientIdentity
+from cases.models import (
+    Attachment,
+    Case,
+    CaseInvite,
+    ClinicalRevision,
+    Opinion,
+    OpinionRevision,
+    PatientIdentity,
+)
 from realtime.events import CaseAccessRevoked, CaseStatusChanged, OpinionPosted
 from realtime.groups import case_group
 from realtime.publish import publish_case_event, publish_on_commit
@@ -44,6 +53,7 @@ CASE_FIELDS = (
     # Diagnosis and site.
     "entity",
     "diagnosis_other",
+    "coding_review",
     "topography",
     "laterality",
     "primary_site",
@@ -94,7 +104,14 @@ IDENTITY_FIELDS = ("full_name", "date_of_birth", "hospital_number")
 
 
 @transaction.atomic
-def case_create(*, by: User, board: Board, data: dict[str, Any], identity: dict[str, Any]) -> Case:
+def case_create(
+    *,
+    by: User,
+    board: Board,
+    data: dict[str, Any],
+    identity: dict[str, Any],
+    rows: Sequence[BaseInlineFormSet] = (),
+) -> Case:
     """A new draft. Patients submit about themselves; clinicians about a patient."""
     kind = Case.Kind.PATIENT if by.kind == User.Kind.PATIENT else Case.Kind.DOCTOR
     case = Case(board=board, submitted_by=by, kind=kind)
@@ -102,22 +119,69 @@ def case_create(*, by: User, board: Board, data: dict[str, Any], identity: dict[
     case.full_clean(exclude=["pseudonym"])
     case.save()
     PatientIdentity.objects.create(case=case, **_identity_values(identity))
+    _save_rows(case, rows)
+    # No revision: the draft is the record's first version (cases/history.py).
     audit(actor=by, action="case.create", case=case, target=case)
     return case
 
 
 @transaction.atomic
 def case_update(
-    *, by: User, case: Case, data: dict[str, Any], identity: dict[str, Any] | None
+    *,
+    by: User,
+    case: Case,
+    data: dict[str, Any],
+    identity: dict[str, Any] | None,
+    rows: Sequence[BaseInlineFormSet] = (),
 ) -> Case:
+    before = history.snapshot(case)
     _assign(case, data)
     case.full_clean(exclude=["pseudonym"])
     case.save()
     if identity is not None:
         PatientIdentity.objects.update_or_create(case=case, defaults=_identity_values(identity))
+    _save_rows(case, rows)
+    revision = history.record_revision(case=case, by=by, before=before)
     # Field names only: the values may identify the patient.
-    audit(actor=by, action="case.update", case=case, target=case, detail={"fields": sorted(data)})
+    detail = {"fields": sorted(data), "clinical": history.changed_fields(revision)}
+    audit(actor=by, action="case.update", case=case, target=case, detail=detail)
     return case
+
+
+@transaction.atomic
+def case_clinical_update(
+    *, access: CaseAccess, data: dict[str, Any], rows: Sequence[BaseInlineFormSet] = ()
+) -> ClinicalRevision | None:
+    """The board's (or the submitter's) edit of the clinical record alone: no identity, no
+    request text. Returns the revision written, None when nothing changed."""
+    if not access.can_edit_clinical:
+        raise PermissionDenied
+    unknown = set(data) - set(history.CLINICAL_FIELDS)
+    if unknown:
+        raise ValueError(f"not clinical fields: {sorted(unknown)}")
+    case = Case.objects.select_for_update().get(pk=access.case.pk)
+    before = history.snapshot(case)
+    _assign(case, data)
+    case.full_clean(exclude=["pseudonym"])
+    case.save()
+    _save_rows(case, rows)
+    revision = history.record_revision(case=case, by=access.user, before=before)
+    access.case = case
+    audit(
+        actor=access.user,
+        action="case.clinical_update",
+        case=case,
+        target=case,
+        detail={"fields": history.changed_fields(revision)},
+    )
+    return revision
+
+
+def _save_rows(case: Case, rows: Sequence[BaseInlineFormSet]) -> None:
+    """Save the treatment and molecular row formsets (validated by the view) for `case`."""
+    for formset in rows:
+        formset.instance = case
+        formset.save()
 
 
 def _assign(case: Case, data: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import history_views, invite_views, views
+from cases import history_views, invite_views, record_views, views
 
 urlpatterns = [
     path("invites/<str:token>/", invite_views.invite_open, name="invite-open"),
@@ -10,6 +10,11 @@ urlpatterns = [
     path("boards/<uuid:board_id>/cases/", views.board_queue, name="board-queue"),
     path("cases/<uuid:case_id>/", views.case_detail, name="case-detail"),
     path("cases/<uuid:case_id>/edit/", views.case_edit, name="case-edit"),
+    path(
+        "cases/<uuid:case_id>/clinical/",
+        record_views.case_clinical_edit,
+        name="case-clinical-edit",
+    ),
     path("cases/<uuid:case_id>/status/", views.case_status, name="case-status"),
     path("cases/<uuid:case_id>/ready/", views.case_ready, name="case-ready"),
     path("cases/<uuid:case_id>/audit/", views.case_audit, name="case-audit"),

@@ -35,6 +35,7 @@ from cases.forms import (
 )
 from cases.models import Attachment, AuditEvent, Case, CaseInvite, Opinion, PatientIdentity
 from cases.opinions import visible_thread
+from cases.record_forms import MOLECULAR_TARGETS, row_formsets, rows_to_save, rows_valid
 
 TRANSITION_LABELS = {
     Case.Status.SUBMITTED: _lazy("Submit to the board"),
@@ -62,7 +63,7 @@ def _transitions(access: CaseAccess) -> list[tuple[str, str]]:
     return moves
 
 
-def _case_form_class(user: User) -> type[CaseForm]:
+def _case_form_class(user: User) -> type[CaseForm | PatientCaseForm]:
     return PatientCaseForm if user.kind == User.Kind.PATIENT else CaseForm
 
 
@@ -71,9 +72,9 @@ def _identity_initial(user: User) -> dict:
     return {"full_name": user.get_full_name()} if user.kind == User.Kind.PATIENT else {}
 
 
-def _case_data(form: CaseForm, identity: IdentityForm) -> dict:
+def _case_data(form: CaseForm | PatientCaseForm, identity: IdentityForm) -> dict:
     """The form's case fields; a known date of birth sets the age."""
-    data = {name: form.cleaned_data[name] for name in form.fields}
+    data = form.case_data()
     dob = identity.cleaned_data.get("date_of_birth")
     if dob:
         data["age"] = age_on(dob, timezone.localdate())
@@ -149,16 +150,20 @@ def board_queue(request: HttpRequest, board_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_new(request: HttpRequest) -> HttpResponse:
     form_class = _case_form_class(request.user)
+    clinician = form_class is CaseForm
     if request.method == "POST":
         board_form = BoardChoiceForm(request.POST, user=request.user)
         form = form_class(request.POST)
         identity = IdentityForm(request.POST)
-        if board_form.is_valid() and form.is_valid() and identity.is_valid():
+        rows = row_formsets(Case(), request.POST) if clinician else []
+        valid = [board_form.is_valid(), form.is_valid(), identity.is_valid(), rows_valid(rows)]
+        if all(valid):
             case = services.case_create(
                 by=request.user,
                 board=board_form.cleaned_data["board"],
                 data=_case_data(form, identity),
                 identity=identity.cleaned_data,
+                rows=rows_to_save(rows),
             )
             messages.success(
                 request,
@@ -171,10 +176,18 @@ def case_new(request: HttpRequest) -> HttpResponse:
         board_form = BoardChoiceForm(user=request.user, initial={"board": initial_board})
         form = form_class()
         identity = IdentityForm(initial=_identity_initial(request.user))
+        rows = row_formsets(Case()) if clinician else []
     return render(
         request,
         "cases/case_form.html",
-        {"form": form, "identity": identity, "board_form": board_form, "case": None},
+        {
+            "form": form,
+            "identity": identity,
+            "board_form": board_form,
+            "case": None,
+            "rows": rows,
+            "molecular_targets": MOLECULAR_TARGETS,
+        },
     )
 
 
@@ -251,16 +264,19 @@ def case_edit(request: HttpRequest, case_id: UUID) -> HttpResponse:
     access.require(access.can_edit, "case.update")
     case = access.case
     form_class = _case_form_class(case.submitted_by)
+    clinician = form_class is CaseForm
     stored_identity = PatientIdentity.objects.filter(case=case).first()
     if request.method == "POST":
         form = form_class(request.POST, instance=Case.objects.get(pk=case.pk))
         identity = IdentityForm(request.POST)
-        if form.is_valid() and identity.is_valid():
+        rows = row_formsets(case, request.POST) if clinician else []
+        if all([form.is_valid(), identity.is_valid(), rows_valid(rows)]):
             services.case_update(
                 by=request.user,
                 case=case,
                 data=_case_data(form, identity),
                 identity=identity.cleaned_data,
+                rows=rows_to_save(rows),
             )
             messages.success(request, _("Case saved."))
             return redirect("case-detail", case_id=case.uuid)
@@ -268,6 +284,7 @@ def case_edit(request: HttpRequest, case_id: UUID) -> HttpResponse:
         # The form shows the stored name, date of birth and hospital number.
         audit(actor=request.user, action="identity.view", case=case, target=case)
         form = form_class(instance=case)
+        rows = row_formsets(case) if clinician else []
         identity = IdentityForm(
             initial={
                 "full_name": stored_identity.full_name if stored_identity else "",
@@ -278,7 +295,14 @@ def case_edit(request: HttpRequest, case_id: UUID) -> HttpResponse:
     return render(
         request,
         "cases/case_form.html",
-        {"form": form, "identity": identity, "board_form": None, "case": case},
+        {
+            "form": form,
+            "identity": identity,
+            "board_form": None,
+            "case": case,
+            "rows": rows,
+            "molecular_targets": MOLECULAR_TARGETS,
+        },
     )
 
 

@@ -54,6 +54,7 @@ WALKED: dict[str, Read] = {
     "board-queue": Read("queue.view", query={"q": "thigh"}),
     "case-detail": Read("case.view"),
     "case-edit": Read("identity.view"),
+    "case-clinical-edit": Read("clinical.view"),
     "case-audit": Read("audit.view"),
     "case-clinical-history": Read("clinical.history"),
     "attachment-download": Read("attachment.download"),

@@ -31,6 +31,9 @@ WHO = [
 MATRIX = {
     "case-detail": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
     "case-edit": ("get", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
+    # The clinical record: the board's members, not invited experts; the referrer only while
+    # the case is theirs to edit (this one is in review).
+    "case-clinical-edit": ("get", [OK, OK, OK, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
     "case-audit": ("get", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
     # The record's history is read by whoever reads the record (the submitter included).
     "case-clinical-history": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
