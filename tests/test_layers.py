@@ -26,6 +26,7 @@ WIRING = {
     "board.serve",
     "board.demo",
     "board.home",
+    "board.worklist",
     "board.management.commands.seed_demo",
 }
 # "app.Model" or "app.model" as Django writes model labels.
