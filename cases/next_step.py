@@ -125,8 +125,8 @@ def turnaround_text(case: Case, reader: str) -> str:
             days,
         ) % {"days": days}
     return ngettext(
-        "This board's stated turnaround: an answer within %(days)d working day of submission.",
-        "This board's stated turnaround: an answer within %(days)d working days of submission.",
+        "Stated turnaround: an answer within %(days)d working day of submission.",
+        "Stated turnaround: an answer within %(days)d working days of submission.",
         days,
     ) % {"days": days}
 
