@@ -16,7 +16,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from board.models import Membership, User
@@ -89,7 +89,7 @@ def awaiting_opinion(user: User, *, now: datetime.datetime | None = None) -> Que
         .exclude(opined)
         .select_related("board")
         .annotate(next_meeting_at=_next_meeting_start(now), urgency_rank=URGENCY_ORDER)
-        .order_by("urgency_rank", "next_meeting_at", "submitted_at", "pk")
+        .order_by("urgency_rank", F("next_meeting_at").asc(nulls_last=True), "submitted_at", "pk")
     )
 
 
@@ -117,11 +117,8 @@ def votes_to_cast(user: User, *, now: datetime.datetime | None = None) -> QueryS
         .exclude(voted)
         .exclude(case__status__in=[S.CONCLUDED, S.WITHDRAWN])
         .select_related("case__board", "meeting")
-        .order_by(
-            # A deadline first, soonest first; live votes (no deadline) after.
-            "deadline",
-            "opened_at",
-        )
+        # Live votes (no deadline: the meeting is on now) first, then the soonest deadline.
+        .order_by(F("deadline").asc(nulls_first=True), "opened_at", "pk")
     )
 
 

@@ -89,10 +89,12 @@ def test_urgent_cases_come_first_then_the_soonest_agenda(cast):
     routine_later = make_case(cast, status=S.SCHEDULED)
     routine_soon = make_case(cast, status=S.SCHEDULED)
     urgent = make_case(cast, urgency=Case.Urgency.URGENT)
+    unbooked = make_case(cast)
     put_on_agenda(make_meeting(cast, starts_at=now + 5 * DAY), routine_later, 1)
     put_on_agenda(make_meeting(cast, starts_at=now + DAY), routine_soon, 1)
     listed = [c.pseudonym for c in worklist.awaiting_opinion(cast.pathologist, now=now)]
-    assert listed == [urgent.pseudonym, routine_soon.pseudonym, routine_later.pseudonym]
+    expected = [urgent, routine_soon, routine_later, unbooked]  # on no agenda: last
+    assert listed == [case.pseudonym for case in expected]
 
 
 # --- open votes -------------------------------------------------------------------------------
@@ -112,6 +114,16 @@ def test_members_see_open_votes_until_they_vote(cast, voting):
     vote(cast.pathologist, case, round_, agree=[proposal])
     assert list(worklist.votes_to_cast(cast.pathologist)) == []
     assert [r.pk for r in worklist.votes_to_cast(cast.radiologist)] == [round_.pk]
+
+
+def test_live_votes_come_before_votes_by_deadline(cast, voting):
+    _case, _proposal, by_deadline = voting
+    live_case = make_case(cast, status=S.SCHEDULED)
+    meeting = make_meeting(cast, starts_at=timezone.now())
+    put_on_agenda(meeting, live_case, 1)
+    propose(cast, live_case)
+    live = open_round(cast, live_case, deadline=None, meeting=meeting)
+    assert [r.pk for r in worklist.votes_to_cast(cast.surgeon)] == [live.pk, by_deadline.pk]
 
 
 def test_who_does_not_vote_is_not_asked(cast, voting):
