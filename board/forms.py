@@ -36,6 +36,7 @@ class BoardSettingsForm(forms.Form):
         "tally_visibility",
         "consensus_rule",
         "qualified_majority",
+        "turnaround_days",
     )
 
     description = forms.CharField(
@@ -90,6 +91,13 @@ class BoardSettingsForm(forms.Form):
         label=_("Qualified majority"),
         choices=Board.QualifiedMajority.choices,
         help_text=Board._meta.get_field("qualified_majority").help_text,
+    )
+    turnaround_days = forms.IntegerField(
+        label=_("Stated turnaround (working days)"),
+        required=False,
+        min_value=1,
+        max_value=365,
+        help_text=Board._meta.get_field("turnaround_days").help_text,
     )
     deidentify_imaging = forms.BooleanField(
         label=_("De-identify uploaded images"),

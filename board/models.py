@@ -178,11 +178,26 @@ class Board(models.Model):
             "under the qualified-majority rule."
         ),
     )
+    # What the board commits to, told to those who submit cases; the board decides it, so
+    # nothing here counts days for it (no holiday calendar).
+    turnaround_days = models.PositiveSmallIntegerField(
+        _("stated turnaround (working days)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Working days from submission to the board's answer, as the board commits to. "
+            "Shown to referring doctors and patients. Leave empty to state none."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(turnaround_days__isnull=True) | Q(turnaround_days__gte=1),
+                name="board_board_turnaround_positive",
+            ),
             models.CheckConstraint(
                 condition=Q(vote_mode__in=["per_proposal", "single_choice"]),
                 name="board_board_vote_mode_valid",

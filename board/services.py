@@ -34,10 +34,11 @@ def board_update_settings(
     tally_visibility: str | None = None,
     consensus_rule: str | None = None,
     qualified_majority: str | None = None,
+    turnaround_days: int | None = None,
 ) -> Board:
     """Save the board's settings (its managers only). The decision rules (None: unchanged)
     apply to vote rounds opened from now on; a round under way keeps the rules it opened
-    with."""
+    with. ``turnaround_days`` None: the board states no turnaround."""
     board = access.board
     board.description = description
     board.accepts_referrals = accepts_referrals
@@ -45,6 +46,7 @@ def board_update_settings(
     board.share_opinions_with_referrers = share_opinions_with_referrers
     board.send_report_to_patient = send_report_to_patient
     board.deidentify_imaging = deidentify_imaging
+    board.turnaround_days = turnaround_days
     rules = {
         "vote_mode": vote_mode,
         "tally_visibility": tally_visibility,
@@ -62,6 +64,7 @@ def board_update_settings(
             "share_opinions_with_referrers",
             "send_report_to_patient",
             "deidentify_imaging",
+            "turnaround_days",
             *rules,
         ]
     )

@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from board import account_sessions, email_views, home, second_factor_views, views
+from board import account_sessions, email_views, home, list_views, second_factor_views, views
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("boards/", list_views.board_list, name="board-list"),
     path("boards/<uuid:board_id>/", views.board_detail, name="board-detail"),
     path("boards/<uuid:board_id>/settings/", views.board_settings, name="board-settings"),
     path("account/", views.account, name="account"),

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from cases import history_views, invite_views, record_views, views
+from cases import history_views, invite_views, queue_views, record_views, views
 
 urlpatterns = [
     path("invites/<str:token>/", invite_views.invite_open, name="invite-open"),
     path("invites/<str:token>/signup/", invite_views.invite_signup, name="invite-signup"),
     path("cases/", views.my_cases, name="my-cases"),
+    path("queue/", queue_views.queue, name="queue"),
     path("cases/new/", views.case_new, name="case-new"),
     path("boards/<uuid:board_id>/cases/", views.board_queue, name="board-queue"),
     path("cases/<uuid:case_id>/", views.case_detail, name="case-detail"),

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from meetings import views
+from meetings import list_views, views
 
 urlpatterns = [
+    path("meetings/", list_views.meeting_list, name="meeting-list"),
     path("boards/<uuid:board_id>/meetings/", views.board_meetings, name="board-meetings"),
     path("boards/<uuid:board_id>/meetings/new/", views.meeting_new, name="meeting-new"),
     path("meetings/<uuid:meeting_id>/", views.meeting_detail, name="meeting-detail"),

@@ -3,7 +3,8 @@
     realtime → board → cases → imaging → meetings → decisions
 
 each importing only the apps before it. board/'s wiring modules (settings, urls, asgi,
-routing, serve, the demo data and the home page) sit on top and may import anything.
+routing, serve, the demo data, the home page and its work lists) sit on top and may import
+anything.
 
 Every import counts: at the top of a module or inside a function, ``import x`` or
 ``from x import y``, and string model references such as ``"meetings.Meeting"`` (a foreign key
@@ -26,6 +27,7 @@ WIRING = {
     "board.serve",
     "board.demo",
     "board.home",
+    "board.worklist",
     "board.management.commands.seed_demo",
 }
 # "app.Model" or "app.model" as Django writes model labels.

@@ -95,7 +95,10 @@ WRITE = "a write only: its service audits it (GET is 405)"
 NO_PATIENT_DATA = "shows no patient data"
 PSEUDONYMS = "pseudonyms, statuses and times only: nothing clinical, nothing identifying"
 EXEMPT: dict[str, str] = {
-    "home": PSEUDONYMS,
+    "home": PSEUDONYMS + " (and each case's urgency: the work list's order)",
+    "board-list": NO_PATIENT_DATA,
+    "meeting-list": NO_PATIENT_DATA + " (meetings and how many cases each agenda has)",
+    "queue": NO_PATIENT_DATA + " (how many cases each board has at each stage)",
     "board-detail": NO_PATIENT_DATA,
     "board-settings": NO_PATIENT_DATA,
     "account": NO_PATIENT_DATA,

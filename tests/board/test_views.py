@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 # --- home ------------------------------------------------------------------------
 
 
-def test_home_lists_the_members_boards_with_role(cast):
-    response = signed_in(cast.chair).get(reverse("home"))
+def test_boards_page_lists_the_members_boards_with_role(cast):
+    response = signed_in(cast.chair).get(reverse("board-list"))
     assert response.status_code == 200
     html = response.content.decode()
     assert cast.board.name in html
@@ -38,16 +38,16 @@ def test_home_refuses_post(cast):
     assert signed_in(cast.chair).post(reverse("home")).status_code == 405
 
 
-def test_home_query_count_does_not_grow_with_boards(cast, django_assert_max_num_queries):
+def test_boards_page_query_count_does_not_grow_with_boards(cast, django_assert_max_num_queries):
     from tests.cast import add_member, make_board
 
     client = signed_in(cast.pathologist)
     with django_assert_max_num_queries(8) as few:
-        client.get(reverse("home"))
+        client.get(reverse("board-list"))
     for i in range(15):
         add_member(cast.pathologist, make_board(f"Board {i}"))
     with django_assert_max_num_queries(len(few.captured_queries)):
-        response = client.get(reverse("home"))
+        response = client.get(reverse("board-list"))
     assert response.content.decode().count('class="card board-card"') == 16
 
 
@@ -259,7 +259,7 @@ def test_login_with_password_then_second_factor_then_home(cast):
         reverse("second-factor-verify"), {"code": totp_code(device), "next": reverse("home")}
     )
     assert response["Location"] == reverse("home")
-    assert cast.board.name in client.get(reverse("home")).content.decode()
+    assert "Cases to triage" in client.get(reverse("home")).content.decode()
 
 
 def test_login_with_wrong_password_shows_an_error(cast):

@@ -153,6 +153,7 @@ def test_every_case_url_is_in_the_matrix():
         "my-cases",  # the user's own list, no case in the URL
         "case-new",
         "board-queue",  # board access, tested in test_queue
+        "queue",  # the user's own boards, no case in the URL: tests/board/test_worklist
         "opinion-edit",  # author only, tested in test_opinions
         "opinion-withdraw",
         "invite-revoke",  # tested in test_invites

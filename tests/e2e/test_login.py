@@ -1,4 +1,4 @@
-"""A demo member signs in with a real browser and sees their board."""
+"""A demo member signs in with a real browser, sees their work list and reaches their board."""
 
 import os
 from pathlib import Path
@@ -24,13 +24,16 @@ def sign_in(page, base_url, username):
 def test_member_signs_in_and_sees_the_board(cast, daphne_server, new_context):
     page = new_context().new_page()
     sign_in(page, daphne_server.url, "radiologist")
-    assert page.get_by_role("heading", name="Your boards").is_visible()
+    # Home is the member's work list; the navigation leads to their boards.
+    assert page.get_by_role("heading", name="Awaiting your opinion").is_visible()
+    if os.environ.get("SCREENSHOT_DIR"):  # for a person to look at
+        page.screenshot(path=Path(os.environ["SCREENSHOT_DIR"]) / "home.png", full_page=True)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Boards").click()
+    page.get_by_role("heading", name="Your boards").wait_for()
     card = page.locator(".board-card").get_by_role("link", name=cast.board.name)
     assert card.is_visible()
     assert not page.get_by_role("link", name=cast.other_board.name).count()
     page.locator(".user-name", has_text="Dr Radiologist Test").wait_for()
-    if os.environ.get("SCREENSHOT_DIR"):  # for a person to look at
-        page.screenshot(path=Path(os.environ["SCREENSHOT_DIR"]) / "home.png", full_page=True)
 
     card.click()
     page.get_by_role("heading", name="Members").wait_for()

@@ -59,7 +59,7 @@ def test_sign_in_with_totp_add_a_passkey_then_sign_in_with_it(cast, daphne_serve
     page.wait_for_url("**/accounts/second-factor/**")
     page.get_by_role("button", name="Use your passkey").click()
     page.wait_for_url(f"{base}/")
-    assert page.get_by_role("heading", name="Your boards").is_visible()
+    assert page.get_by_role("heading", name="Cases to triage").is_visible()
     passed = AuditEvent.objects.filter(actor=chair, action="auth.second_factor.passed")
     assert list(passed.order_by("pk").values_list("detail__device", flat=True)) == [
         "TOTPDevice",
