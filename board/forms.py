@@ -36,6 +36,7 @@ class BoardSettingsForm(forms.Form):
         "tally_visibility",
         "consensus_rule",
         "qualified_majority",
+        "absentees_vote_live",
     )
 
     description = forms.CharField(
@@ -90,6 +91,11 @@ class BoardSettingsForm(forms.Form):
         label=_("Qualified majority"),
         choices=Board.QualifiedMajority.choices,
         help_text=Board._meta.get_field("qualified_majority").help_text,
+    )
+    absentees_vote_live = forms.BooleanField(
+        label=_("Absent members may vote in live votes"),
+        required=False,
+        help_text=Board._meta.get_field("absentees_vote_live").help_text,
     )
     deidentify_imaging = forms.BooleanField(
         label=_("De-identify uploaded images"),

@@ -36,7 +36,7 @@ from cases.services import case_transition
 from decisions import reports
 from decisions import tally as tallying
 from decisions.models import Consensus, ConsensusCosignature, Proposal, Vote, VoteChoice, VoteRound
-from meetings.models import Meeting
+from meetings.models import Attendance, Meeting
 from realtime.events import ConsensusSigned, Event, ProposalChanged, VoteCast, VoteRoundChanged
 from realtime.groups import meeting_group
 from realtime.publish import publish_case_event, publish_on_commit
@@ -176,6 +176,7 @@ def vote_round_open(
         consensus_rule=board.consensus_rule,
         qualified_majority=board.qualified_majority,
         tally_visibility=board.tally_visibility,
+        absentees_may_vote=board.absentees_vote_live,
         opened_by=access.user,
         deadline=deadline,
     )
@@ -189,6 +190,20 @@ def vote_round_open(
     )
     _publish_round(round_)
     return round_
+
+
+def is_live_for_present_only(round_: VoteRound) -> bool:
+    """A vote opened live in a meeting takes ballots from the members present in it, unless
+    the board let absent members vote too when the round opened."""
+    return round_.meeting_id is not None and not round_.absentees_may_vote
+
+
+def present_in_meeting(round_: VoteRound, user: User) -> bool:
+    """Whether ``user`` has a live socket in the round's meeting now (meetings' attendance:
+    an open join whose heartbeat is recent, models.PRESENCE_TIMEOUT)."""
+    return (
+        Attendance.objects.present().filter(meeting_id=round_.meeting_id, user_id=user.pk).exists()
+    )
 
 
 def vote_cast(
@@ -212,6 +227,14 @@ def vote_cast(
         round_.case = access.case
         if not round_.accepts_votes:
             raise VoteClosed(_("This vote is closed."))
+        if is_live_for_present_only(round_) and not present_in_meeting(round_, access.user):
+            raise ValidationError(
+                _(
+                    "This vote is live in the meeting “%(title)s”: only the members present "
+                    "in it vote. Join the meeting to vote."
+                )
+                % {"title": round_.meeting.title}
+            )
         ballot = {str(p.uuid): p for p in round_.proposals.all()}
         chosen, answers = _check_ballot(round_, ballot, choice, positions)
         try:

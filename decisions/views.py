@@ -77,6 +77,11 @@ def panel_context(
         context["proposal_form"] = forms.get("proposal") or ProposalForm()
     if access.can_vote and round_ and round_.accepts_votes and state.my_vote is None:
         context["vote_form"] = forms.get("vote") or VoteForm(round=round_, proposals=state.ballot)
+        on_live_page = round_.meeting and request.GET.get("meeting") == str(round_.meeting.uuid)
+        if services.is_live_for_present_only(round_) and not on_live_page:
+            # Said beside the ballot on the case page. The live page asks for its panel with
+            # ?meeting= as it opens its socket, which makes its reader present.
+            context["absent_from_live_vote"] = not services.present_in_meeting(round_, request.user)
     if access.is_manager:
         if round_ is None or not round_.is_open:
             # The live meeting page asks for its panel with ?meeting=<uuid>: a vote opened
