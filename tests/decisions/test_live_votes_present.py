@@ -15,8 +15,8 @@ from django.utils import timezone
 from cases.models import Case
 from decisions.models import Vote
 from meetings.models import PRESENCE_TIMEOUT, Attendance
-from tests.decisions.factories import make_meeting, open_round, propose, vote
 from tests.cases.factories import make_case
+from tests.decisions.factories import make_meeting, open_round, propose, vote
 from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,7 @@ def test_a_member_not_present_cannot_vote_live(cast, live, attendance):
 
 
 def test_the_vote_view_refuses_an_absent_member_with_the_reason(cast, live):
-    case, p1, meeting, round_ = live
+    case, p1, _meeting, round_ = live
     response = signed_in(cast.oncologist).post(
         reverse("vote-cast", kwargs={"case_id": case.uuid, "round_id": round_.uuid}),
         {f"vote-p-{p1.uuid}": "agree"},

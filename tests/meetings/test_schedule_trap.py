@@ -97,5 +97,7 @@ def test_ready_for_board_is_shown_only_while_it_matters(cast, status, shown):
     html = case_page(signed_in(cast.chair), case)
     assert ('id="case-ready"' in html) is shown
     queue = signed_in(cast.chair).get(reverse("board-queue", kwargs={"board_id": cast.board.uuid}))
-    row = re.search(rf"<tr>\s*<td><a[^>]*>{case.pseudonym}</a>.*?</tr>", queue.content.decode(), re.S)
+    row = re.search(
+        rf"<tr>\s*<td><a[^>]*>{case.pseudonym}</a>.*?</tr>", queue.content.decode(), re.S
+    )
     assert ('<span class="badge">ready</span>' in row.group(0)) is shown
