@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from board.access import check_then_do
-from board.models import Membership, User
+from board.models import Membership, Specialty, User
 from board.security import password_confirm
 from cases.access import VOTE_STATUSES, CaseAccess
 from cases.audit import audit
@@ -36,6 +36,7 @@ from cases.services import case_transition
 from decisions import reports
 from decisions import tally as tallying
 from decisions.models import Consensus, ConsensusCosignature, Proposal, Vote, VoteChoice, VoteRound
+from decisions.report_data import meeting_quorum_shortfall
 from meetings.models import Attendance, Meeting
 from realtime.events import ConsensusSigned, Event, ProposalChanged, VoteCast, VoteRoundChanged
 from realtime.groups import meeting_group
@@ -74,6 +75,14 @@ class ConsensusLocked(Conflict):
 
 class WrongPassword(Exception):
     """The password given to sign is not the signer's."""
+
+
+class QuorumReasonRequired(Exception):
+    """The meeting's quorum was not met and the chair gave no reason for signing anyway."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def voters_of(case: Case) -> int:
@@ -428,17 +437,45 @@ def consensus_draft(*, access: CaseAccess, data: Mapping[str, Any]) -> Consensus
     return consensus
 
 
-def consensus_sign(*, access: CaseAccess, consensus: Consensus, password: str) -> Consensus:
+def consensus_sign(
+    *, access: CaseAccess, consensus: Consensus, password: str, quorum_reason: str = ""
+) -> Consensus:
     """The chair signs the draft after giving their password again. A wrong password signs
-    nothing and is audited. Once signed, the case moves on to concluded where the workflow
-    allows it, and the report is rendered after the commit."""
+    nothing and is audited. Where the vote was a meeting's and the meeting's attendance did not
+    make its quorum, the chair must say why they sign anyway (``quorum_reason``, kept with the
+    signature and printed in the report); without it nothing is signed and the refusal is
+    audited. Once signed, the case moves on to concluded where the workflow allows it, and the
+    report is rendered after the commit."""
     access.require(access.is_manager, "consensus.sign")
+    reason = quorum_reason.strip()
+    # Checked before the password, outside any transaction so that the refusal's audit event
+    # stays. Attendance only grows (everyone who joined before the signature counts), so a
+    # quorum met now is met at the signature; _sign counts again at its own instant.
+    shortfall = meeting_quorum_shortfall(consensus, timezone.now())
+    if shortfall and not reason:
+        audit(
+            actor=access.user,
+            action="consensus.sign",
+            case=access.case,
+            target=consensus,
+            allowed=False,
+            detail={"reason": "meeting quorum not met"},
+        )
+        raise QuorumReasonRequired(_quorum_message(shortfall))
     _check_password(access, consensus, password, action="consensus.sign")
-    return _sign(access, consensus)
+    return _sign(access, consensus, quorum_reason=reason)
+
+
+def _quorum_message(shortfall: dict[str, int]) -> str:
+    missing = ", ".join(f"{Specialty(s).label} ×{n}" for s, n in shortfall.items())
+    return _(
+        "The meeting's quorum was not met (missing %(missing)s): say why you sign anyway. "
+        "Your reason is printed in the report."
+    ) % {"missing": missing}
 
 
 @transaction.atomic
-def _sign(access: CaseAccess, consensus: Consensus) -> Consensus:
+def _sign(access: CaseAccess, consensus: Consensus, *, quorum_reason: str = "") -> Consensus:
     # Fresh and locked: the status decides the workflow moves below.
     access.case = (
         Case.objects.select_for_update(of=("self",)).select_related("board").get(pk=access.case.pk)
@@ -448,7 +485,11 @@ def _sign(access: CaseAccess, consensus: Consensus) -> Consensus:
         raise ConsensusLocked(_("This version is already signed."))
     consensus.signed_by = access.user
     consensus.signed_at = timezone.now()
-    consensus.save(update_fields=["signed_by", "signed_at", "updated_at"])
+    shortfall = meeting_quorum_shortfall(consensus, consensus.signed_at)
+    if shortfall and not quorum_reason:
+        raise QuorumReasonRequired(_quorum_message(shortfall))
+    consensus.quorum_reason = quorum_reason if shortfall else ""
+    consensus.save(update_fields=["signed_by", "signed_at", "quorum_reason", "updated_at"])
     audit(
         actor=access.user,
         action="consensus.sign",
