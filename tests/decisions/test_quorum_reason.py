@@ -4,6 +4,8 @@ beside the quorum line, so that "quorum not met" never stands beside "proposal a
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -11,6 +13,7 @@ from django.utils import timezone
 from cases.models import AuditEvent, Case
 from decisions import services
 from decisions.models import Consensus
+from decisions.render import render_report_pdf
 from decisions.report_data import report_data
 from meetings.models import Attendance
 from tests.cases.factories import make_case
@@ -22,6 +25,7 @@ from tests.decisions.factories import (
     draft,
     make_meeting,
     open_round,
+    pdf_text,
     propose,
     vote,
 )
@@ -78,6 +82,13 @@ def test_without_the_meetings_quorum_signing_needs_a_reason(cast):
     assert f"the chair's reason: {REASON}" in quorum
     assert quorum.index("quorum not met") < quorum.index(REASON)
     assert "Proposal adopted" in report_data(stored).outcome
+    # As printed: the reason follows the quorum line, beside the adopted proposal.
+    text = pdf_text(render_report_pdf(report_data(stored)))
+    assert "Proposal adopted: P1" in text
+    assert re.search(
+        r"Meeting: quorum not met \(4 attendees; missing Radiology ×1\)\. Signed", text
+    )
+    assert REASON in text
 
 
 def test_with_the_meetings_quorum_no_reason_is_asked_or_kept(cast):
