@@ -419,7 +419,7 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
             meeting=meeting,
             user=user,
             joined_at=start + datetime.timedelta(minutes=minute),
-            left_at=start + datetime.timedelta(minutes=50),
+            seen_at=timezone.now(),  # present for the live vote; they leave after it
         )
     chair_access.case.refresh_from_db()
     round_ = actions.vote_round_open(access=chair_access, meeting=meeting)
@@ -434,6 +434,9 @@ def real_case(*, opinions: int, images: int, size: int, slices: int):
             comment="Would consider radiotherapy in a trial." if username == "nilsen" else "",
         )
     actions.vote_round_close(access=chair_access, round=round_)
+    Attendance.objects.filter(meeting=meeting).update(
+        left_at=start + datetime.timedelta(minutes=50)
+    )
     consensus = actions.consensus_draft(access=chair_access, data=actions.consensus_initial(case))
     # Signing renders and stores the report after the commit, as in the app.
     return actions.consensus_sign(access=chair_access, consensus=consensus, password=PASSWORD)

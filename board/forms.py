@@ -37,6 +37,7 @@ class BoardSettingsForm(forms.Form):
         "consensus_rule",
         "qualified_majority",
         "turnaround_days",
+        "absentees_vote_live",
     )
 
     description = forms.CharField(
@@ -98,6 +99,11 @@ class BoardSettingsForm(forms.Form):
         min_value=1,
         max_value=365,
         help_text=Board._meta.get_field("turnaround_days").help_text,
+    )
+    absentees_vote_live = forms.BooleanField(
+        label=_("Absent members may vote in live votes"),
+        required=False,
+        help_text=Board._meta.get_field("absentees_vote_live").help_text,
     )
     deidentify_imaging = forms.BooleanField(
         label=_("De-identify uploaded images"),

@@ -189,6 +189,17 @@ class Board(models.Model):
             "Shown to referring doctors and patients. Leave empty to state none."
         ),
     )
+    # A vote opened live in a meeting takes ballots from the members present in it (the
+    # meeting's attendance), unless the board lets absent members vote too. Copied by a vote
+    # round when it opens, like the rules above.
+    absentees_vote_live = models.BooleanField(
+        _("absent members may vote in live votes"),
+        default=False,
+        help_text=_(
+            "A vote opened live in a meeting takes ballots only from the members present in "
+            "the meeting, unless this is on."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

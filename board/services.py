@@ -35,6 +35,7 @@ def board_update_settings(
     consensus_rule: str | None = None,
     qualified_majority: str | None = None,
     turnaround_days: int | None = None,
+    absentees_vote_live: bool | None = None,
 ) -> Board:
     """Save the board's settings (its managers only). The decision rules (None: unchanged)
     apply to vote rounds opened from now on; a round under way keeps the rules it opened
@@ -52,6 +53,7 @@ def board_update_settings(
         "tally_visibility": tally_visibility,
         "consensus_rule": consensus_rule,
         "qualified_majority": qualified_majority,
+        "absentees_vote_live": absentees_vote_live,
     }
     for name, value in rules.items():
         if value is not None:

@@ -311,6 +311,13 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 500
 # audit event (with a count of the reads) rather than one event per frame.
 AUDIT_READ_WINDOW_SECONDS = env_int("AUDIT_READ_WINDOW_SECONDS", 300, minimum=10, maximum=86400)
 
+# --- Live meetings ------------------------------------------------------------------
+# A presenter whose last socket has been gone this long hands control back to the chair
+# (meetings.live.live_return_control); a reconnect within it keeps the viewer.
+MEETING_PRESENTER_GRACE_SECONDS = env_int(
+    "MEETING_PRESENTER_GRACE_SECONDS", 30, minimum=0, maximum=3600
+)
+
 # --- Access that ends (invitations, email changes, API tokens) --------------------------
 # How long a new API token lasts; the account page shows each token's expiry.
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1, maximum=366)

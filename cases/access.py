@@ -28,12 +28,14 @@ OPINIONS_UNBLINDED = {S.DISCUSSED, S.CONCLUDED}
 PROPOSAL_STATUSES = {S.IN_REVIEW, S.SCHEDULED}
 VOTE_STATUSES = {S.IN_REVIEW, S.SCHEDULED, S.DISCUSSED}
 
-# (from, to) -> who may make the move: "submitter" or "manager" (chair/coordinator).
+# (from, to) -> who may make the move: "submitter" or "manager" (chair/coordinator), or
+# "agenda": no button makes it; a case is scheduled by being put on a meeting's agenda and
+# goes back to review when it comes off (meetings.services, by a manager, ``by_agenda``).
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (S.DRAFT, S.SUBMITTED): frozenset({"submitter"}),
     (S.SUBMITTED, S.IN_REVIEW): frozenset({"manager"}),
-    (S.IN_REVIEW, S.SCHEDULED): frozenset({"manager"}),
-    (S.SCHEDULED, S.IN_REVIEW): frozenset({"manager"}),
+    (S.IN_REVIEW, S.SCHEDULED): frozenset({"agenda"}),
+    (S.SCHEDULED, S.IN_REVIEW): frozenset({"agenda"}),
     (S.SCHEDULED, S.DISCUSSED): frozenset({"manager"}),
     (S.DISCUSSED, S.CONCLUDED): frozenset({"manager"}),
     (S.DRAFT, S.WITHDRAWN): frozenset({"submitter"}),
@@ -215,8 +217,10 @@ class CaseAccess:
         # Also after the case is closed: a correction (a new signed version) picks it up.
         return self.is_manager
 
-    def can_move_to(self, status: str) -> bool:
+    def can_move_to(self, status: str, *, by_agenda: bool = False) -> bool:
         who = TRANSITIONS.get((self.case.status, status), frozenset())
+        if by_agenda:
+            return "agenda" in who and self.is_manager
         return ("submitter" in who and self.is_submitter) or ("manager" in who and self.is_manager)
 
     @property

@@ -103,7 +103,7 @@ def opinion_posted(opinion: Opinion) -> int:
     return send(subject, body, recipients, case=case, allowed=may_hear_opinions)
 
 
-def status_changed(case: Case) -> int:
+def status_changed(case: Case, *, note: str = "") -> int:
     subject = _("Case %(pseudonym)s is now %(status)s") % {
         "pseudonym": case.pseudonym,
         "status": case.get_status_display().lower(),
@@ -113,6 +113,8 @@ def status_changed(case: Case) -> int:
         "status": case.get_status_display(),
         "url": case_url(case),
     }
+    if note:
+        body = f"{note}\n\n{body}"
     return send(subject, body, [case.submitted_by], case=case)
 
 

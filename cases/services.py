@@ -211,10 +211,15 @@ def case_checklist(case: Case) -> list[str]:
 
 
 @transaction.atomic
-def case_transition(*, access: CaseAccess, to: str) -> Case:
+def case_transition(
+    *, access: CaseAccess, to: str, by_agenda: bool = False, note: str = ""
+) -> Case:
+    """Move the case along the workflow (cases.access.TRANSITIONS). ``by_agenda``: the move
+    that putting the case on a meeting's agenda, or taking it off, makes (meetings.services);
+    ``note`` is added to the submitter's email (which meeting, for those)."""
     case = Case.objects.select_for_update().get(pk=access.case.pk)
     access.case = case
-    if not access.can_move_to(to):
+    if not access.can_move_to(to, by_agenda=by_agenda):
         raise PermissionDenied
     if to == S.SCHEDULED and case.ready_at is None:
         raise ValidationError(_("Mark the case ready for the board before scheduling it."))
@@ -239,7 +244,7 @@ def case_transition(*, access: CaseAccess, to: str) -> Case:
     if to == S.SUBMITTED:
         transaction.on_commit(lambda: notify.case_submitted(case), robust=True)
     if case.submitted_by_id != access.user.pk:
-        transaction.on_commit(lambda: notify.status_changed(case), robust=True)
+        transaction.on_commit(lambda: notify.status_changed(case, note=note), robust=True)
     return case
 
 

@@ -40,7 +40,6 @@ from cases.record_forms import MOLECULAR_TARGETS, row_formsets, rows_to_save, ro
 TRANSITION_LABELS = {
     Case.Status.SUBMITTED: _lazy("Submit to the board"),
     Case.Status.IN_REVIEW: _lazy("Accept for review"),
-    Case.Status.SCHEDULED: _lazy("Schedule"),
     Case.Status.DISCUSSED: _lazy("Mark discussed"),
     Case.Status.CONCLUDED: _lazy("Conclude"),
     Case.Status.WITHDRAWN: _lazy("Withdraw"),
@@ -51,16 +50,9 @@ CHECKLIST_STATUSES = (Case.Status.DRAFT, Case.Status.SUBMITTED, Case.Status.IN_R
 
 
 def _transitions(access: CaseAccess) -> list[tuple[str, str]]:
-    """The moves this user may make now, with the button's words."""
-    moves = []
-    for status in access.next_statuses:
-        if status == Case.Status.SCHEDULED and access.case.ready_at is None:
-            continue  # the checklist's "Mark ready for board" comes first
-        label = TRANSITION_LABELS[status]
-        if access.case.status == Case.Status.SCHEDULED and status == Case.Status.IN_REVIEW:
-            label = _("Unschedule")
-        moves.append((status, label))
-    return moves
+    """The moves this user may make now, with the button's words. Scheduling is not one of
+    them: a case is scheduled by putting it on a meeting's agenda."""
+    return [(status, TRANSITION_LABELS[status]) for status in access.next_statuses]
 
 
 def _case_form_class(user: User) -> type[CaseForm | PatientCaseForm]:

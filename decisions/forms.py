@@ -139,3 +139,17 @@ class SignForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+
+class ChairSignForm(SignForm):
+    """The chair's signature of a consensus: where the meeting's quorum was not met, also the
+    reason for signing anyway (decisions.services.consensus_sign)."""
+
+    quorum_reason = forms.CharField(
+        label=_("Why sign although the meeting's quorum was not met?"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Printed in the report beside the quorum."),
+    )
+    field_order = ["quorum_reason", "password"]

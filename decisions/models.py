@@ -163,6 +163,8 @@ class VoteRound(models.Model):
     consensus_rule = models.CharField(max_length=20, choices=Board.ConsensusRule)
     qualified_majority = models.CharField(max_length=4, choices=Board.QualifiedMajority)
     tally_visibility = models.CharField(max_length=8, choices=Board.TallyVisibility)
+    # Board.absentees_vote_live when the round opened; matters only for a round in a meeting.
+    absentees_may_vote = models.BooleanField(default=False)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -314,6 +316,11 @@ class Consensus(Recommendation):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     signed_at = models.DateTimeField(null=True, blank=True)
+    # Why the chair signed although the meeting's attendance quorum was not met (required
+    # then, and printed in the report beside the quorum line); written with the signature.
+    quorum_reason = models.TextField(
+        _("reason for signing without the meeting's quorum"), blank=True
+    )
 
     objects = ConsensusQuerySet.as_manager()
 

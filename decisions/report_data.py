@@ -75,7 +75,11 @@ def report_data(consensus: Consensus, audience: str = ReportAudience.PANEL) -> R
     attendees = []
     if meeting is not None:
         attendees, present = _report_attendees(meeting, case, at)
-        quorum = " ".join(part for part in (quorum, _attendance_quorum(case, present)) if part)
+        quorum = " ".join(
+            part
+            for part in (quorum, _attendance_quorum(case, present), _quorum_reason(consensus))
+            if part
+        )
     dissent = decision.pop("dissent", [])
     signer_role = (
         Membership.objects.filter(board_id=case.board_id, user_id=consensus.signed_by_id)
@@ -586,6 +590,27 @@ def _attendance_quorum(case: Case, present: list[str]) -> str:
             "missing": _missing(shortfall),
         }
     return _("Meeting: quorum met (%(people)s).") % {"people": people}
+
+
+def meeting_quorum_shortfall(consensus: Consensus, at: datetime) -> dict[str, int] | None:
+    """What the meeting's attendance lacked for quorum at ``at``, counted as the report counts
+    it (``_report_attendees``): None when the decision was not a meeting's, {} when met.
+    decisions.services asks it at the signature, so that the report never prints a quorum not
+    met beside an adopted proposal without the chair's reason."""
+    round_ = consensus.round
+    meeting = round_.meeting if round_ is not None else None
+    if meeting is None:
+        return None
+    _attendees, present = _report_attendees(meeting, consensus.case, at)
+    return consensus.case.board.quorum_shortfall(present)
+
+
+def _quorum_reason(consensus: Consensus) -> str:
+    if not consensus.quorum_reason:
+        return ""
+    return _("Signed with the meeting's quorum not met; the chair's reason: %(reason)s") % {
+        "reason": consensus.quorum_reason
+    }
 
 
 def _coded_recommendation(consensus: Consensus) -> str:

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from board.access import check_then_do
-from board.models import Membership, User
+from board.models import Membership, Specialty, User
 from board.security import password_confirm
 from cases.access import VOTE_STATUSES, CaseAccess
 from cases.audit import audit
@@ -36,7 +36,8 @@ from cases.services import case_transition
 from decisions import reports
 from decisions import tally as tallying
 from decisions.models import Consensus, ConsensusCosignature, Proposal, Vote, VoteChoice, VoteRound
-from meetings.models import Meeting
+from decisions.report_data import meeting_quorum_shortfall
+from meetings.models import Attendance, Meeting
 from realtime.events import ConsensusSigned, Event, ProposalChanged, VoteCast, VoteRoundChanged
 from realtime.groups import meeting_group
 from realtime.publish import publish_case_event, publish_on_commit
@@ -75,6 +76,14 @@ class ConsensusLocked(Conflict):
 
 class WrongPassword(Exception):
     """The password given to sign is not the signer's."""
+
+
+class QuorumReasonRequired(Exception):
+    """The meeting's quorum was not met and the chair gave no reason for signing anyway."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def voters_of(case: Case) -> int:
@@ -178,6 +187,7 @@ def vote_round_open(
         consensus_rule=board.consensus_rule,
         qualified_majority=board.qualified_majority,
         tally_visibility=board.tally_visibility,
+        absentees_may_vote=board.absentees_vote_live,
         opened_by=access.user,
         deadline=deadline,
     )
@@ -191,6 +201,20 @@ def vote_round_open(
     )
     _publish_round(round_)
     return round_
+
+
+def is_live_for_present_only(round_: VoteRound) -> bool:
+    """A vote opened live in a meeting takes ballots from the members present in it, unless
+    the board let absent members vote too when the round opened."""
+    return round_.meeting_id is not None and not round_.absentees_may_vote
+
+
+def present_in_meeting(round_: VoteRound, user: User) -> bool:
+    """Whether ``user`` has a live socket in the round's meeting now (meetings' attendance:
+    an open join whose heartbeat is recent, models.PRESENCE_TIMEOUT)."""
+    return (
+        Attendance.objects.present().filter(meeting_id=round_.meeting_id, user_id=user.pk).exists()
+    )
 
 
 def vote_cast(
@@ -214,6 +238,14 @@ def vote_cast(
         round_.case = access.case
         if not round_.accepts_votes:
             raise VoteClosed(_("This vote is closed."))
+        if is_live_for_present_only(round_) and not present_in_meeting(round_, access.user):
+            raise ValidationError(
+                _(
+                    "This vote is live in the meeting “%(title)s”: only the members present "
+                    "in it vote. Join the meeting to vote."
+                )
+                % {"title": round_.meeting.title}
+            )
         ballot = {str(p.uuid): p for p in round_.proposals.all()}
         chosen, answers = _check_ballot(round_, ballot, choice, positions)
         try:
@@ -407,17 +439,45 @@ def consensus_draft(*, access: CaseAccess, data: Mapping[str, Any]) -> Consensus
     return consensus
 
 
-def consensus_sign(*, access: CaseAccess, consensus: Consensus, password: str) -> Consensus:
+def consensus_sign(
+    *, access: CaseAccess, consensus: Consensus, password: str, quorum_reason: str = ""
+) -> Consensus:
     """The chair signs the draft after giving their password again. A wrong password signs
-    nothing and is audited. Once signed, the case moves on to concluded where the workflow
-    allows it, and the report is rendered after the commit."""
+    nothing and is audited. Where the vote was a meeting's and the meeting's attendance did not
+    make its quorum, the chair must say why they sign anyway (``quorum_reason``, kept with the
+    signature and printed in the report); without it nothing is signed and the refusal is
+    audited. Once signed, the case moves on to concluded where the workflow allows it, and the
+    report is rendered after the commit."""
     access.require(access.is_manager, "consensus.sign")
+    reason = quorum_reason.strip()
+    # Checked before the password, outside any transaction so that the refusal's audit event
+    # stays. Attendance only grows (everyone who joined before the signature counts), so a
+    # quorum met now is met at the signature; _sign counts again at its own instant.
+    shortfall = meeting_quorum_shortfall(consensus, timezone.now())
+    if shortfall and not reason:
+        audit(
+            actor=access.user,
+            action="consensus.sign",
+            case=access.case,
+            target=consensus,
+            allowed=False,
+            detail={"reason": "meeting quorum not met"},
+        )
+        raise QuorumReasonRequired(_quorum_message(shortfall))
     _check_password(access, consensus, password, action="consensus.sign")
-    return _sign(access, consensus)
+    return _sign(access, consensus, quorum_reason=reason)
+
+
+def _quorum_message(shortfall: dict[str, int]) -> str:
+    missing = ", ".join(f"{Specialty(s).label} ×{n}" for s, n in shortfall.items())
+    return _(
+        "The meeting's quorum was not met (missing %(missing)s): say why you sign anyway. "
+        "Your reason is printed in the report."
+    ) % {"missing": missing}
 
 
 @transaction.atomic
-def _sign(access: CaseAccess, consensus: Consensus) -> Consensus:
+def _sign(access: CaseAccess, consensus: Consensus, *, quorum_reason: str = "") -> Consensus:
     # Fresh and locked: the status decides the workflow moves below.
     access.case = (
         Case.objects.select_for_update(of=("self",)).select_related("board").get(pk=access.case.pk)
@@ -427,7 +487,11 @@ def _sign(access: CaseAccess, consensus: Consensus) -> Consensus:
         raise ConsensusLocked(_("This version is already signed."))
     consensus.signed_by = access.user
     consensus.signed_at = timezone.now()
-    consensus.save(update_fields=["signed_by", "signed_at", "updated_at"])
+    shortfall = meeting_quorum_shortfall(consensus, consensus.signed_at)
+    if shortfall and not quorum_reason:
+        raise QuorumReasonRequired(_quorum_message(shortfall))
+    consensus.quorum_reason = quorum_reason if shortfall else ""
+    consensus.save(update_fields=["signed_by", "signed_at", "quorum_reason", "updated_at"])
     audit(
         actor=access.user,
         action="consensus.sign",

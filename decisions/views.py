@@ -20,18 +20,28 @@ from django.forms import FileField, Form
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from board.models import Specialty
 from board.second_factor import require_recent_second_factor
 from cases.access import CaseAccess, get_case_for_user
 from cases.audit import audit
 from cases.models import ReportAudience
 from decisions import reports, services
-from decisions.forms import ConsensusForm, ProposalForm, SignForm, VoteForm, VoteRoundForm
+from decisions.forms import (
+    ChairSignForm,
+    ConsensusForm,
+    ProposalForm,
+    SignForm,
+    VoteForm,
+    VoteRoundForm,
+)
 from decisions.models import Consensus, Proposal, Report, VoteRound
 from decisions.panel import decision_state
+from decisions.report_data import meeting_quorum_shortfall
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +87,11 @@ def panel_context(
         context["proposal_form"] = forms.get("proposal") or ProposalForm()
     if access.can_vote and round_ and round_.accepts_votes and state.my_vote is None:
         context["vote_form"] = forms.get("vote") or VoteForm(round=round_, proposals=state.ballot)
+        on_live_page = round_.meeting and request.GET.get("meeting") == str(round_.meeting.uuid)
+        if services.is_live_for_present_only(round_) and not on_live_page:
+            # Said beside the ballot on the case page. The live page asks for its panel with
+            # ?meeting= as it opens its socket, which makes its reader present.
+            context["absent_from_live_vote"] = not services.present_in_meeting(round_, request.user)
     if access.is_manager:
         if round_ is None or not round_.is_open:
             # The live meeting page asks for its panel with ?meeting=<uuid>: a vote opened
@@ -89,7 +104,11 @@ def panel_context(
                 initial=services.consensus_initial(case)
             )
         if consensus and not consensus.is_signed:
-            context["sign_form"] = forms.get("sign") or SignForm(prefix="sign")
+            context["sign_form"] = forms.get("sign") or ChairSignForm(prefix="sign")
+            shortfall = meeting_quorum_shortfall(consensus, timezone.now())
+            context["sign_quorum_shortfall"] = [
+                (Specialty(s).label, n) for s, n in (shortfall or {}).items()
+            ]
     if (
         access.can_vote
         and consensus
@@ -302,12 +321,21 @@ def consensus_cosign(request: HttpRequest, case_id: UUID, consensus_id: UUID) ->
 
 
 def _sign(request, access, consensus, prefix, service) -> HttpResponse:
-    form = SignForm(request.POST, prefix=prefix)
+    chair = prefix == "sign"
+    form = (ChairSignForm if chair else SignForm)(request.POST, prefix=prefix)
     if form.is_valid():
+        extra = {"quorum_reason": form.cleaned_data["quorum_reason"]} if chair else {}
         try:
-            service(access=access, consensus=consensus, password=form.cleaned_data["password"])
+            service(
+                access=access,
+                consensus=consensus,
+                password=form.cleaned_data["password"],
+                **extra,
+            )
         except services.WrongPassword:
             form.add_error("password", _("That is not your password. Nothing was signed."))
+        except services.QuorumReasonRequired as exc:
+            form.add_error("quorum_reason", exc.message)
         except services.Conflict as exc:
             return _refused(request, access, f"consensus.{prefix}", exc.message, 409)
         else:

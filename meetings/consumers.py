@@ -12,6 +12,7 @@ from uuid import UUID
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from board.models import User
@@ -23,6 +24,7 @@ from meetings.live import (
     live_apply_state,
     live_assign_presenter,
     live_goto,
+    live_return_control,
     live_session,
     present_users,
     snapshot,
@@ -65,6 +67,33 @@ RATE_BURST = 120
 SYNC_COST = 10
 # Hub deliveries held while the snapshot is read (more means the client resyncs anyway).
 EARLY_LIMIT = 100
+
+
+async def return_control(meeting: Meeting) -> None:
+    """Hand the viewer back to the chair if the presenter has been gone for the grace period
+    (meetings.live.live_return_control), and tell everyone as any hand-off."""
+    session = await database_sync_to_async(live_return_control)(meeting=meeting)
+    if session is not None:
+        presenter = await database_sync_to_async(
+            lambda: str(session.presenter.uuid) if session.presenter_id else None
+        )()
+        await apublish(
+            meeting_group(meeting.uuid),
+            LivePresenter(seq=session.seq, epoch=session.epoch, presenter=presenter),
+        )
+
+
+# The delayed checks under way (a task nobody references may be collected before it runs).
+_LATER: set[asyncio.Task] = set()
+
+
+async def return_control_later(meeting: Meeting) -> None:
+    await asyncio.sleep(settings.MEETING_PRESENTER_GRACE_SECONDS)
+    try:
+        await return_control(meeting)
+    except Exception:
+        # The heartbeats of the sockets still open try again.
+        logger.warning("could not return control to the chair", exc_info=True)
 
 
 class MeetingConsumer(SessionBoundConsumer):
@@ -120,6 +149,11 @@ class MeetingConsumer(SessionBoundConsumer):
         self.hub = live_hub()
         await self.hub.register(self.meeting_uuid, self)
         self.attendance, arrived = await database_sync_to_async(self._join)()
+        # A presenter who left while no socket of this meeting was open anywhere: caught now.
+        try:
+            await return_control(self.meeting)
+        except Exception:
+            logger.warning("could not return control to the chair", exc_info=True)
         self.heartbeat = asyncio.get_running_loop().create_task(self._heartbeat())
         await self.send(text_data=await database_sync_to_async(self._snapshot)())
         self.ready = True
@@ -144,6 +178,7 @@ class MeetingConsumer(SessionBoundConsumer):
             try:
                 if not await seen(attendance=self.attendance):
                     return
+                await return_control(self.meeting)
             except Exception:
                 logger.warning("attendance heartbeat failed", exc_info=True)
 
@@ -156,6 +191,11 @@ class MeetingConsumer(SessionBoundConsumer):
         attended = getattr(self, "attendance", None) is not None
         if attended and await database_sync_to_async(self._leave)():
             await self._publish_presence()
+            # If they presented, the viewer goes back to the chair once the grace has run,
+            # unless they are back by then. Not tied to this socket, which is closing.
+            task = asyncio.get_running_loop().create_task(return_control_later(self.meeting))
+            _LATER.add(task)
+            task.add_done_callback(_LATER.discard)
 
     def _leave(self) -> bool:
         """Close this socket's attendance; True when it was the user's last one."""

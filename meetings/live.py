@@ -14,10 +14,12 @@ snapshot.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
@@ -310,9 +312,70 @@ def live_assign_presenter(*, access: MeetingAccess, presenter: User | None) -> L
         raise ValidationError("the presenter must be a member of the board")
     session = LiveSession.objects.select_for_update().get(pk=live_session(meeting).pk)
     session.presenter = presenter
+    session.presenter_since = timezone.now()
     session.epoch += 1
     session.seq += 1
-    session.save(update_fields=["presenter", "epoch", "seq", "updated_at"])
+    session.save(update_fields=["presenter", "presenter_since", "epoch", "seq", "updated_at"])
+    return session
+
+
+# --- the presenter who left -------------------------------------------------------------
+# A presenter whose last socket has been gone for MEETING_PRESENTER_GRACE_SECONDS hands the
+# viewer back to the chair, and everyone hears it as any hand-off (LivePresenter). Gone is
+# read from the attendance every process writes (closed joins, and joins whose heartbeat
+# stopped: a process that died), never from one process's memory. Any process may ask:
+# the socket that closes the presenter's last join asks once the grace has run, and every
+# open socket of the meeting asks at each heartbeat and on connect, so that a presenter
+# whose process died, or who left while their process went down, is caught by whichever
+# process still serves the meeting. The session row lock makes the hand-back happen once.
+
+
+def _board_chair_id(meeting: Meeting) -> int | None:
+    return (
+        Membership.objects.filter(board_id=meeting.board_id, role=Membership.Role.CHAIR)
+        .order_by("pk")
+        .values_list("user_id", flat=True)
+        .first()
+    )
+
+
+def _presenter_due(session: LiveSession, chair_id: int | None, now) -> bool:
+    """Whether the session's presenter, not the chair, has been away for the grace period."""
+    if session.presenter_id is None or session.presenter_id == chair_id:
+        return False
+    rows = Attendance.objects.filter(meeting_id=session.meeting_id, user_id=session.presenter_id)
+    if rows.present().exists():
+        return False
+    # Gone since their last join closed or last heartbeat; one who never came, since they
+    # were given the viewer.
+    moments = [session.presenter_since]
+    for left_at, seen_at, joined_at in rows.values_list("left_at", "seen_at", "joined_at"):
+        moments.append(left_at or seen_at or joined_at)
+    moments = [m for m in moments if m is not None] or [session.updated_at]
+    grace = datetime.timedelta(seconds=settings.MEETING_PRESENTER_GRACE_SECONDS)
+    return now - max(moments) >= grace
+
+
+def live_return_control(*, meeting: Meeting, now=None) -> LiveSession | None:
+    """Give the viewer back to the board's chair (nobody, on a board without one) when the
+    presenter's last socket has been gone for the grace period; the session changed, or None.
+
+    Cheap when nothing is due (it runs at every heartbeat): the row is locked only for a
+    hand-back, and everything is checked again under the lock."""
+    now = now or timezone.now()
+    session = LiveSession.objects.filter(meeting=meeting).first()
+    chair_id = _board_chair_id(meeting)
+    if session is None or not _presenter_due(session, chair_id, now):
+        return None
+    with transaction.atomic():
+        session = LiveSession.objects.select_for_update().get(pk=session.pk)
+        if not _presenter_due(session, chair_id, now):
+            return None  # handed back or handed on meanwhile, or the presenter is back
+        session.presenter_id = chair_id
+        session.presenter_since = now
+        session.epoch += 1
+        session.seq += 1
+        session.save(update_fields=["presenter", "presenter_since", "epoch", "seq", "updated_at"])
     return session
 
 
@@ -325,10 +388,19 @@ def live_goto(*, access: MeetingAccess, item: AgendaItem) -> LiveSession:
     session = LiveSession.objects.select_for_update().get(pk=live_session(meeting).pk)
     session.current_item = item
     session.presenter = item.presenter
+    session.presenter_since = timezone.now()
     session.viewer_state = None
     session.epoch += 1
     session.seq += 1
     session.save(
-        update_fields=["current_item", "presenter", "viewer_state", "epoch", "seq", "updated_at"]
+        update_fields=[
+            "current_item",
+            "presenter",
+            "presenter_since",
+            "viewer_state",
+            "epoch",
+            "seq",
+            "updated_at",
+        ]
     )
     return session

@@ -174,6 +174,9 @@ class LiveSession(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     epoch = models.PositiveIntegerField(default=0)
+    # When the current presenter was given the viewer: a presenter who never joined is given
+    # the grace period from then before control returns to the chair (meetings.live).
+    presenter_since = models.DateTimeField(null=True, blank=True)
     seq = models.PositiveBigIntegerField(default=0)
     viewer_state = models.JSONField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -210,9 +210,15 @@ def meeting_cancel(*, access: MeetingAccess) -> Meeting:
     meeting.status = Meeting.Status.CANCELLED
     meeting.ical_sequence += 1
     meeting.save(update_fields=["status", "ical_sequence"])
+    note = _("The meeting “%(title)s” of %(when)s is cancelled.") % _meeting_words(meeting)
     for item in meeting.agenda_items.select_related("case"):
         if item.case.status == S.SCHEDULED:
-            case_transition(access=case_access(access.user, item.case), to=S.IN_REVIEW)
+            case_transition(
+                access=case_access(access.user, item.case),
+                to=S.IN_REVIEW,
+                by_agenda=True,
+                note=note,
+            )
     audit(actor=access.user, action="meeting.cancel", target=meeting)
     _publish(meeting, lambda seq: MeetingStatusChanged(seq=seq, status=meeting.status))
     _invite_on_commit(meeting, ical.CANCEL)
@@ -220,6 +226,12 @@ def meeting_cancel(*, access: MeetingAccess) -> Meeting:
 
 
 # --- the agenda -----------------------------------------------------------------------
+
+
+def _meeting_words(meeting: Meeting) -> dict[str, str]:
+    """The meeting as the submitter's email names it: its title and local start, zone named."""
+    local = meeting.starts_at.astimezone(zoneinfo.ZoneInfo(meeting.time_zone))
+    return {"title": meeting.title, "when": f"{local.day} {local:%b %Y, %H:%M %Z}"}
 
 
 def _require_presenter(meeting: Meeting, presenter: User | None) -> None:
@@ -273,7 +285,13 @@ def agenda_add(
     )
     item.full_clean(exclude=["meeting", "case"])
     item.save()
-    case_transition(access=case_access(access.user, case), to=S.SCHEDULED)
+    case_transition(
+        access=case_access(access.user, case),
+        to=S.SCHEDULED,
+        by_agenda=True,
+        note=_("It is on the agenda of the meeting “%(title)s” of %(when)s.")
+        % _meeting_words(meeting),
+    )
     audit(
         actor=access.user,
         action="meeting.agenda_add",
@@ -296,7 +314,13 @@ def agenda_remove(*, access: MeetingAccess, item: AgendaItem) -> None:
     case = item.case
     item.delete()
     if case.status == S.SCHEDULED:
-        case_transition(access=case_access(access.user, case), to=S.IN_REVIEW)
+        case_transition(
+            access=case_access(access.user, case),
+            to=S.IN_REVIEW,
+            by_agenda=True,
+            note=_("It was taken off the agenda of the meeting “%(title)s” of %(when)s.")
+            % _meeting_words(meeting),
+        )
     _renumber(meeting, list(meeting.agenda_items.values_list("pk", flat=True)))
     audit(actor=access.user, action="meeting.agenda_remove", case=case, target=meeting)
     _publish(meeting, lambda seq: AgendaItemRemoved(seq=seq, item=str(item.uuid)))

@@ -92,20 +92,18 @@ def test_checklist_blocks_ready_and_lists_what_is_missing(cast):
     assert case.ready_at is None
 
 
-def test_complete_case_is_marked_ready_and_can_be_scheduled(cast):
+def test_complete_case_is_marked_ready_but_no_button_schedules_it(cast):
+    # Scheduling is putting the case on a meeting's agenda (tests/meetings/test_schedule_trap.py).
     case = make_case(cast)
     add_pdf(case, cast.referrer)
-    assert post_status(cast.chair, case, S.SCHEDULED).status_code == 302
-    case.refresh_from_db()
-    assert case.status == S.IN_REVIEW  # refused: not marked ready yet
     client = Client()
     complete_sign_in(client, cast.chair)
     client.post(reverse("case-ready", kwargs={"case_id": case.uuid}))
     case.refresh_from_db()
     assert case.ready_at is not None
-    post_status(cast.chair, case, S.SCHEDULED)
+    assert post_status(cast.chair, case, S.SCHEDULED).status_code == 403
     case.refresh_from_db()
-    assert case.status == S.SCHEDULED
+    assert case.status == S.IN_REVIEW
 
 
 def test_a_diagnosis_outside_the_who_list_counts_only_when_named(cast):

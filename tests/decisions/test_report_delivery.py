@@ -158,6 +158,10 @@ def whole_case(cast, *, opinions=None, key_images=KEY_IMAGES, recommendation=REC
     Attendance.objects.create(
         meeting=meeting, user=cast.surgeon, joined_at=start - datetime.timedelta(minutes=1)
     )
+    # The attendance above is what the report shows; it is over before the vote, so the board
+    # lets absent members vote (who may vote live: tests/decisions/test_live_votes_present.py).
+    cast.board.absentees_vote_live = True
+    cast.board.save(update_fields=["absentees_vote_live"])
     round_ = open_round(cast, case, deadline=None, meeting=meeting)
     for user in (cast.chair, cast.pathologist, cast.oncologist, cast.surgeon):
         vote(user, case, round_, agree=[p1], disagree=[p2])

@@ -57,8 +57,11 @@ def meeting_case(cast, transactional_db):
         created_by=cast.chair,
     )
     AgendaItem.objects.create(meeting=meeting, case=case, position=1)
+    # Open joins with a recent heartbeat: present, so they vote in the meeting's live vote.
     for user in (cast.chair, cast.pathologist, cast.radiologist, cast.surgeon):
-        Attendance.objects.create(meeting=meeting, user=user, joined_at=meeting.starts_at)
+        Attendance.objects.create(
+            meeting=meeting, user=user, joined_at=meeting.starts_at, seen_at=timezone.now()
+        )
     return case, proposals, meeting
 
 
