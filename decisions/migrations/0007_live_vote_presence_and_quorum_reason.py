@@ -37,7 +37,7 @@ def rounds_so_far_let_anyone_vote(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("decisions", "0005_report_audiences"),
+        ("decisions", "0006_guideline_catalogue"),
     ]
 
     operations = [
