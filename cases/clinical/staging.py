@@ -69,14 +69,20 @@ class StageResult:
     def tnm(self) -> str:
         if not self.applies:
             return ""
+        if self.t:
+            t = f"{self.prefix}{self.t}"
+        elif self.system == ajcc8.SYSTEMS[ajcc8.UNUSUAL]:
+            t = f"{self.prefix}T —" if self.prefix else ""  # ch. 45 defines no T category
+        else:
+            t = f"{self.prefix}T pending"
         parts = [
-            f"{self.prefix}{self.t or 'T pending'}",
+            t,
             self.n or "N pending",
             self.m or "M pending",
             self.g
             or ("mitotic rate pending" if self.g is None and self._gist else "grade pending"),
         ]
-        return " ".join(parts)
+        return " ".join(filter(None, parts))
 
     @property
     def _gist(self) -> bool:

@@ -210,3 +210,18 @@ def test_a_gist_site_family_for_a_soft_tissue_sarcoma_is_not_staged():
     record = assess(case(entity=UPS, primary_site="stomach", size_cm=Decimal("6")))
     assert not record.stage.applies
     assert record.stage.t is None
+
+
+def test_unusual_histologies_have_no_t_category_to_be_pending():
+    # AJCC 8 ch. 42 sends desmoplastic small round cell tumour to ch. 45, which defines
+    # neither T categories nor stage groups: no "T pending" is shown.
+    record = assess(
+        case(
+            entity="desmoplastic_small_round_cell_tumour",
+            primary_site="visceral",
+            reported_grade="G3",
+        )
+    )
+    assert record.stage.applies and record.stage.t is None and record.stage.group is None
+    assert "T pending" not in record.stage_text
+    assert record.stage.tnm.startswith("N0 M0")
