@@ -12,9 +12,14 @@ Expected values, from the AJCC Cancer Staging Manual, 8th edition, and the GIST 
     modified NIH (Joensuu 2008), 5.1-10 cm with > 5 per 50 HPF → high.
 """
 
+import io
+from pathlib import Path
+
 import pytest
+from pypdf import PdfReader
 
 from cases.models import Case
+from tests.decisions.test_report_record import signed_consensus
 from tests.e2e.browser import shot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -39,7 +44,11 @@ def start_case(page, base: str, board_name: str, question: str, summary: str) ->
 
 def test_fill_the_clinical_form_and_read_the_stage(cast, daphne_server, new_context):
     base = daphne_server.url
-    page = sign_in(new_context(viewport={"width": 1280, "height": 900}), base, "referrer")
+    page = sign_in(
+        new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True),
+        base,
+        "referrer",
+    )
 
     # (a) Retroperitoneal dedifferentiated liposarcoma after neoadjuvant radiotherapy.
     start_case(
@@ -164,6 +173,37 @@ def test_fill_the_clinical_form_and_read_the_stage(cast, daphne_server, new_cont
     risk = page.locator("#gist-risk").inner_text().replace("\t", "\n")
     assert "AFIP risk of progression (Miettinen & Lasota 2006)\nHigh" in risk
     assert "Modified NIH consensus risk (Joensuu 2008)\nHigh" in risk
+
+    # The board signs; the referrer's copy of the report says what the case page said.
+    for case in (ddlps, gist):
+        case.status = Case.Status.IN_REVIEW
+        case.save(update_fields=["status"])
+        signed_consensus(cast, case)
+    text_a, text_b = (referrer_report(page, base, case) for case in (ddlps, gist))
+    assert "Dedifferentiated liposarcoma" in text_a and "8858/3" in text_a
+    assert "C48.0 Retroperitoneum" in text_a
+    assert "Stage IIIB (ypT4 N0 M0" in text_a
+    assert "soft tissue sarcoma of the retroperitoneum (ch. 44)" in text_a
+    assert "Nodes not assessed: staged N0" in text_a
+    assert "MDM2 amplification" in text_a and "20" in text_a  # viable tumour, as edited
+    assert "Gastrointestinal stromal tumour" in text_b and "8936/3" in text_b
+    assert "Stage IIIA (T3 N0 M0" in text_b
+    assert "gastrointestinal stromal tumour (ch. 43): gastric and omental" in text_b
+    assert "AFIP risk of progression (Miettinen & Lasota 2006)" in text_b
+    assert "KIT exon 11" in text_b and "Wedge gastrectomy" in text_b
+
+
+def referrer_report(page, base: str, case: Case) -> str:
+    """The text of the referrer's copy, downloaded from the case page as a person would."""
+    page.goto(f"{base}/cases/{case.uuid}/")
+    area = page.locator("#decisions")
+    area.locator("#report-download").wait_for()
+    with page.expect_download() as info:
+        area.get_by_role("link", name="Download the report (PDF, version 1, Referrer copy)").click()
+    pdf = Path(info.value.path()).read_bytes()
+    return " ".join(
+        " ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(pdf)).pages
+    )
 
 
 def test_a_refusal_is_shown_in_words_next_to_the_field(cast, daphne_server, new_context):
