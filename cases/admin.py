@@ -61,7 +61,16 @@ class CaseAdmin(AuditedReadAdmin, GuardedModelAdmin):
     list_display = ("pseudonym", "board", "kind", "status", "urgency", "created_at")
     list_filter = ("board", "status", "kind", "urgency", "question_type")
     search_fields = ("pseudonym", "question")
-    readonly_fields = ("uuid", "pseudonym", "created_at", "updated_at", "submitted_at")
+    # The workflow moves only through the app (cases.services: checks, audit, emails, events).
+    readonly_fields = (
+        "uuid",
+        "pseudonym",
+        "status",
+        "created_at",
+        "updated_at",
+        "submitted_at",
+        "ready_at",
+    )
     raw_id_fields = ("submitted_by",)
     inlines = [PatientIdentityInline, AttachmentInline]
 
@@ -86,6 +95,16 @@ class OpinionAdmin(AuditedReadAdmin):
     list_display = ("uuid", "case", "author", "author_specialty", "created_at", "withdrawn_at")
     list_filter = ("author_specialty",)
     raw_id_fields = ("case", "author", "parent")
+    # An opinion is edited by its author in the app, which keeps each earlier text as a
+    # revision; an edit here would rewrite the record with no trace.
+    readonly_fields = (
+        "uuid",
+        "body",
+        "author_specialty",
+        "created_at",
+        "edited_at",
+        "withdrawn_at",
+    )
     inlines = [OpinionRevisionInline]
 
 
