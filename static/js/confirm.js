@@ -1,7 +1,8 @@
 // Ask before a step that is hard to take back (submitting a case, withdrawing it, withdrawing
 // an opinion or a proposal). A form says so with data-confirm="the question" and, if it wants
-// its own words on the button, data-confirm-yes="Withdraw". Without JavaScript the form still
-// posts; with it, one small modal dialog asks first.
+// its own words on the button, data-confirm-yes="Withdraw" (data-confirm-danger draws that
+// button as a danger). Without JavaScript the form still posts; with it, one small modal
+// dialog asks first.
 //
 // The listener runs in the capture phase on the document, so it stops the submission before
 // the page's own handlers (decisions.js, opinions.js post by fetch) see it; once the person
@@ -30,7 +31,6 @@ function build() {
   const yes = document.createElement("button");
   yes.type = "submit";
   yes.value = "yes";
-  yes.className = "button button-danger";
   yes.dataset.confirmYes = "";
   actions.append(no, yes);
   dialog.append(question, actions);
@@ -40,10 +40,13 @@ function build() {
 }
 
 // Resolves true when the person agrees; Escape or Cancel is a no.
-function ask(question, yesLabel) {
+function ask(question, yesLabel, danger) {
   const box = dialog || build();
   box.querySelector(".confirm-question").textContent = question;
-  box.querySelector("[data-confirm-yes]").textContent = yesLabel || box.defaultYes;
+  const yes = box.querySelector("[data-confirm-yes]");
+  yes.textContent = yesLabel || box.defaultYes;
+  // Withdrawing is drawn as the danger it is; submitting as the step forward it is.
+  yes.className = danger ? "button button-danger" : "button";
   box.returnValue = "";
   box.showModal();
   // The safe answer has the focus: Enter on an unread question cancels.
@@ -65,7 +68,7 @@ document.addEventListener(
     event.preventDefault();
     event.stopImmediatePropagation();
     const submitter = event.submitter;
-    if (await ask(form.dataset.confirm, form.dataset.confirmYes)) {
+    if (await ask(form.dataset.confirm, form.dataset.confirmYes, "confirmDanger" in form.dataset)) {
       confirmed.add(form);
       form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
     }
