@@ -4,6 +4,13 @@ SHELL := /bin/bash
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make run` is what a clinician tries first: Django's debug pages (the URL map on any 404,
+# settings on a 500) stay off unless asked for with `make run DEBUG=1`; tracebacks of real
+# errors still reach the terminal. Links in emails point where the server listens, unless
+# BASE_URL says otherwise (a proxy's public name).
+DEBUG ?= 0
+BASE_URL ?= http://$(HOST):$(PORT)
+RUN_ENV := DEBUG=$(DEBUG) BASE_URL=$(BASE_URL)
 VENV := .venv
 VPY := $(VENV)/bin/python
 PYENV_ROOT ?= $(HOME)/.pyenv
@@ -39,6 +46,7 @@ endef
 .PHONY: help run test lint fmt migrations python venv
 help:
 	@echo "make run    install, migrate, load demo data and serve on http://$(HOST):$(PORT)"
+	@echo "            (HOST=... PORT=... to serve elsewhere; DEBUG=1 for Django's debug pages)"
 	@echo "make test   ruff and the whole pytest suite"
 	@echo "make fmt    format and autofix with ruff"
 	@echo "Python: $(PYTHON)"
@@ -51,10 +59,10 @@ venv:
 
 run:
 	$(call ensure_venv,base)
-	$(VPY) manage.py migrate --noinput
-	$(VPY) manage.py seed_demo
-	@echo "Consilium is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	exec $(VPY) -m board.serve -b $(HOST) -p $(PORT) board.asgi:application
+	$(RUN_ENV) $(VPY) manage.py migrate --noinput
+	$(RUN_ENV) $(VPY) manage.py seed_demo
+	@echo "Consilium is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops it; links in emails: $(BASE_URL); DEBUG=$(DEBUG))"
+	exec env $(RUN_ENV) $(VPY) -m board.serve -b $(HOST) -p $(PORT) board.asgi:application
 
 test:
 	$(call ensure_venv,test)

@@ -29,7 +29,9 @@ def _role_label(request) -> str:
 
 def navigation(request):
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    # A program with an API token (DICOMweb) gets no page chrome, and has no second factor to
+    # ask about: an error page rendered for it (404.html) must not ask.
+    if user is None or not user.is_authenticated or getattr(request, "bearer", False):
         return {}
     found = {
         "user_role_label": SimpleLazyObject(lambda: _role_label(request)),

@@ -1,18 +1,14 @@
-import zoneinfo
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from board.models import Board, Specialty, User
 from board.reauth import PasswordConfirmationForm
-
-
-def _time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+from board.zones import zone_choices
 
 
 class ProfileForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=_time_zone_choices)
+    # One name per place (board.zones); a person still on an old alias keeps it on offer.
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=zone_choices)
 
     class Meta:
         model = User
@@ -22,6 +18,10 @@ class ProfileForm(forms.ModelForm):
             "specialty": _("Shown next to your opinions and counted for the board's quorum."),
             "time_zone": _("Meeting times are shown in this zone."),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = zone_choices(current=self.instance.time_zone)
 
 
 class BoardSettingsForm(forms.Form):

@@ -195,7 +195,8 @@ STORAGES = {
 }
 # Outside production WhiteNoise serves straight from the source folders.
 WHITENOISE_USE_FINDERS = not PRODUCTION
-WHITENOISE_AUTOREFRESH = DEBUG
+# ... and picks up edited files without a restart, debug pages or not (`make run`).
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 # --- Email ---------------------------------------------------------------------
 # Development prints mail to the console; production sends it over SMTP.
@@ -260,7 +261,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # Any log line quoting a URL (runserver's request lines, a library's) loses its query's
     # values: a DICOMweb search names the patient there (board.logredact).
-    "filters": {"redact_query": {"()": "board.logredact.RedactQueryFilter"}},
+    "filters": {
+        "redact_query": {"()": "board.logredact.RedactQueryFilter"},
+        # A refused request (403) is logged in one line, without a traceback (board.errors).
+        "routine_refusal": {"()": "board.errors.RoutineRefusalFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -271,6 +276,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        "django.request": {"filters": ["routine_refusal"]},
         # pydicom's warnings quote tag values, which may identify a patient.
         "pydicom": {"level": "ERROR"},
         # WeasyPrint narrates every layout step at INFO, and quotes refused URLs.

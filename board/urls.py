@@ -2,7 +2,15 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from board import account_sessions, email_views, home, list_views, second_factor_views, views
+from board import (
+    account_sessions,
+    email_views,
+    errors,
+    home,
+    list_views,
+    second_factor_views,
+    views,
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -48,6 +56,7 @@ urlpatterns = [
     ),
     path("", include(second_factor_views.urlpatterns)),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", errors.favicon, name="favicon"),
     path("", include("cases.urls")),
     path("", include("imaging.urls")),
     path("", include("meetings.urls")),

@@ -145,7 +145,17 @@ class CaseAdmin(AuditedReadAdmin, GuardedModelAdmin):
     )
     list_filter = (CodingReviewFilter, "board", "status", "kind", "urgency", "question_type")
     search_fields = ("pseudonym", "question")
-    readonly_fields = ("uuid", "pseudonym", "histotype", "created_at", "updated_at", "submitted_at")
+    # The workflow moves only through the app (cases.services: checks, audit, emails, events).
+    readonly_fields = (
+        "uuid",
+        "pseudonym",
+        "histotype",
+        "status",
+        "created_at",
+        "updated_at",
+        "submitted_at",
+        "ready_at",
+    )
     raw_id_fields = ("submitted_by",)
     # Grouped as the case form groups them (the request, the diagnosis and its site, the
     # setting, tumour and stage, grade, margins, workup); the coding flag comes first, where
@@ -277,6 +287,16 @@ class OpinionAdmin(AuditedReadAdmin):
     list_display = ("uuid", "case", "author", "author_specialty", "created_at", "withdrawn_at")
     list_filter = ("author_specialty",)
     raw_id_fields = ("case", "author", "parent")
+    # An opinion is edited by its author in the app, which keeps each earlier text as a
+    # revision; an edit here would rewrite the record with no trace.
+    readonly_fields = (
+        "uuid",
+        "body",
+        "author_specialty",
+        "created_at",
+        "edited_at",
+        "withdrawn_at",
+    )
     inlines = [OpinionRevisionInline]
 
 

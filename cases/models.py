@@ -592,6 +592,11 @@ class PatientIdentity(models.Model):
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     hospital_number = models.CharField(_("hospital number"), max_length=64, blank=True)
 
+    class Meta:
+        # Django's default plural adds an "s": "patient identitys".
+        verbose_name = _("patient identity")
+        verbose_name_plural = _("patient identities")
+
     def __str__(self) -> str:
         # Never the name: this string can end up in logs and admin messages.
         return f"Identity of case {self.case_id}"

@@ -379,7 +379,8 @@ def attachment_upload(request: HttpRequest, case_id: UUID) -> HttpResponse:
         if result["ok"]:
             messages.success(request, _("%(name)s was attached.") % {"name": result["name"]})
         else:
-            messages.error(request, f"{result['name']}: {result['reason']}")
+            name = result["name"]
+            messages.error(request, f"{name}: {result['reason']}" if name else result["reason"])
     return redirect("case-detail", case_id=access.case.uuid)
 
 

@@ -16,7 +16,8 @@ class StudyAdmin(admin.ModelAdmin):
     list_display = ("uuid", "case", "study_date", "description", "deidentified", "created_at")
     list_filter = ("deidentified",)
     raw_id_fields = ("case", "uploaded_by")
-    readonly_fields = ("uuid", "study_instance_uid")
+    # Whether the pixels and headers were de-identified is a fact of the ingest, not a setting.
+    readonly_fields = ("uuid", "study_instance_uid", "deidentified")
     inlines = [SeriesInline]
 
 

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases.access import CaseAccess
 from cases.audit import audit
@@ -25,6 +26,15 @@ K = Annotation.Kind
 # How many points each kind takes: an angle's vertex is the middle one, an ellipse is
 # given by opposite corners of its bounding box, an arrow runs from tail to head.
 POINTS = {K.LENGTH: 2, K.ANGLE: 3, K.ELLIPSE: 2, K.PROBE: 1, K.ARROW: 2}
+# One whole sentence per kind, so that the article ("a"/"an") and the plural read right in
+# every language; %(got)d is how many points were sent.
+WRONG_POINTS = {
+    K.LENGTH: gettext_lazy("A length takes 2 points, not %(got)d."),
+    K.ANGLE: gettext_lazy("An angle takes 3 points, not %(got)d."),
+    K.ELLIPSE: gettext_lazy("An ellipse takes 2 points, not %(got)d."),
+    K.PROBE: gettext_lazy("A probe takes 1 point, not %(got)d."),
+    K.ARROW: gettext_lazy("An arrow takes 2 points, not %(got)d."),
+}
 TEXT_MAX = Annotation._meta.get_field("text").max_length
 CAPTION_MAX = KeyImage._meta.get_field("caption").max_length
 ROTATIONS = (0, 90, 180, 270)
@@ -72,10 +82,7 @@ def clean_points(kind: str, points: Any, instance: Instance) -> list[list[float]
         raise ValidationError(_("points must be a list of [x, y] pairs."))
     expected = POINTS[kind]
     if len(points) != expected:
-        raise ValidationError(
-            _("A %(kind)s takes %(expected)d points, not %(got)d.")
-            % {"kind": kind, "expected": expected, "got": len(points)}
-        )
+        raise ValidationError(WRONG_POINTS[kind] % {"got": len(points)})
     cleaned = []
     for number, (x, y) in enumerate(points, start=1):
         if not (_is_number(x) and _is_number(y) and math.isfinite(x) and math.isfinite(y)):

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib import messages
 from django.core.handlers.asgi import ASGIRequest
 from django.http import (
     Http404,
@@ -213,9 +214,20 @@ def upload(request: HttpRequest, case_id: UUID) -> HttpResponse:
     finally:
         _close(files)
     results = [r.as_json() for r in batch.results]
-    status = 200 if any(r.ok for r in batch.results) or not results else 400
+    if not results:
+        results = [
+            {"name": "", "status": "refused", "ok": False, "reason": _("No file was chosen.")}
+        ]
+    status = 200 if any(r.ok for r in batch.results) else 400
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse({"stored": batch.stored, "results": results}, status=status)
+    # Without JavaScript the form posts here: the case page says what happened.
+    if batch.stored:
+        messages.success(request, _("%(n)d image(s) stored.") % {"n": batch.stored})
+    for result in results:
+        if not result["ok"] and result["status"] != "skipped":
+            name = result["name"]
+            messages.error(request, f"{name}: {result['reason']}" if name else result["reason"])
     return redirect("case-detail", case_id=access.case.uuid)
 
 

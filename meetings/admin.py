@@ -14,7 +14,8 @@ class MeetingAdmin(admin.ModelAdmin):
     list_display = ("title", "board", "starts_at", "time_zone", "status", "ical_sequence")
     list_filter = ("status", "board")
     list_select_related = ("board",)
-    readonly_fields = ("uuid", "ical_sequence", "created_at")
+    # Cancelling and holding go through the app (cancellation invites, the live session).
+    readonly_fields = ("uuid", "status", "ical_sequence", "created_at")
     raw_id_fields = ("created_by",)
     inlines = [AgendaItemInline]
 
@@ -31,6 +32,8 @@ class AttendanceAdmin(admin.ModelAdmin):
     list_display = ("meeting", "user", "joined_at", "left_at")
     list_select_related = ("meeting", "user")
     raw_id_fields = ("meeting", "user")
+    # Presence counts for the quorum: written by the live session only.
+    readonly_fields = ("joined_at", "left_at", "seen_at")
 
 
 @admin.register(LiveSession)

@@ -2,17 +2,41 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
-from functools import cache
 
 from django import forms
+from django.db.models import Count, Max
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from meetings.models import MAX_DURATION, MIN_DURATION, validate_https
+from board.models import Board
+from board.zones import zone_choices, zone_label
+from meetings.models import MAX_DURATION, MIN_DURATION, Meeting, validate_https
 
 
-@cache
 def time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+    """Every zone a person may pick, without the tz database's compatibility aliases."""
+    return zone_choices()
+
+
+def usual_zones(board: Board) -> list[str]:
+    """The zones this board meets in, most used first (its own meetings, cancelled ones too:
+    they were planned in a zone the board uses)."""
+    rows = (
+        Meeting.objects.filter(board=board)
+        .values("time_zone")
+        .annotate(n=Count("pk"), last=Max("starts_at"))
+        .order_by("-n", "-last")
+    )
+    return [row["time_zone"] for row in rows[:5]]
+
+
+def default_zone(board: Board, user) -> str:
+    """The chair's own zone; when it is still the account default (UTC), the board's usual
+    zone, so that a board meeting in Paris is not offered at UTC."""
+    if user.time_zone and user.time_zone != "UTC":
+        return user.time_zone
+    usual = usual_zones(board)
+    return usual[0] if usual else "UTC"
 
 
 class MeetingForm(forms.Form):
@@ -40,6 +64,20 @@ class MeetingForm(forms.Form):
         help_text=_("An https:// link to the video call."),
     )
 
+    def __init__(self, *args, board: Board, user, meeting: Meeting | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.meeting = meeting
+        usual = usual_zones(board)
+        mine = default_zone(board, user)
+        self.fields["time_zone"].choices = zone_choices(
+            first=[mine, *usual],
+            current=meeting.time_zone if meeting else "",
+            first_label=_("Usual for this board"),
+            rest_label=_("All zones"),
+        )
+        if meeting is None and not self.is_bound:
+            self.initial.setdefault("time_zone", mine)
+
     def clean(self):
         data = super().clean()
         if not all(data.get(name) for name in ("date", "time", "time_zone")):
@@ -53,6 +91,18 @@ class MeetingForm(forms.Form):
             self.add_error("time", _("This time does not exist in that zone (clock change)."))
             return data
         data["starts_at"] = local.astimezone(datetime.UTC)
+        # A meeting is planned ahead: a start already past is a typo (a wrong month, AM for
+        # PM). Editing a meeting that has begun may keep its start as it is.
+        unchanged = self.meeting is not None and data["starts_at"] == self.meeting.starts_at
+        if data["starts_at"] <= timezone.now() and not unchanged:
+            self.add_error(
+                "date",
+                _(
+                    "This start (%(when)s, %(zone)s) is already past; "
+                    "choose a date and time still to come."
+                )
+                % {"when": naive.strftime("%Y-%m-%d %H:%M"), "zone": zone_label(data["time_zone"])},
+            )
         return data
 
     def service_kwargs(self) -> dict:

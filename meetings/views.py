@@ -73,7 +73,7 @@ def meeting_new(request: HttpRequest, board_id: UUID) -> HttpResponse:
     access = get_board_for_manager(request.user, board_id)
     board, membership = access.board, access.membership
     if request.method == "POST":
-        form = MeetingForm(request.POST)
+        form = MeetingForm(request.POST, board=board, user=request.user)
         if form.is_valid():
             try:
                 meeting = services.meeting_schedule(access=access, **form.service_kwargs())
@@ -84,11 +84,9 @@ def meeting_new(request: HttpRequest, board_id: UUID) -> HttpResponse:
                 return _meeting_url(meeting)
     else:
         form = MeetingForm(
-            initial={
-                "time_zone": request.user.time_zone,
-                "title": board.name,
-                "duration_minutes": 60,
-            }
+            initial={"title": board.name, "duration_minutes": 60},
+            board=board,
+            user=request.user,
         )
     status = 400 if form.is_bound else 200
     return render(
@@ -104,7 +102,7 @@ def meeting_edit(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
     access = get_meeting_for_manager(request.user, meeting_id)
     meeting, membership = access.meeting, access.membership
     if request.method == "POST":
-        form = MeetingForm(request.POST)
+        form = MeetingForm(request.POST, board=meeting.board, user=request.user, meeting=meeting)
         if form.is_valid():
             try:
                 services.meeting_update(access=access, **form.service_kwargs())
@@ -114,7 +112,12 @@ def meeting_edit(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
                 messages.success(request, _("The meeting was updated and invites re-sent."))
                 return _meeting_url(meeting)
     else:
-        form = MeetingForm(initial=MeetingForm.initial_for(meeting))
+        form = MeetingForm(
+            initial=MeetingForm.initial_for(meeting),
+            board=meeting.board,
+            user=request.user,
+            meeting=meeting,
+        )
     return render(
         request,
         "meetings/meeting_form.html",

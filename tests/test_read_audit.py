@@ -109,6 +109,7 @@ EXEMPT: dict[str, str] = {
     "password_change": NO_PATIENT_DATA,
     "password_change_done": NO_PATIENT_DATA,
     "healthz": NO_PATIENT_DATA,
+    "favicon": NO_PATIENT_DATA,
     "case-new": "a blank form (a patient sees their own name in it)",
     "case-status": WRITE,
     "case-ready": WRITE,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('board', '0009_absentees_vote_live'),
+        ('board', '0010_verbose_names'),
     ]
 
     operations = [

@@ -2,6 +2,7 @@
 // shows steady progress and one bad file never sinks the rest.
 // The words are the form's (data-text-*, translated by the template).
 import { fill } from "./text.js";
+import { UploadUI } from "./upload-ui.js";
 
 const BATCH_FILES = 50;
 const BATCH_BYTES = 64 * 1024 * 1024;
@@ -59,41 +60,52 @@ function send(form, files, onProgress) {
   });
 }
 
-function row(result) {
-  const li = document.createElement("li");
-  li.className = result.ok ? "ok" : result.status === "skipped" ? "muted" : "error";
-  li.textContent = `${result.name}: ${result.ok ? result.status : result.reason}`;
-  return li;
+function row(ui, result) {
+  const kind = result.ok ? "ok" : result.status === "skipped" ? "muted" : "error";
+  return ui.row(kind, result.ok ? result.status : result.reason, result.name);
 }
 
 function setup(form) {
-  const progress = form.querySelector("[data-upload-progress]");
+  const ui = new UploadUI(form);
   const summary = form.querySelector("[data-upload-summary]");
-  const results = form.querySelector("[data-upload-results]");
+  const results = ui.results;
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const files = [...form.querySelectorAll("input[type=file]")].flatMap((i) => [...i.files]);
-    if (!files.length) return;
+    const inputs = [...form.querySelectorAll("input[type=file]")];
+    const files = inputs.flatMap((i) => [...i.files]);
+    if (!files.length) {
+      summary.textContent = "";
+      return ui.nothingChosen();
+    }
     const total = files.reduce((n, f) => n + f.size, 0) || 1;
     let done = 0;
     let stored = 0;
-    progress.hidden = false;
-    results.replaceChildren();
+    let refused = 0;
+    delete form.dataset.uploadDone;
+    ui.start(files.length);
     for (const batch of batches(files)) {
       const batchSize = batch.reduce((n, f) => n + f.size, 0);
       const answer = await send(form, batch, (loaded) => {
-        progress.value = Math.round((100 * (done + loaded)) / total);
+        ui.percent(Math.round((100 * (done + loaded)) / total));
       });
       done += batchSize;
-      progress.value = Math.round((100 * done) / total);
+      ui.percent(Math.round((100 * done) / total));
       for (const result of answer) {
         if (result.status === "stored") stored += 1;
-        results.append(row(result));
+        else if (!result.ok && result.status !== "skipped") refused += 1;
+        results.append(row(ui, result));
       }
       summary.textContent = fill(form.dataset.textSummary, { stored, checked: results.children.length });
     }
+    ui.finish();
     form.dataset.uploadDone = "true";
-    if (stored) setTimeout(() => window.location.reload(), 1200);
+    if (refused) {
+      // The refusals stay until dismissed; what was stored appears in the list above.
+      for (const input of inputs) input.value = "";
+      ui.keep(stored ? ["imaging-studies"] : []);
+    } else if (stored) {
+      setTimeout(() => window.location.reload(), 1200);
+    }
   });
 }
 

@@ -2,51 +2,49 @@
 // Without JavaScript the form posts normally and the page shows messages.
 // The words are the form's (data-text-*, translated by the template).
 import { fill } from "./text.js";
+import { UploadUI } from "./upload-ui.js";
 
 function upload(form) {
   const text = form.dataset;
-  const progress = form.querySelector("[data-upload-progress]");
-  const results = form.querySelector("[data-upload-results]");
+  const ui = new UploadUI(form);
   const input = form.querySelector("input[type=file]");
   form.addEventListener("submit", (ev) => {
-    if (!input.files.length) return;
     ev.preventDefault();
+    if (!input.files.length) return ui.nothingChosen();
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
     xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.addEventListener("progress", (e) => {
-      if (e.lengthComputable) progress.value = Math.round((100 * e.loaded) / e.total);
+      if (e.lengthComputable) ui.percent(Math.round((100 * e.loaded) / e.total));
     });
     xhr.addEventListener("load", () => {
-      progress.value = 100;
+      ui.percent(100);
+      ui.finish();
       let data;
       try {
         data = JSON.parse(xhr.responseText);
       } catch {
-        results.replaceChildren(item(false, "", fill(text.textFailed, { status: xhr.status })));
-        return;
+        ui.results.replaceChildren(ui.row("error", fill(text.textFailed, { status: xhr.status })));
+        return ui.keep([]);
       }
-      results.replaceChildren(...data.results.map((r) => item(r.ok, r.name, r.ok ? text.textAttached : r.reason)));
-      if (data.results.some((r) => r.ok)) {
-        // The new documents are listed by the server-rendered page.
+      ui.results.replaceChildren(...data.results.map((r) => ui.row(r.ok ? "ok" : "error", r.ok ? text.textAttached : r.reason, r.name)));
+      const stored = data.results.some((r) => r.ok);
+      if (data.results.every((r) => r.ok)) {
+        // All went in: the server-rendered page lists them (and updates the checklist).
         setTimeout(() => window.location.reload(), 800);
+      } else {
+        input.value = "";
+        ui.keep(stored ? ["attachment-region"] : []);
       }
     });
     xhr.addEventListener("error", () => {
-      results.replaceChildren(item(false, "", text.textOffline));
+      ui.finish();
+      ui.results.replaceChildren(ui.row("error", text.textOffline));
+      ui.keep([]);
     });
-    progress.hidden = false;
-    progress.value = 0;
-    results.replaceChildren();
+    ui.start(input.files.length);
     xhr.send(new FormData(form));
   });
-}
-
-function item(ok, name, text) {
-  const li = document.createElement("li");
-  li.className = ok ? "ok" : "error";
-  li.textContent = name ? `${name}: ${text}` : text;
-  return li;
 }
 
 document.querySelectorAll("form[data-upload]").forEach(upload);

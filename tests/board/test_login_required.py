@@ -14,6 +14,8 @@ PUBLIC = {
     "login",  # the way in
     "healthz",  # load balancers probe it without credentials; it reveals nothing
 }
+# Browsers ask for /favicon.ico before anyone signs in: it sends them to the static icon.
+TO_STATIC = {"favicon"}
 # An invitation link is opened before its holder has an account (cases.invite_views): it
 # shows only what the invitation email already said, and grants nothing without a login or
 # a new account. An unknown link is 404; sign-up answers POST only.
@@ -75,6 +77,10 @@ def test_anonymous_visitors_are_sent_to_login(client, route, name):
     response = client.get(url)
     if name in PUBLIC:
         assert response.status_code in (200, 405), url
+        return
+    if name in TO_STATIC:
+        assert response.status_code == 301, url
+        assert response["Location"] == "/static/favicon.svg", url
         return
     if name in INVITATION_LINKS:
         assert response.status_code in (404, 405), url

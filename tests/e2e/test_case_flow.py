@@ -47,6 +47,7 @@ def test_submit_review_and_see_an_opinion_live(cast, daphne_server, new_context,
     assert reports.locator("[data-upload-progress]").get_attribute("value") == "100"
     referrer.get_by_role("link", name="pathology-report.pdf").wait_for()  # after the reload
     referrer.get_by_role("button", name="Submit to the board").click()
+    referrer.get_by_role("dialog").get_by_role("button", name="Yes, submit").click()
     referrer.locator("#case-status", has_text="Submitted").wait_for()
     case = Case.objects.get()
     assert Attachment.objects.get(case=case).kind == "pdf"

@@ -182,6 +182,55 @@ def test_length_across_the_vertebral_body(phantom_case, daphne_server, new_conte
     assert abs(measure.length_mm(p0, p1, (SPACING, SPACING)) - value) < 0.05
 
 
+def saved_angle(page) -> dict:
+    page.wait_for_function("[...window.viewer.annotations.values()].flat().some(a => a.id)")
+    saved = page.evaluate("[...window.viewer.annotations.values()].flat()")
+    assert len(saved) == 1
+    return saved[0]
+
+
+def angle_label(page) -> float:
+    label = page.locator("g.ann-angle text")
+    label.wait_for()
+    text = label.text_content()
+    assert text.endswith("°"), text
+    return float(text.rstrip("°"))
+
+
+def test_angle_drawn_by_drag_then_click(phantom_case, daphne_server, new_context):
+    page = open_viewer(new_context, daphne_server.url, phantom_case)
+    # One arm 40 mm to the right, the other 40 mm up and 40 mm right: 45 degrees.
+    vertex, arm, other = pixel_of(-20.0, 0.0), pixel_of(20.0, 0.0), pixel_of(20.0, -40.0)
+    page.keyboard.press("a")
+    drag(page, mouse_at(page, *arm), mouse_at(page, *vertex))
+    end = mouse_at(page, *other)
+    page.mouse.move(end[0] - 30, end[1] + 20, steps=3)
+    page.mouse.move(*end, steps=3)
+    page.mouse.click(*end)
+    value = angle_label(page)
+    saved = saved_angle(page)
+    assert saved["kind"] == "angle" and saved["version"] == 1
+    assert len(saved["points"]) == 3
+    # The vertex is the middle point, and the server's maths agrees with the label.
+    spacing = (SPACING, SPACING)
+    assert abs(measure.angle_deg(*saved["points"], spacing) - 45.0) < 1.5
+    assert abs(measure.angle_deg(*saved["points"], spacing) - value) < 0.05
+    assert abs(saved["points"][1][0] - vertex[0]) < 1.5
+    assert not page.get_by_text("takes 3 points").count()
+
+
+def test_angle_drawn_by_three_clicks(phantom_case, daphne_server, new_context):
+    page = open_viewer(new_context, daphne_server.url, phantom_case)
+    a, vertex, b = pixel_of(-40.0, -20.0), pixel_of(0.0, -20.0), pixel_of(0.0, 20.0)  # 90 degrees
+    page.keyboard.press("a")
+    for point in (a, vertex, b):
+        page.mouse.click(*mouse_at(page, *point))
+    value = angle_label(page)
+    saved = saved_angle(page)
+    assert len(saved["points"]) == 3
+    assert abs(value - 90.0) < 1.5, value
+
+
 def test_ellipse_roi_reads_the_liver(phantom_case, daphne_server, new_context):
     page = open_viewer(new_context, daphne_server.url, phantom_case)
     # The liver is widest three quarters of the way down the phantom.

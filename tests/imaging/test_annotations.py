@@ -142,13 +142,14 @@ def test_list_costs_the_same_queries_for_5_or_50(
 # --- bad input --------------------------------------------------------------------------
 
 BAD_POINTS = [
-    ("length", [[1, 1]], "takes 2 points"),
-    ("length", [[1, 1], [2, 2], [3, 3]], "takes 2 points"),
-    ("angle", [[1, 1], [2, 2]], "takes 3 points"),
-    ("ellipse", [[1, 1]], "takes 2 points"),
-    ("probe", [[1, 1], [2, 2]], "takes 1 points"),
-    ("arrow", [[1, 1]], "takes 2 points"),
-    ("probe", [], "takes 1 points"),
+    ("length", [[1, 1]], "A length takes 2 points, not 1."),
+    ("length", [[1, 1], [2, 2], [3, 3]], "A length takes 2 points, not 3."),
+    ("angle", [[1, 1], [2, 2]], "An angle takes 3 points, not 2."),
+    ("angle", [[1, 1], [2, 2], [3, 3], [4, 4]], "An angle takes 3 points, not 4."),
+    ("ellipse", [[1, 1]], "An ellipse takes 2 points, not 1."),
+    ("probe", [[1, 1], [2, 2]], "A probe takes 1 point, not 2."),
+    ("arrow", [[1, 1]], "An arrow takes 2 points, not 1."),
+    ("probe", [], "A probe takes 1 point, not 0."),
     ("length", "1,1,2,2", "list of [x, y] pairs"),
     ("length", [[1, 1], [2]], "list of [x, y] pairs"),
     ("length", [[1, 1], {"x": 2, "y": 2}], "list of [x, y] pairs"),

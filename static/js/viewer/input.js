@@ -25,12 +25,14 @@ export function bindPointer(viewer, vp) {
       return;
     }
     if (POINTS[tool]) {
+      // A draft's last point is the loose one, following the mouse: a press pins it where
+      // it is (never adds one more: the angle tool used to send four points for three).
       if (!viewer.draft || viewer.draft.viewport !== vp.index) {
         viewer.draft = { viewport: vp.index, kind: tool, instance: info.instance.uuid, frame: info.slice.frame, points: [image], mine: true };
         if (POINTS[tool] === 1) { viewer.saveDraft(); return; }
         viewer.draft.points.push(image);
       } else {
-        viewer.draft.points.push(image);
+        viewer.draft.points[viewer.draft.points.length - 1] = image;
       }
       drag = { tool, draw: true };
     } else {
@@ -39,8 +41,15 @@ export function bindPointer(viewer, vp) {
     vp.root.setPointerCapture(ev.pointerId);
   });
   vp.root.addEventListener("pointermove", (ev) => {
-    if (!drag) return;
     const point = [ev.offsetX, ev.offsetY];
+    if (!drag) {
+      // Between the clicks of a drawing, the loose point follows the mouse.
+      if (viewer.draft?.viewport === vp.index) {
+        viewer.draft.points[viewer.draft.points.length - 1] = vp.canvasToImage(point);
+        viewer.requestRender();
+      }
+      return;
+    }
     if (drag.edit) {
       drag.edit.ann.points[drag.edit.index] = vp.canvasToImage(point);
       drag.moved = true;
@@ -75,9 +84,16 @@ export function bindPointer(viewer, vp) {
       drag = null;
       return;
     }
-    if (drag?.draw && viewer.draft && viewer.draft.points.length >= POINTS[viewer.draft.kind]) viewer.saveDraft();
-    else if (drag?.draw && viewer.draft) viewer.draft.points.push([...viewer.draft.points.at(-1)]);
+    const draft = drag?.draw ? viewer.draft : null;
     drag = null;
+    if (!draft) return;
+    // Press-drag-release places two points, a click (no move) one: after a click the loose
+    // point stays loose for the next click. When the points are all placed, save.
+    const [before, last] = draft.points.slice(-2);
+    const moved = before[0] !== last[0] || before[1] !== last[1];
+    if (!moved) return;
+    if (draft.points.length >= POINTS[draft.kind]) viewer.saveDraft();
+    else draft.points.push([...last]);
   };
   vp.root.addEventListener("pointermove", (ev) => {
     if (!viewer.pointerListeners.size) return;
