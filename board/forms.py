@@ -38,6 +38,7 @@ class BoardSettingsForm(forms.Form):
         "qualified_majority",
         "turnaround_days",
         "absentees_vote_live",
+        "time_zone",
     )
 
     description = forms.CharField(
@@ -105,6 +106,15 @@ class BoardSettingsForm(forms.Form):
         required=False,
         help_text=Board._meta.get_field("absentees_vote_live").help_text,
     )
+    # One name per place (board.zones); a board still on an old alias keeps it on offer.
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=zone_choices,
+        initial="UTC",
+        # Left out of a POST: unchanged (board_update_settings takes None so).
+        required=False,
+        help_text=Board._meta.get_field("time_zone").help_text,
+    )
     deidentify_imaging = forms.BooleanField(
         label=_("De-identify uploaded images"),
         required=False,
@@ -113,6 +123,13 @@ class BoardSettingsForm(forms.Form):
             "cases are all internal: images then keep the patient's name and IDs."
         ),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = zone_choices(current=self.initial.get("time_zone") or "")
+
+    def clean_time_zone(self) -> str | None:
+        return self.cleaned_data.get("time_zone") or None
 
 
 class EmailChangeForm(PasswordConfirmationForm):

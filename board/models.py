@@ -200,6 +200,18 @@ class Board(models.Model):
             "the meeting, unless this is on."
         ),
     )
+    # The zone the board works in: its reports print every time in it, with the zone named,
+    # and a new meeting is offered in it first.
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text=_(
+            "The zone the board works in: times in its reports are printed in it, and new "
+            "meetings are planned in it unless the chair picks another."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from board.access import BoardAccess, check_then_do
-from board.models import Board, QuorumRequirement, User
+from board.models import Board, QuorumRequirement, User, validate_time_zone
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +36,12 @@ def board_update_settings(
     qualified_majority: str | None = None,
     turnaround_days: int | None = None,
     absentees_vote_live: bool | None = None,
+    time_zone: str | None = None,
 ) -> Board:
     """Save the board's settings (its managers only). The decision rules (None: unchanged)
     apply to vote rounds opened from now on; a round under way keeps the rules it opened
-    with. ``turnaround_days`` None: the board states no turnaround."""
+    with. ``turnaround_days`` None: the board states no turnaround. ``time_zone`` None:
+    unchanged (the zone its reports print times in)."""
     board = access.board
     board.description = description
     board.accepts_referrals = accepts_referrals
@@ -48,6 +50,9 @@ def board_update_settings(
     board.send_report_to_patient = send_report_to_patient
     board.deidentify_imaging = deidentify_imaging
     board.turnaround_days = turnaround_days
+    if time_zone is not None:
+        validate_time_zone(time_zone)
+        board.time_zone = time_zone
     rules = {
         "vote_mode": vote_mode,
         "tally_visibility": tally_visibility,
@@ -67,6 +72,7 @@ def board_update_settings(
             "send_report_to_patient",
             "deidentify_imaging",
             "turnaround_days",
+            "time_zone",
             *rules,
         ]
     )

@@ -31,8 +31,11 @@ def usual_zones(board: Board) -> list[str]:
 
 
 def default_zone(board: Board, user) -> str:
-    """The chair's own zone; when it is still the account default (UTC), the board's usual
-    zone, so that a board meeting in Paris is not offered at UTC."""
+    """The board's own zone (board settings) when it has chosen one; else the chair's own
+    zone; when that is still the account default (UTC), the zone the board usually meets in,
+    so that a board meeting in Paris is not offered at UTC."""
+    if board.time_zone and board.time_zone != "UTC":
+        return board.time_zone
     if user.time_zone and user.time_zone != "UTC":
         return user.time_zone
     usual = usual_zones(board)
@@ -70,7 +73,7 @@ class MeetingForm(forms.Form):
         usual = usual_zones(board)
         mine = default_zone(board, user)
         self.fields["time_zone"].choices = zone_choices(
-            first=[mine, *usual],
+            first=[mine, *[z for z in (user.time_zone,) if z and z != "UTC"], *usual],
             current=meeting.time_zone if meeting else "",
             first_label=_("Usual for this board"),
             rest_label=_("All zones"),

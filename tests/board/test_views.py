@@ -323,3 +323,26 @@ def test_signed_out_pages_have_no_account_socket(client):
     html = client.get(reverse("login")).content.decode()
     assert "account-config" not in html
     assert "account-socket.js" not in html
+
+
+def test_chair_sets_the_boards_time_zone(cast):
+    page = signed_in(cast.chair).get(settings_url(cast.board)).content.decode()
+    assert re.search(r'<option value="UTC"[^>]*selected', page)
+    assert 'value="US/Eastern"' not in page  # one name per place, as everywhere
+    data = {"description": "x", **RULES}
+    response = signed_in(cast.chair).post(
+        settings_url(cast.board), data | {"time_zone": "Europe/Paris"}
+    )
+    assert response.status_code == 302
+    cast.board.refresh_from_db()
+    assert cast.board.time_zone == "Europe/Paris"
+    page = signed_in(cast.chair).get(settings_url(cast.board)).content.decode()
+    assert re.search(r'<option value="Europe/Paris"[^>]*selected', page)
+    # An unknown zone is refused; a POST without the field leaves it as it was.
+    refused = signed_in(cast.chair).post(
+        settings_url(cast.board), data | {"time_zone": "Mars/Base"}
+    )
+    assert refused.status_code != 302
+    signed_in(cast.chair).post(settings_url(cast.board), data)
+    cast.board.refresh_from_db()
+    assert cast.board.time_zone == "Europe/Paris"

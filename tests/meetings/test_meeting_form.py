@@ -1,5 +1,6 @@
-"""The meeting form: no start in the past, the chair's or the board's zone by default, the
-board's usual zones first, and one name per place (no tz compatibility aliases)."""
+"""The meeting form: no start in the past, the board's own zone by default (else the chair's,
+else the one it usually meets in), the board's usual zones first, and one name per place (no
+tz compatibility aliases)."""
 
 from __future__ import annotations
 
@@ -127,3 +128,14 @@ def test_selectable_zones_are_canonical_area_location_names():
     assert zones[0] == "UTC"
     assert all(zone.count("/") >= 1 for zone in zones[1:])
     assert not [zone for zone in zones if zone.startswith(("Etc/", "US/", "SystemV/"))]
+
+
+def test_the_boards_zone_is_the_default_and_comes_first(cast):
+    cast.board.time_zone = "Europe/Paris"
+    cast.board.save()
+    cast.chair.time_zone = "America/Chicago"
+    cast.chair.save()
+    make_meeting(cast, time_zone="Europe/Berlin")
+    html = signed_in(cast.chair).get(new_url(cast)).content.decode()
+    assert selected(html) == ["Europe/Paris"]
+    assert options(html)[:3] == ["Europe/Paris", "America/Chicago", "Europe/Berlin"]
