@@ -22,6 +22,7 @@ import os
 import re
 import ssl
 import threading
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,7 @@ import nh3
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import dateformat, timezone, translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -83,6 +84,19 @@ class ReportOpinion:
     author: str
     written_at: datetime.datetime | datetime.date | None
     html: str
+    # A reply says what it answers: the opinion's author, their specialty and the start of
+    # its text (plain text), or that it was withdrawn before the signature.
+    replies_to: ReportReplyTo | None = None
+
+
+@dataclass(frozen=True)
+class ReportReplyTo:
+    """The opinion a reply answers, as the report names it."""
+
+    author: str
+    specialty: str = ""
+    quote: str = ""
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,8 +226,15 @@ class ReportData:
     record: Sequence[ReportSection] = ()
     treatments: Sequence[ReportTreatment] = ()
     molecular: Sequence[ReportMolecular] = ()
+    # The submitter's words: the clinical summary and the history (prior treatments), plain.
+    clinical_summary: str = ""
+    history: str = ""
     question: str = ""
     question_type: str = ""
+    # Who is responsible for treatment, in the words this copy's reader needs (plain text).
+    disclaimer: str = ""
+    # The board's zone (board.models.Board.time_zone): every time in the report is in it.
+    time_zone: str = "UTC"
     studies: Sequence[ReportStudy] = ()
     key_images: Sequence[ReportImage] = ()
     opinions: Sequence[ReportSpecialty] = ()
@@ -338,7 +359,7 @@ def _page_css(data: ReportData) -> SafeString:
     }
     if data.audience_label:
         running = f"{running} · {data.audience_label}"
-    generated = _("Generated %(when)s") % {"when": _format_datetime(data.generated_at)}
+    generated = _("Generated %(when)s") % {"when": format_when(data.generated_at, data.time_zone)}
     # One translatable sentence, its placeholders turned into CSS page counters.
     page_of = " ".join(
         {"%(page)s": "counter(page)", "%(pages)s": "counter(pages)"}.get(part) or _css_string(part)
@@ -357,10 +378,54 @@ def _page_css(data: ReportData) -> SafeString:
     return mark_safe(css)  # noqa: S308
 
 
-def _format_datetime(value: datetime.datetime) -> str:
-    if timezone.is_aware(value):
-        value = timezone.localtime(value)
-    return value.strftime("%Y-%m-%d %H:%M %Z").strip()
+# --- dates and times: one format, unambiguous ------------------------------------------------
+# A day is "3 Dec 2026" (the month in words: never 03/12 against 12/03); a time is "14:30 CET",
+# in the board's zone and with that zone named, since a report travels across borders. A zone
+# with no letters of its own in the tz database ("+04") reads "UTC+04".
+
+
+def _zone(name: str) -> datetime.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return datetime.UTC
+
+
+def zone_abbreviation(value: datetime.datetime) -> str:
+    name = value.tzname() or ""
+    return f"UTC{name}" if name[:1] in "+-" else name
+
+
+def _local(value: datetime.datetime, zone: str) -> datetime.datetime:
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=datetime.UTC)
+    return value.astimezone(_zone(zone))
+
+
+def format_day(value: datetime.date | datetime.datetime | None, zone: str = "UTC") -> str:
+    """ "3 Dec 2026"; a datetime is first put in ``zone`` (its day there)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        value = _local(value, zone)
+    return dateformat.format(value, "j M Y")
+
+
+def format_clock(value: datetime.datetime | None, zone: str) -> str:
+    """ "14:30 CET": the time in ``zone``, the zone named."""
+    if value is None:
+        return ""
+    local = _local(value, zone)
+    return f"{dateformat.format(local, 'H:i')} {zone_abbreviation(local)}".strip()
+
+
+def format_when(value: datetime.datetime | datetime.date | None, zone: str) -> str:
+    """ "3 Dec 2026, 14:30 CET"; a date alone is "3 Dec 2026"."""
+    if value is None:
+        return ""
+    if not isinstance(value, datetime.datetime):
+        return format_day(value)
+    return f"{format_day(value, zone)}, {format_clock(value, zone)}"
 
 
 # The tally chart's geometry, in SVG user units (1 unit = 1 CSS px when drawn at 100%).
@@ -446,7 +511,9 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "language": translation.get_language() or "en",
         "stylesheet_url": STATIC_PREFIX + STYLESHEET,
         "page_css": _page_css(data),
-        "generated": _format_datetime(data.generated_at),
+        "generated": format_when(data.generated_at, data.time_zone),
+        "zone": data.time_zone,
+        "zone_label": data.time_zone.replace("_", " "),
         "created_iso": data.generated_at.isoformat(timespec="seconds"),
         "recommendation": clean_html(data.recommendation_html),
         "specialties": [

@@ -42,11 +42,13 @@ from decisions.render import (
     ReportOpinion,
     ReportPatient,
     ReportProposal,
+    ReportReplyTo,
     ReportSection,
     ReportSignature,
     ReportSpecialty,
     ReportStudy,
     ReportTreatment,
+    format_day,
 )
 from imaging.keyimages import render_key_image
 from meetings.models import PRESENCE_TIMEOUT, Attendance, Meeting
@@ -110,8 +112,12 @@ def report_data(consensus: Consensus, audience: str = ReportAudience.PANEL) -> R
         record=_report_record(case, patient_copy=patient_copy),
         treatments=_report_treatments(case, at),
         molecular=() if patient_copy else _report_molecular(case, at),
+        clinical_summary=case.clinical_summary,
+        history=case.history,
         question=case.question,
         question_type=case.get_question_type_display() if case.question_type else "",
+        disclaimer=_disclaimer(audience),
+        time_zone=case.board.time_zone or "UTC",
         studies=_report_studies(case, at),
         key_images=_report_key_images(case, at, panel=panel),
         opinions=_report_opinions(case, at) if shared else [],
@@ -141,6 +147,23 @@ def _audience_note(audience: str, shared: bool) -> str:
     return _(
         "For the referring doctor, to file in the patient's chart. The board's internal "
         "opinions are not part of this copy."
+    )
+
+
+def _disclaimer(audience: str) -> str:
+    """Who decides the treatment: the board advises the treating physician, who remains
+    responsible for the decision, taken with the patient. The patient copy says it in plain
+    words."""
+    if audience == ReportAudience.PATIENT:
+        return _(
+            "This is the board's advice to the doctor who treats you. It does not decide "
+            "your treatment: you and your doctor decide together. Your doctor can explain "
+            "what it means for you and answer your questions."
+        )
+    return _(
+        "The board's recommendation is advice to the treating physician, who remains "
+        "responsible for treatment decisions, taken with the patient. It rests on the "
+        "information and images given to the board, listed in this report."
     )
 
 
@@ -195,7 +218,7 @@ def _facts(*pairs: tuple[str, str], keep: tuple[str, ...] = ()) -> tuple[tuple[s
 
 
 def _date(value) -> str:
-    return value.isoformat() if value else ""
+    return format_day(value)
 
 
 def _report_record(case: Case, *, patient_copy: bool) -> list[ReportSection]:
@@ -460,27 +483,31 @@ def _report_key_images(case: Case, at: datetime, *, panel: bool) -> list:
     return images
 
 
+# How much of the answered opinion a reply quotes, in characters of plain text.
+REPLY_QUOTE_LENGTH = 140
+
+
 def _report_opinions(case: Case, at: datetime) -> list:
     """The opinions standing when the version was signed, by specialty, each with the text it
-    had then (an edit after the signature left its earlier text in a revision)."""
+    had then (an edit after the signature left its earlier text in a revision); a reply
+    names the opinion it answers, with the start of that opinion's text as it stood then."""
 
     opinions = (
         Opinion.objects.filter(case=case, created_at__lte=at)
-        .exclude(withdrawn_at__lte=at)
         .select_related("author")
         .prefetch_related("revisions")
     )
+    everything = {opinion.pk: opinion for opinion in opinions}
     by_specialty: dict[str, list] = {}
-    for opinion in opinions:
-        body = opinion.body
-        later = [r for r in opinion.revisions.all() if r.edited_at > at]
-        if later:
-            body = min(later, key=lambda r: r.edited_at).body
+    for opinion in everything.values():
+        if opinion.withdrawn_at is not None and opinion.withdrawn_at <= at:
+            continue
         by_specialty.setdefault(opinion.author_specialty, []).append(
             ReportOpinion(
                 author=opinion.author.display_name,
                 written_at=opinion.created_at,
-                html=render_markdown(body),
+                html=render_markdown(_body_at(opinion, at)),
+                replies_to=_replies_to(everything.get(opinion.parent_id), at),
             )
         )
     order = list(Specialty.values)
@@ -488,6 +515,27 @@ def _report_opinions(case: Case, at: datetime) -> list:
         ReportSpecialty(label=str(Specialty(key).label), opinions=by_specialty[key])
         for key in sorted(by_specialty, key=lambda k: order.index(k) if k in order else len(order))
     ]
+
+
+def _body_at(opinion: Opinion, at: datetime) -> str:
+    later = [r for r in opinion.revisions.all() if r.edited_at > at]
+    return min(later, key=lambda r: r.edited_at).body if later else opinion.body
+
+
+def _replies_to(parent: Opinion | None, at: datetime) -> ReportReplyTo | None:
+    if parent is None:
+        return None
+    specialty = (
+        str(Specialty(parent.author_specialty).label)
+        if parent.author_specialty in Specialty.values
+        else ""
+    )
+    if parent.withdrawn_at is not None and parent.withdrawn_at <= at:
+        return ReportReplyTo(author=parent.author.display_name, specialty=specialty, withdrawn=True)
+    text = " ".join(strip_tags(render_markdown(_body_at(parent, at))).split())
+    if len(text) > REPLY_QUOTE_LENGTH:
+        text = text[: REPLY_QUOTE_LENGTH - 1].rstrip() + "…"
+    return ReportReplyTo(author=parent.author.display_name, specialty=specialty, quote=text)
 
 
 def _report_decision(round_: VoteRound) -> dict[str, Any]:

@@ -44,7 +44,7 @@ ANNOTATION_LABEL = "CANARYLABEL"
 RECOMMENDATION = "Wide en bloc resection"
 REFERRING_DOCTOR = "Dr Canaryaddressee"
 REFERRING_INSTITUTION = "Riverside General"
-DOB = PATIENT_DOB.isoformat()
+DOB = f"{PATIENT_DOB.day} {PATIENT_DOB:%b %Y}"  # one unambiguous format: "14 Mar 1961"
 
 EVERY_MARK = [
     OPINION,

@@ -143,7 +143,7 @@ def test_the_panel_copy_carries_the_whole_clinical_record(cast):
     # Margins and workup.
     assert "Planned resection" in text and "R1 — microscopically involved" in text
     assert "0.5 mm" in text and "Psoas fascia" in text
-    assert "CT 2025-01-02" in text and "No metastases 2025-01-03" in text
+    assert "CT 2 Jan 2025" in text and "No metastases 3 Jan 2025" in text
     # Molecular results, and the germline result apart as hereditary predisposition.
     assert "MDM2 amplification" in text and MDM2_LAB in text
     assert "Hereditary predisposition (germline)" in text and GERMLINE_MARK in text
