@@ -48,7 +48,8 @@ SUMMARY = "Snarkbundle mass of the left thigh, growing for 4 months."
 IDENTITY = {
     "name": (FIRST, LAST),
     "hospital number": (MRN,),
-    "date of birth": ("1953-07-19", "19530719", "19 July 1953", "July 19, 1953"),
+    # ... and as the report prints a date ("19 Jul 1953").
+    "date of birth": ("1953-07-19", "19530719", "19 July 1953", "July 19, 1953", "19 Jul 1953"),
     "accession number": (ACCESSION,),
 }
 FREE_TEXT = {"question": ("Vorpalquest",), "summary": ("Snarkbundle",)}
@@ -66,11 +67,12 @@ MAY_CARRY: dict[str, set[str]] = {
     "case page, panel member": set(FREE_TEXT),
     "queue, panel member": {"question"},
     "decision panel": set(),
-    # The report states the question the board answered. The panel copy is pseudonymous
+    # The report states the question the board answered and the clinical summary it read
+    # (issue 16), as the case page shows them to the panel. The panel copy is pseudonymous
     # (invited experts read it); the referrer's copy is filed in the chart, so it names the
     # patient as the referrer entered them.
-    "report PDF, panel": {"question"},
-    "report PDF, referrer": WHO_THE_PATIENT_IS | {"question"},
+    "report PDF, panel": set(FREE_TEXT),
+    "report PDF, referrer": WHO_THE_PATIENT_IS | set(FREE_TEXT),
     "DICOMweb search by the patient's name": set(),
     "DICOMweb answers": set(),
     "stored DICOM files": set(),
