@@ -31,13 +31,13 @@ def usual_zones(board: Board) -> list[str]:
 
 
 def default_zone(board: Board, user) -> str:
-    """The board's own zone (board settings) when it has chosen one; else the chair's own
-    zone; when that is still the account default (UTC), the zone the board usually meets in,
-    so that a board meeting in Paris is not offered at UTC."""
-    if board.time_zone and board.time_zone != "UTC":
-        return board.time_zone
+    """The zone of whoever schedules (the chair, as the issue asks) when they have set one;
+    else the board's own zone (board settings); when both are still the default (UTC), the
+    zone the board usually meets in, so that a board meeting in Paris is not offered at UTC."""
     if user.time_zone and user.time_zone != "UTC":
         return user.time_zone
+    if board.time_zone and board.time_zone != "UTC":
+        return board.time_zone
     usual = usual_zones(board)
     return usual[0] if usual else "UTC"
 
@@ -73,7 +73,7 @@ class MeetingForm(forms.Form):
         usual = usual_zones(board)
         mine = default_zone(board, user)
         self.fields["time_zone"].choices = zone_choices(
-            first=[mine, *[z for z in (user.time_zone,) if z and z != "UTC"], *usual],
+            first=[mine, *[z for z in (board.time_zone,) if z and z != "UTC"], *usual],
             current=meeting.time_zone if meeting else "",
             first_label=_("Usual for this board"),
             rest_label=_("All zones"),
