@@ -130,12 +130,17 @@ def test_selectable_zones_are_canonical_area_location_names():
     assert not [zone for zone in zones if zone.startswith(("Etc/", "US/", "SystemV/"))]
 
 
-def test_the_boards_zone_is_the_default_and_comes_first(cast):
+def test_the_boards_zone_follows_the_chairs_and_is_the_default_when_the_chair_has_none(cast):
     cast.board.time_zone = "Europe/Paris"
     cast.board.save()
     cast.chair.time_zone = "America/Chicago"
     cast.chair.save()
     make_meeting(cast, time_zone="Europe/Berlin")
     html = signed_in(cast.chair).get(new_url(cast)).content.decode()
+    # The issue: "default to the chair's zone, put the board's usual zones first".
+    assert selected(html) == ["America/Chicago"]
+    assert options(html)[:3] == ["America/Chicago", "Europe/Paris", "Europe/Berlin"]
+    cast.chair.time_zone = "UTC"  # the account default: nothing chosen
+    cast.chair.save()
+    html = signed_in(cast.chair).get(new_url(cast)).content.decode()
     assert selected(html) == ["Europe/Paris"]
-    assert options(html)[:3] == ["Europe/Paris", "America/Chicago", "Europe/Berlin"]
