@@ -22,6 +22,9 @@ class ProfileForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = zone_choices(current=self.instance.time_zone)
+        if self.instance.kind == User.Kind.PATIENT:
+            # A patient has no specialty: it counts towards a board's quorum (issue #16).
+            del self.fields["specialty"]
 
 
 class BoardSettingsForm(forms.Form):
