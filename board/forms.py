@@ -23,8 +23,10 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = zone_choices(current=self.instance.time_zone)
         if self.instance.kind == User.Kind.PATIENT:
-            # A patient has no specialty: it counts towards a board's quorum (issue #16).
+            # A patient has no specialty (it counts towards a board's quorum) and no
+            # institution (it is printed beside a clinician's opinions) (issue #16).
             del self.fields["specialty"]
+            del self.fields["institution"]
 
 
 class BoardSettingsForm(forms.Form):

@@ -207,12 +207,22 @@ def test_clinicians_reading_a_patients_request_keep_the_clinical_page(cast):
     assert response.templates[0].name == "cases/case_detail.html"
 
 
+def test_a_patients_list_of_requests_reads_the_status_in_plain_words(cast):
+    patient_case(cast, status=S.IN_REVIEW)
+    make_case(cast, status=S.IN_REVIEW)  # the referrer's
+    patient_list = visible_text(signed_in(cast.patient).get(reverse("my-cases")))
+    assert "Being studied by the board's doctors" in patient_list
+    assert "In review" not in patient_list
+    assert "In review" in visible_text(signed_in(cast.referrer).get(reverse("my-cases")))
+
+
 # --- the account page -----------------------------------------------------------------------------
 
 
 def test_a_patients_account_has_no_specialty_and_no_api_tokens(cast):
     html = signed_in(cast.patient).get(reverse("account")).content.decode()
     assert 'name="specialty"' not in html
+    assert 'name="institution"' not in html
     assert 'id="api-tokens"' not in html
     assert reverse("api-token-create") not in html
     assert 'name="time_zone"' in html  # the rest of the profile is there
