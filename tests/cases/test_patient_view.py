@@ -11,6 +11,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 
+import numpy as np
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -18,10 +19,13 @@ from django.utils import timezone
 from board.models import ApiToken
 from board.tokens import token_create
 from cases.models import Case
+from imaging.ingest import ingest_file
+from imaging.models import KeyImage
 from tests.cases.factories import make_case
 from tests.cast import PASSWORD
 from tests.decisions.factories import close, draft, open_round, propose, sign, vote
 from tests.helpers import signed_in
+from tests.imaging.dicom import ct_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -191,6 +195,25 @@ def test_no_answer_shown_when_the_board_does_not_send_it_to_patients(
     text = visible_text(page(cast.patient, case))
     assert "Surgery first" not in text
     assert "a doctor goes through it with you" in text
+
+
+def test_key_images_released_with_the_answer_are_on_the_patients_page(cast):
+    case = patient_case(cast)
+    data = ct_bytes(rows=8, columns=8, values=np.full((8, 8), 1064, dtype=np.uint16))
+    instance = ingest_file(case=case, by=None, data=data, name="x.dcm").instance
+    state = {"center": 40, "width": 400, "rotation": 0}
+    for caption, released in (("Shown to you", True), ("The panel's only", False)):
+        KeyImage.objects.create(
+            case=case,
+            instance=instance,
+            author=cast.radiologist,
+            state=state,
+            caption=caption,
+            released_with_report=released,
+        )
+    text = visible_text(page(cast.patient, case))
+    assert "Shown to you" in text
+    assert "The panel's only" not in text
 
 
 @pytest.mark.parametrize("who", ["referrer", "chair", "surgeon"])
