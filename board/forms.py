@@ -22,6 +22,11 @@ class ProfileForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = zone_choices(current=self.instance.time_zone)
+        if self.instance.kind == User.Kind.PATIENT:
+            # A patient has no specialty (it counts towards a board's quorum) and no
+            # institution (it is printed beside a clinician's opinions) (issue #16).
+            del self.fields["specialty"]
+            del self.fields["institution"]
 
 
 class BoardSettingsForm(forms.Form):

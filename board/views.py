@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from board.access import get_board_for_manager, get_board_for_user
 from board.forms import BoardSettingsForm, EmailChangeForm, ProfileForm
-from board.models import ApiToken, Specialty
+from board.models import ApiToken, Specialty, User
 from board.reauth import PasswordConfirmationForm
 from board.second_factor import require_recent_second_factor
 from board.services import board_update_settings
@@ -85,6 +86,15 @@ class ApiTokenForm(PasswordConfirmationForm):
     field_order = ["name", "scope", "password"]
 
 
+def _may_have_tokens(user: User) -> bool:
+    return user.kind != User.Kind.PATIENT
+
+
+def _refuse_patient_tokens(request: HttpRequest) -> None:
+    if not _may_have_tokens(request.user):
+        raise PermissionDenied(_("Patients' accounts have no API tokens."))
+
+
 def _account_page(
     request: HttpRequest,
     *,
@@ -93,6 +103,8 @@ def _account_page(
     new_token: str | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    # API tokens are for clinicians' DICOMweb clients; a patient's page has no such section.
+    may_have_tokens = _may_have_tokens(request.user)
     tokens = ApiToken.objects.filter(
         user=request.user, revoked_at__isnull=True, expires_at__gt=timezone.now()
     )
@@ -106,6 +118,7 @@ def _account_page(
             "new_token": new_token,
             "email_form": EmailChangeForm(request=request, prefix="email"),
             "token_days": settings.API_TOKEN_DAYS,
+            "may_have_tokens": may_have_tokens,
         },
         status=status,
     )
@@ -129,6 +142,7 @@ def account(request: HttpRequest) -> HttpResponse:
 @require_POST
 @require_recent_second_factor
 def api_token_create(request: HttpRequest) -> HttpResponse:
+    _refuse_patient_tokens(request)
     token_form = ApiTokenForm(request.POST, prefix="token", request=request)
     profile_form = ProfileForm(instance=request.user)
     if not token_form.is_valid():
@@ -153,6 +167,7 @@ def api_token_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def api_token_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
+    _refuse_patient_tokens(request)
     api_token = get_object_or_404(ApiToken, uuid=token_id, user=request.user)
     token_revoke(token=api_token, by=request.user)
     messages.success(request, _("The token “%(name)s” was revoked.") % {"name": api_token.name})

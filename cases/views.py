@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from board.access import get_board_for_user
 from board.models import User
-from cases import checklist, clinical, services
+from cases import checklist, clinical, patient_view, services
 from cases.access import CaseAccess, cases_visible_to, get_case_for_user
 from cases.attachments import AttachmentRejected
 from cases.audit import audit
@@ -233,6 +233,10 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "max_files": settings.ATTACHMENTS_PER_REQUEST,
     }
     context["case_config"] = _case_config(access)
+    if patient_view.is_patient_reader(access):
+        # A patient's own request reads in plain words, without the clinicians' jargon.
+        context.update(patient_view.context(case, access, checklist_items))
+        return render(request, "cases/case_patient.html", context)
     return render(request, "cases/case_detail.html", context)
 
 

@@ -20,3 +20,14 @@ def decision_panel(context, case):
     panel = panel_context(request, access)
     panel["csrf_token"] = context.get("csrf_token")
     return panel
+
+
+@register.inclusion_tag("decisions/_patient_answer.html", takes_context=True)
+def patient_answer(context, case):
+    """The board's signed answer as the patient who asked reads it: its text and their copy of
+    the report, without the panel's working (proposals, votes, evidence levels)."""
+    access = context["access"]
+    if not access.can_read_report:
+        return {"hidden": True}
+    panel = panel_context(context["request"], access)
+    return {"hidden": panel["consensus"] is None, **panel}
