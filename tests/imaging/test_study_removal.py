@@ -168,3 +168,23 @@ def test_managers_see_the_removed_study_listed(cast, case, imaging):
     assert "Another patient&#x27;s CT" in html
     assert f"Removed by {cast.coordinator.display_name} on" in html
     assert "Another patient" not in signed_in(cast.pathologist).get(page).content.decode()
+
+
+def test_remove_control_shown_to_who_may_remove(cast, case, imaging):
+    study = Study.objects.get(case=case)
+    action = reverse("study-remove", kwargs={"case_id": case.uuid, "study_id": study.uuid})
+    page = reverse("case-detail", kwargs={"case_id": case.uuid})
+    assert action in signed_in(cast.chair).get(page).content.decode()
+    assert action not in signed_in(cast.pathologist).get(page).content.decode()
+    assert action not in signed_in(cast.referrer).get(page).content.decode()  # in review
+
+
+def test_housekeeping_keeps_the_files_of_a_removed_study(cast, case, imaging):
+    from imaging.storage import sweep_unindexed_files
+
+    study = Study.objects.get(case=case)
+    services.study_remove(access=case_access(cast.chair, case), study=study, reason="Wrong")
+    swept = sweep_unindexed_files(older_than_minutes=0, delete=False)
+    kept = set(Instance.all_objects.filter(series__study=study).values_list("file", flat=True))
+    assert kept
+    assert not kept & set(swept)
