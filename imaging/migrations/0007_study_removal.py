@@ -8,7 +8,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0011_attachment_removal'),
         ('imaging', '0006_key_image_released'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
