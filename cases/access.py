@@ -162,6 +162,15 @@ class CaseAccess:
     def can_upload(self) -> bool:
         return (self.is_submitter or self.is_member) and not self.case.is_closed
 
+    @property
+    def can_remove_uploads(self) -> bool:
+        """Remove a wrong attachment or study (issue #16): the submitter until the board
+        takes the case in review, then the managers (chair, coordinators) only. A board
+        member who is neither never removes: what the board has seen stays."""
+        if self.is_manager:
+            return True
+        return self.is_submitter and self.case.status in EDITABLE_BY_SUBMITTER
+
     # --- decisions (the rules live here, once; decisions/ asks) ---------------------------
     # Experts bring options but do not vote; coordinators organise and neither vote nor
     # give opinions; the chair votes like any member. Running votes and signing is the

@@ -607,6 +607,11 @@ def attachment_path(instance: Attachment, filename: str) -> str:
     return f"cases/{instance.case.uuid.hex}/{instance.uuid.hex}.{instance.extension}"
 
 
+class AttachmentManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(removed_at__isnull=True)
+
+
 class Attachment(models.Model):
     class DocumentType(models.TextChoices):
         # What the document is, said by the uploader: the checklist (cases/checklist.py)
@@ -634,9 +639,33 @@ class Attachment(models.Model):
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # Removal (issue #16): a wrong file is removed with a reason, not deleted; the bytes
+    # stay for the audit trail and ``objects`` hides it from every view and report.
+    removed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    removal_reason = models.CharField(max_length=500, blank=True, editable=False)
+
+    # Every row, removed ones too (declared first, so the default is named in Meta).
+    all_objects = models.Manager()
+    objects = AttachmentManager()
 
     class Meta:
+        default_manager_name = "objects"
         ordering = ["uploaded_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(removed_at__isnull=True)
+                | (Q(removed_by__isnull=False) & ~Q(removal_reason="")),
+                name="cases_attachment_removal_has_who_and_why",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.original_name

@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -300,6 +301,18 @@ def attachment_add(
     for chunk in uploaded.chunks():
         digest.update(chunk)
     uploaded.seek(0)
+    # The same bytes twice on one case is a mistake, not a second document: refuse it and
+    # say where the first copy is. A removed copy does not count, so a file removed by
+    # mistake can be uploaded again.
+    earlier = case.attachments.filter(sha256=digest.hexdigest()).first()
+    if earlier is not None:
+        raise AttachmentRejected(
+            _("This file was already uploaded as %(name)s on %(date)s.")
+            % {
+                "name": earlier.original_name,
+                "date": date_format(timezone.localtime(earlier.uploaded_at), "j M Y"),
+            }
+        )
     attachment = Attachment(
         case=case,
         uploaded_by=by,
@@ -326,6 +339,28 @@ def attachment_add(
     except Exception:
         attachment.file.storage.delete(attachment.file.name)
         raise
+    return attachment
+
+
+def attachment_remove(*, access: CaseAccess, attachment: Attachment, reason: str) -> Attachment:
+    """Take a wrong file out of the case, keeping its row and bytes for the audit trail."""
+    if not access.can_remove_uploads:
+        raise PermissionDenied
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Say why the file is removed."))
+    with transaction.atomic():
+        attachment.removed_at = timezone.now()
+        attachment.removed_by = access.user
+        attachment.removal_reason = reason[:500]
+        attachment.save(update_fields=["removed_at", "removed_by", "removal_reason"])
+        audit(
+            actor=access.user,
+            action="attachment.remove",
+            case=access.case,
+            target=attachment,
+            detail={"reason": attachment.removal_reason, "sha256": attachment.sha256},
+        )
     return attachment
 
 

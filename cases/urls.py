@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import history_views, invite_views, queue_views, record_views, views
+from cases import history_views, invite_views, queue_views, record_views, removal_views, views
 
 urlpatterns = [
     path("invites/<str:token>/", invite_views.invite_open, name="invite-open"),
@@ -29,6 +29,11 @@ urlpatterns = [
         "cases/<uuid:case_id>/attachments/<uuid:attachment_id>/",
         views.attachment_download,
         name="attachment-download",
+    ),
+    path(
+        "cases/<uuid:case_id>/attachments/<uuid:attachment_id>/remove/",
+        removal_views.attachment_remove,
+        name="attachment-remove",
     ),
     path("cases/<uuid:case_id>/opinions/", views.opinion_create, name="opinion-create"),
     path(

@@ -209,6 +209,22 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "identity": identity,
         "attachments": case.attachments.select_related("uploaded_by"),
         "studies": case.studies.prefetch_related("series"),
+        # Removed uploads: listed for the managers (who, when, why), never downloadable.
+        "removed_attachments": (
+            Attachment.all_objects.filter(case=case, removed_at__isnull=False).select_related(
+                "removed_by"
+            )
+            if access.is_manager
+            else ()
+        ),
+        "removed_studies": (
+            # The model through the relation: cases sits below imaging and cannot import it.
+            case.studies.model.all_objects.filter(
+                case=case, removed_at__isnull=False
+            ).select_related("removed_by")
+            if access.is_manager
+            else ()
+        ),
         "key_images": [
             key
             for key in case.key_images.select_related("author", "instance")

@@ -11,6 +11,34 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 
+# Removal (issue #16): a wrong study (another patient, a duplicate) is removed with a reason,
+# not deleted: the row and the files stay for the audit trail. The default managers below
+# hide a removed study and everything under it, so every list, DICOMweb answer, viewer and
+# report that starts from ``objects`` or a related manager leaves it out; ``all_objects``
+# sees everything (housekeeping, the removal itself, the managers' "removed" list).
+
+
+class StudyManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(removed_at__isnull=True)
+
+
+class SeriesManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(study__removed_at__isnull=True)
+
+
+class InstanceManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(series__study__removed_at__isnull=True)
+
+
+class OnInstanceManager(models.Manager):
+    """For annotations and key images: hidden with the study their instance belongs to."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(instance__series__study__removed_at__isnull=True)
+
 
 class Study(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -28,12 +56,35 @@ class Study(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    removal_reason = models.CharField(max_length=500, blank=True, editable=False)
+
+    # Every row, removed ones too (declared first, so the default is named in Meta).
+    all_objects = models.Manager()
+    objects = StudyManager()
 
     class Meta:
+        default_manager_name = "objects"
         ordering = ["-study_date", "created_at"]
         constraints = [
+            # Once among the studies in use: a removed study may be uploaded again.
             models.UniqueConstraint(
-                fields=["case", "study_instance_uid"], name="imaging_study_uid_once_per_case"
+                fields=["case", "study_instance_uid"],
+                condition=Q(removed_at__isnull=True),
+                name="imaging_study_uid_once_per_case",
+            ),
+            models.CheckConstraint(
+                condition=Q(removed_at__isnull=True)
+                | (Q(removed_by__isnull=False) & ~Q(removal_reason="")),
+                name="imaging_study_removal_has_who_and_why",
             ),
         ]
         verbose_name_plural = "studies"
@@ -60,7 +111,12 @@ class Series(models.Model):
     thumbnail_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Every row, removed ones too (declared first, so the default is named in Meta).
+    all_objects = models.Manager()
+    objects = SeriesManager()
+
     class Meta:
+        default_manager_name = "objects"
         ordering = ["series_number", "created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -108,7 +164,12 @@ class Instance(models.Model):
     pixel_offset = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Every row, removed ones too (declared first, so the default is named in Meta).
+    all_objects = models.Manager()
+    objects = InstanceManager()
+
     class Meta:
+        default_manager_name = "objects"
         ordering = ["slice_position", "instance_number", "created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -157,7 +218,12 @@ class Annotation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
+    # Every row, removed ones too (declared first, so the default is named in Meta).
+    all_objects = models.Manager()
+    objects = OnInstanceManager()
+
     class Meta:
+        default_manager_name = "objects"
         ordering = ["created_at", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -197,7 +263,12 @@ class KeyImage(models.Model):
     released_with_report = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Every row, removed ones too (declared first, so the default is named in Meta).
+    all_objects = models.Manager()
+    objects = OnInstanceManager()
+
     class Meta:
+        default_manager_name = "objects"
         ordering = ["created_at", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(frame__gte=0), name="imaging_key_image_frame_0"),

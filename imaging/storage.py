@@ -29,12 +29,14 @@ def sweep_unindexed_files(*, older_than_minutes: int, delete: bool = True) -> li
         if not names:
             continue
         indexed = set(
-            Instance.objects.filter(file__startswith=f"{folder}/").values_list("file", flat=True)
+            Instance.all_objects.filter(file__startswith=f"{folder}/").values_list(
+                "file", flat=True
+            )
         )
         swept += [n for n in names if n not in indexed and _older(n, cutoff)]
     thumbnails = _files(THUMBNAIL_ROOT)
     if thumbnails:
-        used = set(Series.objects.exclude(thumbnail="").values_list("thumbnail", flat=True))
+        used = set(Series.all_objects.exclude(thumbnail="").values_list("thumbnail", flat=True))
         swept += [n for n in thumbnails if n not in used and _older(n, cutoff)]
     if delete:
         for name in swept:

@@ -1,10 +1,15 @@
 from django.urls import path
 
-from imaging import annotation_views, release_views, views
+from imaging import annotation_views, release_views, removal_views, views
 
 urlpatterns = [
     path("cases/<uuid:case_id>/viewer/", views.viewer_page, name="case-viewer"),
     path("cases/<uuid:case_id>/imaging/", views.upload, name="imaging-upload"),
+    path(
+        "cases/<uuid:case_id>/studies/<uuid:study_id>/remove/",
+        removal_views.study_remove,
+        name="study-remove",
+    ),
     path(
         "cases/<uuid:case_id>/series/<uuid:series_id>/",
         views.series_manifest,

@@ -114,6 +114,8 @@ EXEMPT: dict[str, str] = {
     "case-status": WRITE,
     "case-ready": WRITE,
     "attachment-upload": WRITE,
+    "attachment-remove": WRITE + " (POST; attachment.remove)",
+    "study-remove": WRITE + " (POST; study.remove)",
     "opinion-create": WRITE,
     "opinion-withdraw": WRITE,
     "invite-revoke": WRITE,

@@ -157,6 +157,7 @@ def test_every_case_url_is_in_the_matrix():
         "opinion-edit",  # author only, tested in test_opinions
         "opinion-withdraw",
         "invite-revoke",  # tested in test_invites
+        "attachment-remove",  # by case status and role: test_attachment_removal
         "invite-open",  # a link with no case in the URL, tested in test_invites
         "invite-signup",
         # every role on each, tested in test_decisions_views

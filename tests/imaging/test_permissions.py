@@ -83,6 +83,7 @@ TESTED_ELSEWHERE = {
     "key-image-detail",
     "key-image-png",
     "key-image-release",  # test_key_image_release.py
+    "study-remove",  # by case status and role: test_study_removal.py
 }
 
 
