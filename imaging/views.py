@@ -31,6 +31,7 @@ from cases.audit import audit
 from cases.consumers import case_socket_path
 from cases.reads import audit_series_read
 from imaging import pixels
+from imaging.dates import shown_dates
 from imaging.ingest import ingest_many
 from imaging.models import Instance, Series
 from imaging.multipart import CappedReader, MultipartError, read_parts
@@ -278,6 +279,7 @@ def series_manifest(request: HttpRequest, case_id: UUID, series_id: UUID) -> Jso
     slices = [
         {"instance": i, "frame": f} for i, inst in enumerate(instances) for f in range(inst.frames)
     ]
+    shown = shown_dates(access, access.case.studies.all())[series.study.pk]
     return JsonResponse(
         {
             "series": str(series.uuid),
@@ -285,7 +287,10 @@ def series_manifest(request: HttpRequest, case_id: UUID, series_id: UUID) -> Jso
             "modality": series.modality,
             "description": series.description,
             "study_description": series.study.description,
-            "study_date": series.study.study_date.isoformat() if series.study.study_date else None,
+            # The date this reader may see (real only for identity readers), labelled.
+            "study_date": shown.date.isoformat() if shown.date else None,
+            "study_date_shifted": shown.shifted,
+            "study_date_label": shown.label,
             "pseudonym": access.case.pseudonym,
             "burned_in_risk": series.burned_in_risk,
             "instances": [
