@@ -94,6 +94,7 @@ def viewer_config(access: CaseAccess) -> dict:
     case = access.case
     series = Series.objects.filter(study__case=case).select_related("study")
     case_url = reverse("case-detail", kwargs={"case_id": case.uuid})
+    dates = shown_dates(access, case.studies.all())
     return {
         "caseUrl": case_url,
         "annotationsUrl": f"{case_url}annotations/",
@@ -107,6 +108,7 @@ def viewer_config(access: CaseAccess) -> dict:
                 "modality": s.modality,
                 "description": s.description or s.study.description,
                 "count": s.frame_count,
+                "date": dates[s.study_id].label,  # shifted and labelled unless identity
                 "thumbnail": thumbnail_url(case, s),
             }
             for s in series.order_by("study__created_at", "series_number", "created_at")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import pydicom
 import pytest
@@ -134,3 +135,13 @@ def test_ingest_removes_descriptions_when_the_board_turns_the_option_off(case):
         stored = pydicom.dcmread(fh)
     assert "SeriesDescription" not in stored
     assert "113105" not in codes(stored)
+
+
+@pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dciodvfy (dicom3tools) absent")
+def test_dciodvfy_finds_no_new_error_with_cleaned_descriptors(tmp_path):
+    from tests.imaging.test_deid import dciodvfy_errors
+
+    before, after = tmp_path / "in.dcm", tmp_path / "out.dcm"
+    named_dataset().save_as(before, enforce_file_format=True)
+    deid.deidentify(named_dataset(), ctx(True)).save_as(after, enforce_file_format=True)
+    assert dciodvfy_errors(after) - dciodvfy_errors(before) == set()

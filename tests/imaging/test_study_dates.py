@@ -94,3 +94,18 @@ def test_a_board_without_deidentification_shows_the_real_date_unlabelled(cast, c
     html = page(cast.radiologist, case)
     assert shown(FIRST) in html
     assert "shifted date" not in html
+
+
+def test_the_viewer_series_list_labels_dates_per_reader(cast, case, studies):
+    from cases.access import get_case_for_user
+    from imaging.views import viewer_config
+
+    panel = viewer_config(get_case_for_user(cast.radiologist, case.uuid))
+    dates = [item["date"] for item in panel["series"]]
+    assert len(dates) == 2
+    assert all("(shifted date)" in label for label in dates)
+    assert LATER.isoformat() not in str(panel) and shown(LATER) not in str(panel)
+    chair = viewer_config(get_case_for_user(cast.chair, case.uuid))
+    assert sorted(item["date"] for item in chair["series"]) == sorted(
+        [f"{shown(FIRST)} · first study", f"{shown(LATER)} · +42 days"]
+    )
