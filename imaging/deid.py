@@ -541,6 +541,8 @@ def _apply(
         elem.value = _dummy(vr)
     elif action == "SHIFT":
         _shift_element(elem, shift)
+    elif action == "CLEAN" and in_dummy_sequence:
+        elem.value = _dummy(vr)  # inside a dummy item every text is a dummy, cleaned or not
     elif action == "CLEAN":
         elem.value = clean_descriptor(str(elem.value or ""), ctx.identifying_words)
     elif in_dummy_sequence and vr in _TEXT_VRS and not elem.is_empty:

@@ -145,3 +145,12 @@ def test_dciodvfy_finds_no_new_error_with_cleaned_descriptors(tmp_path):
     named_dataset().save_as(before, enforce_file_format=True)
     deid.deidentify(named_dataset(), ctx(True)).save_as(after, enforce_file_format=True)
     assert dciodvfy_errors(after) - dciodvfy_errors(before) == set()
+
+
+def test_a_descriptor_inside_a_dummy_sequence_becomes_a_dummy_not_a_cleaned_text():
+    ds = named_dataset()
+    item = pydicom.Dataset()
+    item.SeriesDescription = "T1 COR"
+    ds.ContentSequence = [item]  # PS3.15 Table E.1-1: D, so its texts become dummies
+    out = deid.deidentify(ds, ctx(True))
+    assert out.ContentSequence[0].SeriesDescription == "ANONYMIZED"
