@@ -6,8 +6,8 @@ of a case (`imaging.deid.date_shift_days`, derived from the installation secret 
 So the intervals between studies are true, and they are what a board needs ("the MRI 42 days
 after the first CT"). Each date is shown:
 - to readers who may see the patient's identity (`CaseAccess.can_see_identity`: submitter,
-  chair, coordinator): the real date, recomputed here from the shift; it never leaves the
-  server for anyone else;
+  chair, coordinator): the real date, labelled as such (others in the same meeting see the
+  shifted one), recomputed here from the shift; it never leaves the server for anyone else;
 - to everyone else: the shifted date, labelled as shifted;
 and to all, the interval in days from the case's first dated study.
 
@@ -33,6 +33,7 @@ class ShownDate:
     date: datetime.date | None  # what this reader sees
     shifted: bool  # the date is the de-identified one
     interval_days: int | None  # days since the case's first dated study (true in any case)
+    real: bool = False  # a de-identified study's real date (identity readers only)
 
     @property
     def text(self) -> str:
@@ -53,7 +54,8 @@ class ShownDate:
         """One line: "10 Feb 2023 (shifted date) · +42 days"."""
         if self.date is None:
             return ""
-        parts = [self.text + (f" ({_('shifted date')})" if self.shifted else "")]
+        note = _("shifted date") if self.shifted else _("real date") if self.real else ""
+        parts = [self.text + (f" ({note})" if note else "")]
         if self.interval:
             parts.append(self.interval)
         return " · ".join(parts)
@@ -87,6 +89,7 @@ def shown_dates(access, studies) -> dict[int, ShownDate]:
         out[study.pk] = ShownDate(
             date=study.study_date if shifted else real[study.pk],
             shifted=shifted,
+            real=study.deidentified and identity,
             interval_days=(real[study.pk] - first).days,
         )
     return out

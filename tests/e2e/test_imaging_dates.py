@@ -39,6 +39,6 @@ def test_panelist_sees_the_shifted_date_labelled_and_the_chair_the_real_one(
 
     page = open_viewer(new_context, daphne_server, phantom_case, username="chair")
     text = overlay(page)
-    assert f"{real} · first study" in text, text
+    assert f"{real} (real date) · first study" in text, text
     assert "shifted date" not in text
     shot(page, "viewer-real-date.png")

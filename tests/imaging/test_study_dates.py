@@ -69,6 +69,7 @@ def test_identity_readers_see_the_real_dates(cast, case, studies, who):
     assert shown(FIRST) in html
     assert shown(LATER) in html
     assert "+42 days" in html
+    assert "real date" in html
     assert "shifted date" not in html
 
 
@@ -83,7 +84,7 @@ def test_the_viewer_manifest_gives_each_reader_their_date(cast, case, studies):
     assert LATER.isoformat() not in signed_in(cast.radiologist).get(url).content.decode()
     chair = signed_in(cast.chair).get(url).json()
     assert chair["study_date"] == LATER.isoformat()
-    assert chair["study_date_label"] == f"{shown(LATER)} · +42 days"
+    assert chair["study_date_label"] == f"{shown(LATER)} (real date) · +42 days"
 
 
 def test_a_board_without_deidentification_shows_the_real_date_unlabelled(cast, case):
@@ -94,6 +95,7 @@ def test_a_board_without_deidentification_shows_the_real_date_unlabelled(cast, c
     html = page(cast.radiologist, case)
     assert shown(FIRST) in html
     assert "shifted date" not in html
+    assert "real date" not in html  # nothing was shifted: nothing to tell apart
 
 
 def test_the_viewer_series_list_labels_dates_per_reader(cast, case, studies):
@@ -107,5 +109,5 @@ def test_the_viewer_series_list_labels_dates_per_reader(cast, case, studies):
     assert LATER.isoformat() not in str(panel) and shown(LATER) not in str(panel)
     chair = viewer_config(get_case_for_user(cast.chair, case.uuid))
     assert sorted(item["date"] for item in chair["series"]) == sorted(
-        [f"{shown(FIRST)} · first study", f"{shown(LATER)} · +42 days"]
+        [f"{shown(FIRST)} (real date) · first study", f"{shown(LATER)} (real date) · +42 days"]
     )
