@@ -37,6 +37,7 @@ class BoardSettingsForm(forms.Form):
         "share_opinions_with_referrers",
         "send_report_to_patient",
         "deidentify_imaging",
+        "keep_clean_descriptors",
         "vote_mode",
         "tally_visibility",
         "consensus_rule",
@@ -127,6 +128,11 @@ class BoardSettingsForm(forms.Form):
             "PS3.15 Annex E profile on every DICOM upload. Turn off only for a board whose "
             "cases are all internal: images then keep the patient's name and IDs."
         ),
+    )
+    keep_clean_descriptors = forms.BooleanField(
+        label=_("Keep cleaned image descriptions"),
+        required=False,
+        help_text=Board._meta.get_field("keep_clean_descriptors").help_text,
     )
 
     def __init__(self, *args, **kwargs):

@@ -143,6 +143,16 @@ class Board(models.Model):
             "for a board whose cases are all internal."
         ),
     )
+    # PS3.15 E.3.5 Clean Descriptors Option (see imaging.deid).
+    keep_clean_descriptors = models.BooleanField(
+        _("keep cleaned image descriptions"),
+        default=True,
+        help_text=_(
+            'When images are de-identified, keep the Study and Series Descriptions ("T1 COR", '
+            '"STIR AX") after removing the patient\'s name, hospital number, dates and long '
+            "numbers (DICOM PS3.15 Clean Descriptors Option). Off: descriptions are removed."
+        ),
+    )
     # How the board decides (see cases.tally for the exact rules). A vote round copies these
     # when it opens, so changing them never changes a vote already under way.
     vote_mode = models.CharField(

@@ -30,6 +30,7 @@ def board_update_settings(
     share_opinions_with_referrers: bool = False,
     send_report_to_patient: bool = True,
     deidentify_imaging: bool = True,
+    keep_clean_descriptors: bool = True,
     vote_mode: str | None = None,
     tally_visibility: str | None = None,
     consensus_rule: str | None = None,
@@ -49,6 +50,7 @@ def board_update_settings(
     board.share_opinions_with_referrers = share_opinions_with_referrers
     board.send_report_to_patient = send_report_to_patient
     board.deidentify_imaging = deidentify_imaging
+    board.keep_clean_descriptors = keep_clean_descriptors
     board.turnaround_days = turnaround_days
     if time_zone is not None:
         validate_time_zone(time_zone)
@@ -71,6 +73,7 @@ def board_update_settings(
             "share_opinions_with_referrers",
             "send_report_to_patient",
             "deidentify_imaging",
+            "keep_clean_descriptors",
             "turnaround_days",
             "time_zone",
             *rules,

@@ -42,6 +42,14 @@ Rules beyond the table (each stricter than the standard, never looser):
   unless it is outside the table and harmless; a date or time that cannot be parsed is
   emptied. Nothing raises.
 
+Clean Descriptors Option (PS3.15 E.3.5; Table E.1-1, column "Clean Desc. Opt."), when the board
+keeps descriptors (`DeidContext.clean_descriptors`): Study Description and Series Description,
+which the Basic Profile removes (X) and the option marks C, are kept after `clean_descriptor`
+has removed what may identify someone: the patient's name parts and hospital number, the
+PatientName and PatientID of the file itself, anything that reads as a date, and runs of four
+or more digits. The other C attributes of that column (Protocol Name, Image Comments ...) keep
+their Basic Profile action: stricter than the option, never looser.
+
 PatientName and PatientID get the case pseudonym. PatientAge is removed: the Modified Dates
 Option does not retain it (only the Retain Patient Characteristics Option would).
 
@@ -50,6 +58,7 @@ This module needs pydicom only, not Django, so it can run in workers and scripts
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import hashlib
@@ -85,6 +94,17 @@ DEIDENTIFICATION_CODES = [
     ("113100", "Basic Application Confidentiality Profile"),
     ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
 ]
+CLEAN_DESCRIPTORS_METHOD = "Clean Descriptors Option"
+CLEAN_DESCRIPTORS_CODE = ("113105", "Clean Descriptors Option")
+
+# PS3.15 Table E.1-1, "Clean Descriptors Option" column: C (clean) on these descriptors, kept
+# with identifying words removed; their Basic Profile action (X) applies without the option.
+CLEANED_DESCRIPTORS = frozenset(
+    {
+        0x00081030,  # Study Description
+        0x0008103E,  # Series Description
+    }
+)
 
 BURNED_IN_MODALITIES = frozenset({"US", "SC", "OT", "XA"})
 
@@ -164,6 +184,10 @@ class DeidContext:
     secret: bytes  # per-installation secret
     case_key: str  # stable per case (the case UUID hex)
     pseudonym: str  # replaces PatientName and PatientID
+    # Clean Descriptors Option: keep Study/Series Description without these words (and
+    # without the file's own PatientName/PatientID, dates and long digit runs).
+    clean_descriptors: bool = False
+    identifying_words: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.secret:
@@ -209,9 +233,12 @@ def deidentify(ds: Dataset, ctx: DeidContext) -> Dataset:
     # Elements read without a VR (implicit) can be written back unparsed only as implicit:
     # some files encode their dataset implicitly under an explicit transfer syntax.
     shift = date_shift_days(ctx)
+    marked = ctx
+    if ctx.clean_descriptors:
+        ctx = with_words(ctx, _read_text(ds, "PatientName"), _read_text(ds, "PatientID"))
     _clean(ds, ctx, shift, in_dummy_sequence=False, implicit=syntax == ImplicitVRLittleEndian)
 
-    mark(ds, ctx)
+    mark(ds, marked)
 
     ds.file_meta = _file_meta(ds, old_meta, ctx)
     # The preamble is free for applications to fill (PS3.10 7.1), so it may hold anything.
@@ -238,9 +265,13 @@ def mark(ds: Dataset, ctx: DeidContext) -> None:
     ds.PatientName = ctx.pseudonym
     ds.PatientID = ctx.pseudonym
     ds.PatientIdentityRemoved = "YES"
-    ds.DeidentificationMethod = DEIDENTIFICATION_METHOD
+    methods, codes = list(DEIDENTIFICATION_METHOD), list(DEIDENTIFICATION_CODES)
+    if ctx.clean_descriptors:
+        methods.insert(2, CLEAN_DESCRIPTORS_METHOD)
+        codes.append(CLEAN_DESCRIPTORS_CODE)
+    ds.DeidentificationMethod = methods
     ds.DeidentificationMethodCodeSequence = Sequence(
-        [_code_item(value, meaning) for value, meaning in DEIDENTIFICATION_CODES]
+        [_code_item(value, meaning) for value, meaning in codes]
     )
     ds.LongitudinalTemporalInformationModified = "MODIFIED"
 
@@ -254,7 +285,7 @@ def _clean(
             if elem.is_raw:
                 # Most of a header is kept or removed as it is: decide from the tag and the
                 # VR alone, so the value is never parsed and is written back byte for byte.
-                action = raw_action(elem)
+                action = for_context(raw_action(elem), ctx)
                 if action == "X":
                     del ds[tag]
                     continue
@@ -270,7 +301,7 @@ def _clean(
             _apply(
                 ds,
                 elem,
-                action_for(elem.tag, elem.VR),
+                for_context(action_for(elem.tag, elem.VR), ctx),
                 ctx,
                 shift,
                 in_dummy_sequence=in_dummy_sequence,
@@ -315,6 +346,8 @@ def rewrite_raw(
         new = "\\".join(deid_uid(v.strip("\x00 "), ctx) if v.strip("\x00 ") else "" for v in values)
     elif action == "D":
         new = _DUMMY_STRINGS[vr]
+    elif action == "CLEAN":
+        new = clean_descriptor(text.strip(" \x00"), ctx.identifying_words)
     elif action == "SHIFT" and vr in ("DA", "DT"):
         values = text.strip(" \x00").split("\\")
         if not any(values):
@@ -364,8 +397,9 @@ def is_time_as_read(raw: RawDataElement) -> bool:
 
 @functools.lru_cache(maxsize=8192)
 def action_for(tag: int, vr: str) -> str:
-    """One of X, Z, D, U, K, SHIFT, PSEUDONYM for an element with this tag and VR (a pure
-    function of the two: cached)."""
+    """One of X, Z, D, U, K, SHIFT, PSEUDONYM, DESCRIPTOR for an element with this tag and
+    VR (a pure function of the two: cached). DESCRIPTOR depends on the case's options:
+    `for_context` turns it into CLEAN or the Basic Profile's action."""
     tag = int(tag)
     group, element = tag >> 16, tag & 0xFFFF
     if group % 2:
@@ -384,7 +418,74 @@ def action_for(tag: int, vr: str) -> str:
         return "K" if harmless else "X"
     if tag in (_PATIENT_NAME, _PATIENT_ID):
         return "PSEUDONYM"
+    if tag in CLEANED_DESCRIPTORS and action == "X" and dict_vr in ("LO", "SH"):
+        return "DESCRIPTOR"
     return action
+
+
+def for_context(action: str | None, ctx: DeidContext) -> str | None:
+    """The action of `action_for` for this case: a DESCRIPTOR is cleaned under the Clean
+    Descriptors Option, removed (its Basic Profile action) otherwise."""
+    if action == "DESCRIPTOR":
+        return "CLEAN" if ctx.clean_descriptors else "X"
+    return action
+
+
+def with_words(ctx: DeidContext, *texts: str) -> DeidContext:
+    """`ctx` with the words of `texts` (a file's PatientName, PatientID) added to those
+    cleaned out of descriptors."""
+    words = [w for text in texts for w in identifying_words(text)]
+    if not words:
+        return ctx
+    return dataclasses.replace(ctx, identifying_words=(*ctx.identifying_words, *words))
+
+
+def identifying_words(*texts: str) -> tuple[str, ...]:
+    """The words of names and numbers that a descriptor must not show: each part of length
+    two or more (a PN's ^ and = separate parts too)."""
+    words = []
+    for text in texts:
+        for part in re.split(r"[\s^=,;/\\]+", text or ""):
+            part = part.strip(".-_()'\"")
+            if len(part) >= 2 and part.casefold() not in [w.casefold() for w in words]:
+                words.append(part)
+    return tuple(words)
+
+
+# Dates as written in descriptors: 2024-01-15, 15.01.2024, 15/1/24, 20240115, 15 Jan 2024.
+_MONTHS = (
+    r"jan|feb|m[aä]r|apr|ma[iy]|jun|jul|aug|sep|oct|okt|nov|de[cz]"
+    r"|january|february|march|april|june|july|august|september|october|november|december"
+    r"|januar|februar|märz|juni|juli|oktober|dezember"
+)
+_DATE_IN_TEXT = re.compile(
+    r"\b\d{4}[-./]\d{1,2}[-./]\d{1,2}\b"
+    r"|\b\d{1,2}[-./]\d{1,2}[-./]\d{2,4}\b"
+    rf"|\b\d{{1,2}}\.?\s*(?:{_MONTHS})\.?\s*\d{{2,4}}\b"
+    rf"|\b(?:{_MONTHS})\.?\s*\d{{1,2}},?\s*\d{{4}}\b",
+    re.IGNORECASE,
+)
+_DIGIT_RUN = re.compile(r"\d{4,}")
+
+
+def clean_descriptor(text: str, words=()) -> str:
+    """`text` (a Study or Series Description) without what may identify the patient: the
+    given words (whole words, any case), dates and runs of four or more digits. What is left
+    is the technique ("T1 COR", "STIR AX", "MRT Oberschenkel re")."""
+    out = text or ""
+    for word in sorted(words, key=len, reverse=True):  # first: an ID may hold a digit run
+        out = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", " ", out, flags=re.IGNORECASE)
+    out = _DATE_IN_TEXT.sub(" ", out)
+    out = _DIGIT_RUN.sub(" ", out)
+    out = re.sub(r"\s+", " ", out)
+    return out.strip(" ,;:-_/^")
+
+
+def _read_text(ds: Dataset, keyword: str) -> str:
+    try:
+        return str(ds.get(keyword, "") or "")
+    except Exception:
+        return ""
 
 
 def _table_action(tag: int, vr: str) -> str:
@@ -440,6 +541,10 @@ def _apply(
         elem.value = _dummy(vr)
     elif action == "SHIFT":
         _shift_element(elem, shift)
+    elif action == "CLEAN" and in_dummy_sequence:
+        elem.value = _dummy(vr)  # inside a dummy item every text is a dummy, cleaned or not
+    elif action == "CLEAN":
+        elem.value = clean_descriptor(str(elem.value or ""), ctx.identifying_words)
     elif in_dummy_sequence and vr in _TEXT_VRS and not elem.is_empty:
         elem.value = _dummy(vr)
 

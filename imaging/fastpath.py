@@ -328,7 +328,7 @@ def _clean(
         if vr == "UN" or vr not in deid.KNOWN_VRS:
             raise _Unsure
         # As deid.raw_action and deid._clean decide for an element not parsed yet.
-        action = deid.action_for(tag, vr)
+        action = deid.for_context(deid.action_for(tag, vr), ctx)
         if action == "X":
             continue
         if action == "K":
@@ -495,7 +495,11 @@ def _prepare(data: bytes, limits, ctx: deid.DeidContext):
     for tag in _REREAD:
         if tag in top and not _canonical(top[tag], data):
             raise _Unsure
-    kept = _clean(elements, data, ctx, shift, implicit)
+    cleaning = ctx
+    if ctx.clean_descriptors:  # as deid.deidentify: the file's own name and ID go too
+        names = (str(look.get(k, "") or "") for k in ("PatientName", "PatientID"))
+        cleaning = deid.with_words(ctx, *names)
+    kept = _clean(elements, data, cleaning, shift, implicit)
     additions = _additions(ctx, implicit)
     replaced = {tag for tag, _encoded in additions}
     body = sorted(

@@ -29,7 +29,7 @@ from django.db.models import F
 
 from board.models import User
 from cases.audit import audit
-from cases.models import Case
+from cases.models import Case, PatientIdentity
 from imaging import deid
 from imaging.models import Instance, Series, Study
 from imaging.prepare import Limits, NotDicom, Prepared, Refused, Skipped, prepare, write
@@ -85,8 +85,20 @@ def limits() -> Limits:
 
 
 def deid_context(case: Case) -> deid.DeidContext:
+    """The case's de-identification; with the board's Clean Descriptors Option, the words
+    cleaned out of descriptions are the patient's name parts and hospital number."""
+    clean = case.board.keep_clean_descriptors
+    words: tuple[str, ...] = ()
+    if clean:
+        identity = PatientIdentity.objects.filter(case=case).first()
+        if identity is not None:
+            words = deid.identifying_words(identity.full_name, identity.hospital_number)
     return deid.DeidContext(
-        secret=settings.DEID_SECRET.encode(), case_key=case.uuid.hex, pseudonym=case.pseudonym
+        secret=settings.DEID_SECRET.encode(),
+        case_key=case.uuid.hex,
+        pseudonym=case.pseudonym,
+        clean_descriptors=clean,
+        identifying_words=words,
     )
 
 

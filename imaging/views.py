@@ -31,6 +31,7 @@ from cases.audit import audit
 from cases.consumers import case_socket_path
 from cases.reads import audit_series_read
 from imaging import pixels
+from imaging.dates import shown_dates
 from imaging.ingest import ingest_many
 from imaging.models import Instance, Series
 from imaging.multipart import CappedReader, MultipartError, read_parts
@@ -93,6 +94,7 @@ def viewer_config(access: CaseAccess) -> dict:
     case = access.case
     series = Series.objects.filter(study__case=case).select_related("study")
     case_url = reverse("case-detail", kwargs={"case_id": case.uuid})
+    dates = shown_dates(access, case.studies.all())
     return {
         "caseUrl": case_url,
         "annotationsUrl": f"{case_url}annotations/",
@@ -106,6 +108,7 @@ def viewer_config(access: CaseAccess) -> dict:
                 "modality": s.modality,
                 "description": s.description or s.study.description,
                 "count": s.frame_count,
+                "date": dates[s.study_id].label,  # shifted and labelled unless identity
                 "thumbnail": thumbnail_url(case, s),
             }
             for s in series.order_by("study__created_at", "series_number", "created_at")
@@ -278,6 +281,7 @@ def series_manifest(request: HttpRequest, case_id: UUID, series_id: UUID) -> Jso
     slices = [
         {"instance": i, "frame": f} for i, inst in enumerate(instances) for f in range(inst.frames)
     ]
+    shown = shown_dates(access, access.case.studies.all())[series.study.pk]
     return JsonResponse(
         {
             "series": str(series.uuid),
@@ -285,7 +289,10 @@ def series_manifest(request: HttpRequest, case_id: UUID, series_id: UUID) -> Jso
             "modality": series.modality,
             "description": series.description,
             "study_description": series.study.description,
-            "study_date": series.study.study_date.isoformat() if series.study.study_date else None,
+            # The date this reader may see (real only for identity readers), labelled.
+            "study_date": shown.date.isoformat() if shown.date else None,
+            "study_date_shifted": shown.shifted,
+            "study_date_label": shown.label,
             "pseudonym": access.case.pseudonym,
             "burned_in_risk": series.burned_in_risk,
             "instances": [

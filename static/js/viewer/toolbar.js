@@ -34,6 +34,12 @@ export class Toolbar {
       button.type = "button";
       button.innerHTML = `<img alt="" width="96" height="96" src="${series.thumbnail}"><span></span><span class="series-progress"></span>`;
       button.querySelector("span").textContent = `${series.modality} ${series.description} (${series.count})`;
+      if (series.date) {
+        const when = document.createElement("small");
+        when.className = "series-date";
+        when.textContent = series.date;
+        button.querySelector("span").append(document.createElement("br"), when);
+      }
       button.addEventListener("click", () => viewer.openSeries(series.uuid));
       item.addEventListener("dragstart", (ev) => ev.dataTransfer.setData("text/x-series", series.uuid));
       item.append(button);

@@ -174,7 +174,8 @@ export class Viewport {
     const inst = info.instance;
     this.topLeft.replaceChildren(
       line(manifest.pseudonym),
-      line(manifest.study_description || manifest.study_date || ""),
+      line(manifest.study_description || ""),
+      line(manifest.study_date_label || ""),
       line(`${manifest.modality} ${manifest.description || ""}`.trim()),
     );
     const t = this.viewer.text;
