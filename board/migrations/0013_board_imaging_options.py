@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('board', '0011_board_turnaround'),
+        ('board', '0012_board_time_zone'),
     ]
 
     operations = [
