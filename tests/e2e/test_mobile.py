@@ -55,14 +55,33 @@ def box(page, selector: str) -> dict:
 
 def unreachable_controls(page, scope: str) -> list[str]:
     """The toolbar's buttons, selects and slider under ``scope`` that a finger cannot reach:
-    not displayed, or (partly) outside the screen's width."""
+    not displayed, (partly) outside the screen's width, under another control, or a button
+    too narrow for its label."""
     return page.evaluate(
-        """(scope) => [...document.querySelectorAll(scope + ' .viewer-bar :is(button, select, input):not([data-drawer])')]
-             .filter((el) => {
+        """(scope) => {
+             const textWidth = (el) => {
+               const range = document.createRange();
+               range.selectNodeContents(el);
+               const style = getComputedStyle(el);
+               return range.getBoundingClientRect().width + parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+             };
+             const all = [...document.querySelectorAll(scope + ' .viewer-bar :is(button, select, input)')];
+             const shown = all.filter((el) => el.getBoundingClientRect().width > 0);
+             const covered = (el) => {
                const r = el.getBoundingClientRect();
-               return r.width === 0 || r.height === 0 || r.left < 0 || r.right > window.innerWidth;
+               return shown.some((other) => {
+                 const o = other.getBoundingClientRect();
+                 return other !== el && Math.min(r.right, o.right) - Math.max(r.left, o.left) > 1
+                   && Math.min(r.bottom, o.bottom) - Math.max(r.top, o.top) > 1;
+               });
+             };
+             return all.filter((el) => !el.dataset.drawer).filter((el) => {
+               const r = el.getBoundingClientRect();
+               return r.width === 0 || r.height === 0 || r.left < 0 || r.right > window.innerWidth
+                 || (el.tagName === 'BUTTON' && textWidth(el) > r.width) || covered(el);
              })
-             .map((el) => el.dataset.action || el.dataset.tool || el.dataset.drawer || el.id)""",
+             .map((el) => el.dataset.action || el.dataset.tool || el.dataset.drawer || el.id);
+           }""",
         scope,
     )
 
