@@ -8,6 +8,7 @@ import { mountDecisionPanel } from "../decisions.js";
 import { Viewer, sameState } from "../viewer/viewer.js";
 import { renderAgenda } from "./agenda.js";
 import { LiveSync } from "./sync.js";
+import { bindPanels } from "./panels.js";
 import { OpinionThread } from "../opinions.js";
 import { fill } from "../text.js";
 
@@ -379,6 +380,7 @@ class LivePage {
 
   bindControls() {
     const root = this.root;
+    bindPanels(root);
     root.querySelector("[data-return]").addEventListener("click", () => this.setMode("following"));
     root.querySelector("[data-take]")?.addEventListener("click", () => this.assign(this.me));
     root.querySelector("[data-release]")?.addEventListener("click", () => this.assign(null));

@@ -20,6 +20,24 @@ export class Toolbar {
     this.buildTools();
     this.buildActions();
     this.buildHelp();
+    this.buildDrawers();
+  }
+
+  // On a narrow screen (viewer.css) the series strip and the tools are drawers: each button
+  // opens or closes its own, and the images take the space that is left.
+  buildDrawers() {
+    const viewer = this.viewer;
+    const open = new Set();
+    this.root.querySelectorAll("[data-drawer]").forEach((button) => {
+      button.addEventListener("click", () => {
+        const name = button.dataset.drawer;
+        if (open.has(name)) open.delete(name);
+        else open.add(name);
+        button.setAttribute("aria-expanded", String(open.has(name)));
+        this.root.dataset.open = [...open].join(" ");
+        viewer.onResize();
+      });
+    });
   }
 
   buildBrowser() {
