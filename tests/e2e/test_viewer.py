@@ -262,6 +262,9 @@ def test_key_image_appears_on_the_case_page(phantom_case, daphne_server, new_con
     page.goto(f"{daphne_server.url}/cases/{phantom_case.uuid}/")
     figure = page.locator("#key-images").get_by_text("Lung window, mid chest")
     figure.wait_for()
+    # The thumbnail loads lazily: a reader scrolls to it (the clinical record above it has
+    # grown the page).
+    figure.scroll_into_view_if_needed()
     image = page.locator("#key-images img").first
     image.wait_for()
     assert page.evaluate("img => img.complete && img.naturalWidth > 0", image.element_handle())
