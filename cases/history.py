@@ -31,22 +31,26 @@ from cases.record import EXTENT_FIELDS
 # are not part of it; the case edit page's audit event names those fields).
 CLINICAL_FIELDS = (
     "question_type",
+    # Diagnosis and site.
     "entity",
     "diagnosis_other",
     "coding_review",
     "topography",
     "laterality",
     "primary_site",
+    # Disease setting.
     "disease_setting",
     "radiation_associated",
     "first_diagnosis_date",
     "recurrence_date",
+    # Tumour and stage.
     "size_cm",
     "depth",
     "staging_extent",
     "nodes",
     "metastasis",
     "neoadjuvant",
+    # Grade.
     "differentiation_score",
     "mitotic_count",
     "necrosis",
@@ -56,16 +60,19 @@ CLINICAL_FIELDS = (
     "viable_tumour_percent",
     "mitoses_per_5mm2",
     "tumour_rupture",
+    # Margins.
     "resection",
     "r_class",
     "closest_margin_mm",
     "margin_barrier",
+    # Workup.
     "primary_imaging_modality",
     "primary_imaging_date",
     "chest_staging",
     "chest_staging_date",
     "metastatic_sites",
     "metastasis_count",
+    # Molecular, performance status, review.
     "molecular_findings",
     "ecog",
     "pathology_review",

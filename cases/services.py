@@ -41,62 +41,17 @@ logger = logging.getLogger(__name__)
 
 S = Case.Status
 
+# The request, then the clinical record (cases/history.py follows the latter's edits).
 CASE_FIELDS = (
     "sex",
     "age",
     "clinical_summary",
     "history",
     "question",
-    "question_type",
     "urgency",
     "referring_physician",
     "referring_institution",
-    # Diagnosis and site.
-    "entity",
-    "diagnosis_other",
-    "coding_review",
-    "topography",
-    "laterality",
-    "primary_site",
-    # Disease setting.
-    "disease_setting",
-    "radiation_associated",
-    "first_diagnosis_date",
-    "recurrence_date",
-    # Tumour and stage.
-    "size_cm",
-    "depth",
-    "staging_extent",
-    "nodes",
-    "metastasis",
-    "neoadjuvant",
-    # Grade.
-    "differentiation_score",
-    "mitotic_count",
-    "necrosis",
-    "reported_grade",
-    "grade_specimen",
-    "grade_after_neoadjuvant",
-    "viable_tumour_percent",
-    "mitoses_per_5mm2",
-    "tumour_rupture",
-    # Margins.
-    "resection",
-    "r_class",
-    "closest_margin_mm",
-    "margin_barrier",
-    # Workup.
-    "primary_imaging_modality",
-    "primary_imaging_date",
-    "chest_staging",
-    "chest_staging_date",
-    "metastatic_sites",
-    "metastasis_count",
-    # Molecular, performance status, review.
-    "molecular_findings",
-    "ecog",
-    "pathology_review",
-    "slides",
+    *history.CLINICAL_FIELDS,
 )
 IDENTITY_FIELDS = ("full_name", "date_of_birth", "hospital_number")
 
