@@ -299,24 +299,37 @@ def attachment_add(
 
 def attachment_remove(*, access: CaseAccess, attachment: Attachment, reason: str) -> Attachment:
     """Take a wrong file out of the case, keeping its row and bytes for the audit trail."""
+    return upload_remove(
+        access=access,
+        item=attachment,
+        reason=reason,
+        action="attachment.remove",
+        reason_missing=_("Say why the file is removed."),
+        detail={"sha256": attachment.sha256},
+    )
+
+
+def upload_remove(*, access: CaseAccess, item, reason: str, action: str, reason_missing, detail):
+    """Mark an upload (an attachment, or a study: imaging.services.study_remove) removed by
+    whom and why, audited; default managers then keep it out of every view."""
     if not access.can_remove_uploads:
         raise PermissionDenied
     reason = reason.strip()
     if not reason:
-        raise ValidationError(_("Say why the file is removed."))
+        raise ValidationError(reason_missing)
     with transaction.atomic():
-        attachment.removed_at = timezone.now()
-        attachment.removed_by = access.user
-        attachment.removal_reason = reason[:500]
-        attachment.save(update_fields=["removed_at", "removed_by", "removal_reason"])
+        item.removed_at = timezone.now()
+        item.removed_by = access.user
+        item.removal_reason = reason[:500]
+        item.save(update_fields=["removed_at", "removed_by", "removal_reason"])
         audit(
             actor=access.user,
-            action="attachment.remove",
+            action=action,
             case=access.case,
-            target=attachment,
-            detail={"reason": attachment.removal_reason, "sha256": attachment.sha256},
+            target=item,
+            detail={"reason": item.removal_reason, **detail},
         )
-    return attachment
+    return item
 
 
 # --- opinions -------------------------------------------------------------------------

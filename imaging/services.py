@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from cases.access import CaseAccess
 from cases.audit import audit
+from cases.services import upload_remove
 from imaging.models import Annotation, Instance, KeyImage, Study
 from realtime.events import AnnotationChanged, KeyImageChanged
 from realtime.publish import publish_case_event
@@ -353,21 +354,11 @@ def study_remove(*, access: CaseAccess, study: Study, reason: str) -> Study:
     """Take a wrong study out of the case (another patient, a duplicate). The rows and the
     files stay for the audit trail; the default managers hide the study, its series,
     instances, annotations and key images from every view, DICOMweb answer and report."""
-    if not access.can_remove_uploads:
-        raise PermissionDenied
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError(_("Say why the study is removed."))
-    with transaction.atomic():
-        study.removed_at = timezone.now()
-        study.removed_by = access.user
-        study.removal_reason = reason[:500]
-        study.save(update_fields=["removed_at", "removed_by", "removal_reason"])
-        audit(
-            actor=access.user,
-            action="study.remove",
-            case=access.case,
-            target=study,
-            detail={"reason": study.removal_reason, "study_instance_uid": study.study_instance_uid},
-        )
-    return study
+    return upload_remove(
+        access=access,
+        item=study,
+        reason=reason,
+        action="study.remove",
+        reason_missing=_("Say why the study is removed."),
+        detail={"study_instance_uid": study.study_instance_uid},
+    )
