@@ -125,26 +125,9 @@ class RecordDisplay:
 
     @property
     def tnm(self) -> str:
-        """T, N, M and G as the engine gave them, prefixed yp after neoadjuvant treatment.
-
-        A category the engine did not give is shown as pending, never computed here; where
-        the chapter defines no T category at all (ch. 45), none is shown."""
-        stage = self.record.stage
-        if not stage.applies:
-            return ""
-        if stage.t:
-            t = f"{stage.prefix}{stage.t}"
-        elif stage.system == ajcc8.SYSTEMS[ajcc8.UNUSUAL]:
-            t = f"{stage.prefix}T —" if stage.prefix else ""
-        else:
-            t = stage.prefix + _("T pending")
-        gist = stage.system in (
-            ajcc8.SYSTEMS[ajcc8.GIST_GASTRIC],
-            ajcc8.SYSTEMS[ajcc8.GIST_INTESTINAL],
-        )
-        g = stage.g or (_("mitotic rate pending") if gist else _("grade pending"))
-        n, m = stage.n or _("N pending"), stage.m or _("M pending")
-        return " ".join(filter(None, (t, n, m, g)))
+        """T, N, M and G as the engine gave them (StageResult.tnm: yp prefix, "pending" for
+        what is not known, no T where the chapter defines none)."""
+        return self.record.stage.tnm
 
     @property
     def extent(self) -> list[tuple[str, str]]:
