@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from board.models import Membership, User
 from cases.access import active_invites
-from cases.models import Case, Opinion
+from cases.models import Case, Opinion, SubmitterRequest
 from decisions.models import Consensus, Report, Vote, VoteRound
 from decisions.reports import REPORT_PENDING_FOR
 from meetings.models import MAX_DURATION, AgendaItem, Meeting
@@ -250,14 +250,39 @@ def submitted_cases(user: User, *, now: datetime.datetime | None = None) -> Quer
     )
 
 
-def open_requests(user: User) -> list:
-    """Requests from a board to this submitter still waiting for an answer.
+def open_requests(user: User) -> QuerySet[SubmitterRequest]:
+    """Requests from a board to this submitter still waiting for their answer (issue #16),
+    on their cases that are not closed; the oldest first (it has waited longest)."""
+    if not user.is_authenticated or not user.is_active:
+        return SubmitterRequest.objects.none()
+    return (
+        SubmitterRequest.objects.filter(
+            case__submitted_by=user, status=SubmitterRequest.Status.OPEN
+        )
+        .exclude(case__status__in=[S.CONCLUDED, S.WITHDRAWN])
+        .select_related("case__board")
+        .order_by("created_at", "pk")
+    )
 
-    HOOK, EMPTY ON PURPOSE: requests to the submitter (issue #16, "requests to the
-    submitter") do not exist yet. Their feature fills this list in; until then there are none,
-    and the home page says what will appear here.
-    """
-    return []
+
+def awaiting_information_cases(user: User) -> QuerySet[Case]:
+    """Cases of the boards the user runs that wait on their submitter: a request is open
+    (issue #16), or answered and waiting for the board to read the answer and close it."""
+    if not user.is_authenticated or not user.is_active:
+        return Case.objects.none()
+    pending = SubmitterRequest.objects.filter(
+        case=OuterRef("pk"),
+        status__in=[SubmitterRequest.Status.OPEN, SubmitterRequest.Status.ANSWERED],
+    )
+    answered = pending.filter(status=SubmitterRequest.Status.ANSWERED)
+    return (
+        Case.objects.filter(Exists(pending), board__in=_managed_boards(user).values("board"))
+        .exclude(status__in=[S.CONCLUDED, S.WITHDRAWN])
+        .select_related("board")
+        .annotate(has_answer=Exists(answered), urgency_rank=URGENCY_ORDER)
+        # Answers to read first: the board can act on them now.
+        .order_by(F("has_answer").desc(), "urgency_rank", "submitted_at", "pk")
+    )
 
 
 # --- the page's whole list -----------------------------------------------------------------------
@@ -280,7 +305,8 @@ class WorkList:
     consensus_to_sign: list[Consensus] = field(default_factory=list)
     failed_reports: list[Report] = field(default_factory=list)
     submitted_cases: list[Case] = field(default_factory=list)
-    open_requests: list = field(default_factory=list)
+    open_requests: list[SubmitterRequest] = field(default_factory=list)
+    awaiting_information: list[Case] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -311,6 +337,7 @@ def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkLis
         work.ready_without_meeting = ready_without_meeting(user, now=now)
         work.consensus_to_sign = list(consensus_to_sign(user))
         work.failed_reports = list(failed_reports(user, now=now))
+        work.awaiting_information = list(awaiting_information_cases(user))
         # Where each ready case can go: its board's next meeting this week, if any.
         next_meetings: dict[int, Meeting] = {}
         for meeting in work.meetings_this_week:
@@ -322,5 +349,5 @@ def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkLis
     # A doctor without a seat on any board is a referrer even before their first case.
     work.is_submitter = bool(work.submitted_cases) or not work.is_member
     if work.is_submitter:
-        work.open_requests = open_requests(user)
+        work.open_requests = list(open_requests(user))
     return work

@@ -171,6 +171,28 @@ class CaseAccess:
             return True
         return self.is_submitter and self.case.status in EDITABLE_BY_SUBMITTER
 
+    # --- requests to the submitter (issue #16) ----------------------------------------------
+    # The board's own people (chair, coordinators, members) ask the submitter; an invited
+    # expert reads the requests but goes through the board to ask. Only the submitter
+    # answers: nobody answers for them. The asker or a manager closes or withdraws.
+
+    @property
+    def can_see_requests(self) -> bool:
+        return self.is_panelist or self.is_submitter
+
+    @property
+    def can_ask_submitter(self) -> bool:
+        return self.is_member and not self.is_submitter and not self.case.is_closed
+
+    @property
+    def can_answer_requests(self) -> bool:
+        return self.is_submitter and not self.case.is_closed
+
+    def can_settle_request(self, request) -> bool:
+        """Close (answered, settled) or withdraw (no longer needed) a request."""
+        mine = request.asked_by_id == self.user.pk and self.is_member
+        return (mine or self.is_manager) and request.is_pending
+
     # --- decisions (the rules live here, once; decisions/ asks) ---------------------------
     # Experts bring options but do not vote; coordinators organise and neither vote nor
     # give opinions; the chair votes like any member. Running votes and signing is the

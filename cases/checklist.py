@@ -70,10 +70,11 @@ class Facts:
     has_study: bool
     treatment_count: int
     molecular_targets: list[str]  # targets of results that are in (not pending, not failed)
+    open_requests: list[tuple[str, str]]  # (uuid, text) of requests open to the submitter
 
     @classmethod
     def of(cls, case: Case) -> Facts:
-        from cases.models import MolecularResult
+        from cases.models import MolecularResult, SubmitterRequest
 
         settled = case.molecular_results.exclude(
             result__in=[MolecularResult.Result.PENDING, MolecularResult.Result.FAILED]
@@ -84,6 +85,12 @@ class Facts:
             has_study=case.studies.exists(),
             treatment_count=case.treatments.count(),
             molecular_targets=list(settled.values_list("target", flat=True)),
+            open_requests=[
+                (str(uuid), text)
+                for uuid, text in case.requests.filter(
+                    status=SubmitterRequest.Status.OPEN
+                ).values_list("uuid", "text")
+            ],
         )
 
     @property
@@ -380,7 +387,29 @@ def checklist(case: Case) -> list[Item]:
                 detail="" if done else rule.detail(facts),
             )
         )
+    items.extend(_request_items(facts))
     return sorted(items, key=lambda item: not item.required)
+
+
+def _request_items(facts: Facts) -> list[Item]:
+    """Each request the board still waits on, as a missing item (issue #16). Advised, not
+    required: the case is "awaiting information", yet the chair may judge it ready and
+    schedule it (an urgent case is discussed with what there is)."""
+    return [
+        Item(
+            key=f"request-{uuid}",
+            label=_("Answer the board's request: %(text)s") % {"text": _shorten(text)},
+            why=_("The board asked for this; the case is awaiting information."),
+            level=Level.ADVISED,
+            done=False,
+        )
+        for uuid, text in facts.open_requests
+    ]
+
+
+def _shorten(text: str, limit: int = 140) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def missing_required(case: Case) -> list[str]:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from board.models import Board, User
-from cases.models import Case
+from cases.models import Case, SubmitterRequest
 from cases.record_forms import CLINICAL_FORM_FIELDS, ClinicalRecordForm
 from cases.services import CASE_FIELDS
 
@@ -197,3 +197,28 @@ class QueueFilterForm(forms.Form):
         label=_("Status"), required=False, choices=[("", _("Any status")), *Case.Status.choices]
     )
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
+
+
+# --- requests to the submitter (issue #16) -----------------------------------------------
+
+
+class SubmitterRequestForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What is needed"), choices=SubmitterRequest.Kind.choices)
+    text = forms.CharField(
+        label=_("Your request"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text=_(
+            "Plain text, read by the referring doctor or the patient: say what is needed and "
+            "why, e.g. “the MRI of March with its report”. Do not name the patient."
+        ),
+    )
+
+
+class RequestAnswerForm(forms.Form):
+    text = forms.CharField(
+        label=_("Your answer"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        required=False,
+    )

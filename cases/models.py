@@ -777,6 +777,100 @@ class OpinionRevision(models.Model):
         return f"Revision of {self.opinion_id} at {self.edited_at:%Y-%m-%d %H:%M}"
 
 
+class SubmitterRequest(models.Model):
+    """Something the board asks the case's submitter for (issue #16): "send the slides",
+    "we need the MRI of March", "SS18 testing?".
+
+    Open until the submitter answers; answered until the asker (or a manager) closes it as
+    settled (what is still missing is a new request); withdrawn when no longer needed. A case with
+    an open request is "awaiting information" (``awaiting_information``): a flag derived from
+    this table, not a case status, so the workflow, the agenda and the chair's right to
+    schedule are untouched.
+    """
+
+    class Kind(models.TextChoices):
+        DOCUMENT = "document", _("A document or report")
+        IMAGING = "imaging", _("Images (scans)")
+        TEST = "test", _("A test or its result")
+        SLIDES = "slides", _("Pathology slides or blocks")
+        CLARIFICATION = "clarification", _("A clarification")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="requests")
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(
+        _("what is asked for"), max_length=16, choices=Kind, default=Kind.DOCUMENT
+    )
+    text = models.TextField(_("request"), max_length=2000)
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("request to the submitter")
+        verbose_name_plural = _("requests to the submitter")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "answered"], closed_at__isnull=True)
+                | Q(status__in=["closed", "withdrawn"], closed_at__isnull=False),
+                name="cases_submitterrequest_closed_iff_done",
+            ),
+        ]
+        indexes = [
+            # "Awaiting information": open requests by case (queues, agenda picker, home page).
+            models.Index(fields=["case", "status"], name="cases_request_case_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Request {self.uuid} on {self.case}"
+
+    @property
+    def is_pending(self) -> bool:
+        """Open or answered: the request still needs someone (the submitter, or the asker)."""
+        return self.status in (self.Status.OPEN, self.Status.ANSWERED)
+
+
+class RequestReply(models.Model):
+    """One answer of the submitter to a request: text, and the case's attachments it brought."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    request = models.ForeignKey(SubmitterRequest, on_delete=models.CASCADE, related_name="replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("answer"), max_length=4000, blank=True)
+    attachments = models.ManyToManyField(Attachment, blank=True, related_name="request_replies")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("answer to a request")
+        verbose_name_plural = _("answers to requests")
+
+    def __str__(self) -> str:
+        return f"Answer {self.uuid} to {self.request_id}"
+
+
+def awaiting_information() -> models.Exists:
+    """Annotation for a Case queryset: the case has a request still open to its submitter."""
+    return models.Exists(
+        SubmitterRequest.objects.filter(
+            case=models.OuterRef("pk"), status=SubmitterRequest.Status.OPEN
+        )
+    )
+
+
 class AuditQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise TypeError("audit events are append-only")

@@ -164,3 +164,39 @@ def invite_accepted(invite: CaseInvite) -> int:
         + reverse("case-invites", kwargs={"case_id": case.uuid}),
     }
     return send(subject, body, [invite.invited_by], case=case)
+
+
+# --- requests to the submitter (issue #16) ---------------------------------------------------
+# The case's pseudonym and a link, never the patient's name nor the request's text: the text
+# is clinical and may name the patient; the link opens it behind sign-in.
+
+
+def request_opened(request) -> int:
+    case = request.case
+    subject = _("The board asks you for information on case %(pseudonym)s") % {
+        "pseudonym": case.pseudonym
+    }
+    body = _(
+        "%(board)s needs something from you to discuss case %(pseudonym)s (%(kind)s).\n"
+        "Sign in to read the request and answer it, with text or files:\n\n%(url)s\n"
+    ) % {
+        "board": case.board.name,
+        "pseudonym": case.pseudonym,
+        "kind": request.get_kind_display().lower(),
+        "url": requests_url(case),
+    }
+    return send(subject, body, [case.submitted_by], case=case)
+
+
+def request_answered(request) -> int:
+    case = request.case
+    subject = _("Your request on case %(pseudonym)s was answered") % {"pseudonym": case.pseudonym}
+    body = _(
+        "The submitter answered your request on case %(pseudonym)s. Read the answer and close "
+        "the request if it is settled:\n\n%(url)s\n"
+    ) % {"pseudonym": case.pseudonym, "url": requests_url(case)}
+    return send(subject, body, [request.asked_by], case=case)
+
+
+def requests_url(case: Case) -> str:
+    return case_url(case) + "#requests"

@@ -32,8 +32,10 @@ from cases.models import (
     Opinion,
     OpinionRevision,
     PatientIdentity,
+    RequestReply,
+    SubmitterRequest,
 )
-from realtime.events import CaseAccessRevoked, CaseStatusChanged, OpinionPosted
+from realtime.events import CaseAccessRevoked, CaseStatusChanged, OpinionPosted, RequestChanged
 from realtime.groups import case_group
 from realtime.publish import publish_case_event, publish_on_commit
 
@@ -391,6 +393,147 @@ def _publish_opinion(opinion: Opinion, change: str) -> None:
             opinion=str(opinion.uuid),
             parent=str(opinion.parent.uuid) if opinion.parent else None,
             change=change,
+        ),
+    )
+
+
+# --- requests to the submitter (issue #16) -------------------------------------------------
+# A board member asks; the submitter answers with text and files (stored as the case's
+# attachments, through attachment_add, like any upload); the asker or a manager closes the
+# request once settled, or withdraws it. Emails carry the pseudonym and a link only.
+
+RQ = SubmitterRequest.Status
+
+
+@transaction.atomic
+def request_open(*, access: CaseAccess, text: str, kind: str) -> SubmitterRequest:
+    if not access.can_ask_submitter:
+        raise PermissionDenied
+    text = text.strip()
+    if not text:
+        raise ValidationError(_("Say what the board needs."))
+    if kind not in SubmitterRequest.Kind.values:
+        raise ValidationError(_("Choose what is asked for from the list."))
+    request = SubmitterRequest.objects.create(
+        case=access.case, asked_by=access.user, kind=kind, text=text
+    )
+    audit(
+        actor=access.user,
+        action="request.open",
+        case=access.case,
+        target=request,
+        detail={"kind": kind},
+    )
+    _publish_request(request, "opened")
+    transaction.on_commit(lambda: notify.request_opened(request), robust=True)
+    return request
+
+
+def request_answer(
+    *,
+    access: CaseAccess,
+    request: SubmitterRequest,
+    text: str,
+    files: Sequence[UploadedFile] = (),
+    document_type: str = Attachment.DocumentType.OTHER,
+) -> tuple[RequestReply, list[tuple[str, str]]]:
+    """The submitter's answer: text, files, or both. Each file goes through attachment_add
+    (checked by content, stored with its own audit event) before the answer is written; a
+    refused file is reported back, ``(name, reason)``, and the answer carries the others.
+    An answer with neither text nor any accepted file is refused whole."""
+    if not access.can_answer_requests or request.case_id != access.case.pk:
+        raise PermissionDenied
+    if request.status not in (RQ.OPEN, RQ.ANSWERED):
+        raise ValidationError(_("This request is closed: it takes no more answers."))
+    text = text.strip()
+    files = list(files)
+    if not text and not files:
+        raise ValidationError(_("Write an answer or choose a file."))
+    attachments_check_batch(files)
+    stored: list[Attachment] = []
+    refused: list[tuple[str, str]] = []
+    for uploaded in files:
+        try:
+            stored.append(
+                attachment_add(
+                    by=access.user, case=access.case, uploaded=uploaded, document_type=document_type
+                )
+            )
+        except AttachmentRejected as exc:
+            audit(
+                actor=access.user,
+                action="attachment.upload",
+                case=access.case,
+                allowed=False,
+                detail={"reason": exc.reason},
+            )
+            refused.append((uploaded.name or "", exc.reason))
+    if not text and not stored:
+        raise ValidationError([f"{name}: {reason}" for name, reason in refused])
+    with transaction.atomic():
+        request = SubmitterRequest.objects.select_for_update().get(pk=request.pk)
+        if request.status not in (RQ.OPEN, RQ.ANSWERED):
+            raise ValidationError(_("This request is closed: it takes no more answers."))
+        reply = RequestReply.objects.create(request=request, author=access.user, text=text)
+        reply.attachments.set(stored)
+        first_answer = request.status == RQ.OPEN
+        if first_answer:
+            request.status = RQ.ANSWERED
+            request.answered_at = reply.created_at
+            request.save(update_fields=["status", "answered_at"])
+        audit(
+            actor=access.user,
+            action="request.answer",
+            case=access.case,
+            target=request,
+            detail={"attachments": [str(a.uuid) for a in stored], "text": bool(text)},
+        )
+        _publish_request(request, "answered")
+        transaction.on_commit(lambda: notify.request_answered(request), robust=True)
+    return reply, refused
+
+
+@transaction.atomic
+def request_close(*, access: CaseAccess, request: SubmitterRequest) -> SubmitterRequest:
+    """Settled: the answer gave the board what it needed (or it arrived another way)."""
+    return _request_settle(access=access, request=request, to=RQ.CLOSED)
+
+
+@transaction.atomic
+def request_withdraw(*, access: CaseAccess, request: SubmitterRequest) -> SubmitterRequest:
+    """No longer needed: the request stays in the case's history, marked withdrawn."""
+    return _request_settle(access=access, request=request, to=RQ.WITHDRAWN)
+
+
+def _request_settle(*, access: CaseAccess, request: SubmitterRequest, to: str) -> SubmitterRequest:
+    request = SubmitterRequest.objects.select_for_update().get(pk=request.pk)
+    if request.case_id != access.case.pk or not access.can_settle_request(request):
+        raise PermissionDenied
+    previous = request.status
+    request.status = to
+    request.closed_at = timezone.now()
+    request.closed_by = access.user
+    request.save(update_fields=["status", "closed_at", "closed_by"])
+    action = "request.close" if to == RQ.CLOSED else "request.withdraw"
+    audit(
+        actor=access.user,
+        action=action,
+        case=access.case,
+        target=request,
+        detail={"from": previous},
+    )
+    _publish_request(request, "closed" if to == RQ.CLOSED else "withdrawn")
+    return request
+
+
+def _publish_request(request: SubmitterRequest, change: str) -> None:
+    publish_case_event(
+        request.case,
+        RequestChanged(
+            case=str(request.case.uuid),
+            request=str(request.uuid),
+            change=change,
+            status=request.status,
         ),
     )
 

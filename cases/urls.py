@@ -1,6 +1,14 @@
 from django.urls import path
 
-from cases import history_views, invite_views, queue_views, record_views, removal_views, views
+from cases import (
+    history_views,
+    invite_views,
+    queue_views,
+    record_views,
+    removal_views,
+    request_views,
+    views,
+)
 
 urlpatterns = [
     path("invites/<str:token>/", invite_views.invite_open, name="invite-open"),
@@ -61,5 +69,22 @@ urlpatterns = [
         "cases/<uuid:case_id>/invites/<uuid:invite_id>/revoke/",
         views.invite_revoke,
         name="invite-revoke",
+    ),
+    path("cases/<uuid:case_id>/requests/", request_views.request_list, name="request-list"),
+    path("cases/<uuid:case_id>/requests/new/", request_views.request_create, name="request-create"),
+    path(
+        "cases/<uuid:case_id>/requests/<uuid:request_id>/answer/",
+        request_views.request_answer,
+        name="request-answer",
+    ),
+    path(
+        "cases/<uuid:case_id>/requests/<uuid:request_id>/close/",
+        request_views.request_close,
+        name="request-close",
+    ),
+    path(
+        "cases/<uuid:case_id>/requests/<uuid:request_id>/withdraw/",
+        request_views.request_withdraw,
+        name="request-withdraw",
     ),
 ]

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from board.access import get_board_for_user
 from board.models import User
-from cases import checklist, clinical, patient_view, services
+from cases import checklist, clinical, patient_view, request_views, services
 from cases.access import CaseAccess, cases_visible_to, get_case_for_user
 from cases.attachments import AttachmentRejected
 from cases.audit import audit
@@ -33,7 +33,15 @@ from cases.forms import (
     QueueFilterForm,
     age_on,
 )
-from cases.models import Attachment, AuditEvent, Case, CaseInvite, Opinion, PatientIdentity
+from cases.models import (
+    Attachment,
+    AuditEvent,
+    Case,
+    CaseInvite,
+    Opinion,
+    PatientIdentity,
+    awaiting_information,
+)
 from cases.opinions import visible_thread
 from cases.record_forms import MOLECULAR_TARGETS, row_formsets, rows_to_save, rows_valid
 
@@ -102,6 +110,7 @@ def board_queue(request: HttpRequest, board_id: UUID) -> HttpResponse:
         .filter(board=board)
         .select_related("board")
         .annotate(opinion_count=Count("opinions", filter=Q(opinions__withdrawn_at__isnull=True)))
+        .annotate(awaiting_information=awaiting_information())
         .order_by("-created_at")
     )
     if form.is_valid():
@@ -248,6 +257,7 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
         "max_upload_mb": settings.ATTACHMENT_MAX_BYTES // 1048576,
         "max_files": settings.ATTACHMENTS_PER_REQUEST,
     }
+    context.update(request_views.requests_context(access))
     context["case_config"] = _case_config(access)
     if patient_view.is_patient_reader(access):
         # A patient's own request reads in plain words, without the clinicians' jargon.
@@ -263,6 +273,7 @@ def _case_config(access: CaseAccess) -> dict:
     return {
         "socket": case_socket_path(case) if access.can_see_opinions else None,
         "panelUrl": reverse("decision-panel", kwargs={"case_id": case.uuid}),
+        "requestsUrl": reverse("request-list", kwargs={"case_id": case.uuid}),
         "text": {
             "blindedNew": _("A new opinion was posted. Post your own to see the others."),
             "statuses": dict(Case.Status.choices),

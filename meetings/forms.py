@@ -131,6 +131,14 @@ class MeetingForm(forms.Form):
         }
 
 
+def _case_label(case) -> str:
+    label = f"{case.pseudonym} — {case.diagnosis_label or case.get_status_display()}"
+    # A request to the submitter is open (issue #16): shown, and the chair may still pick it.
+    if getattr(case, "awaiting_information", False):
+        label += f" — {_('awaiting information')}"
+    return label
+
+
 class AgendaAddForm(forms.Form):
     case = forms.ModelChoiceField(
         label=_("Case"), queryset=None, to_field_name="uuid", empty_label=None
@@ -149,9 +157,7 @@ class AgendaAddForm(forms.Form):
     def __init__(self, *args, cases, members, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["case"].queryset = cases
-        self.fields["case"].label_from_instance = lambda case: (
-            f"{case.pseudonym} — {case.diagnosis_label or case.get_status_display()}"
-        )
+        self.fields["case"].label_from_instance = _case_label
         self.fields["presenter"].queryset = members
         self.fields["presenter"].label_from_instance = lambda user: user.display_name
 

@@ -19,7 +19,7 @@ from board.models import Board, Membership, Specialty, User
 from cases.access import get_case_for_user
 from cases.audit import audit
 from cases.forms import OpinionForm
-from cases.models import Case
+from cases.models import Case, awaiting_information
 from cases.opinions import visible_thread
 from imaging.views import viewer_config
 from meetings import ical, services
@@ -39,6 +39,8 @@ def _schedulable_cases(meeting: Meeting):
             board_id=meeting.board_id, status=Case.Status.IN_REVIEW, ready_at__isnull=False
         )
         .exclude(agenda_items__meeting=meeting)
+        # Shown in the picker; the chair may still schedule a case awaiting information.
+        .annotate(awaiting_information=awaiting_information())
         .order_by("ready_at")
     )
 

@@ -85,6 +85,18 @@ class CaseStatusChanged(Event):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class RequestChanged(Event):
+    """A request to the submitter was opened, answered, closed or withdrawn (issue #16).
+    Carries no text: clients reload the case's requests with their own rights."""
+
+    type: ClassVar[str] = "request.changed"
+    case: str  # case UUID
+    request: str  # request UUID
+    change: str  # "opened", "answered", "closed" or "withdrawn"
+    status: str  # the request's status after the change
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class CaseAccessRevoked(Event):
     """One user lost access to one case (a revoked invite): their case sockets close."""
 

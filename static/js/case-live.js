@@ -24,6 +24,7 @@ if (config.socket && section) {
   });
   socket.addEventListener("message", ({ detail: event }) => {
     if (event.type === "opinion.posted") thread.show(event);
+    if (event.type === "request.changed") refreshRequests();
     decisions?.handleEvent(event);
     if (event.type === "case.status") {
       const badge = document.getElementById("case-status");
@@ -31,4 +32,17 @@ if (config.socket && section) {
     }
   });
   socket.connect();
+}
+
+// A request to the submitter was opened, answered or closed: the section is fetched again
+// with the reader's own rights (the event carries no text). A form being filled in stays.
+async function refreshRequests() {
+  const current = document.getElementById("requests");
+  if (!current || current.contains(document.activeElement)) return;
+  const response = await fetch(config.requestsUrl, { headers: { Accept: "text/html" } });
+  if (!response.ok) return;
+  const box = document.createElement("div");
+  box.innerHTML = await response.text();
+  const fresh = box.querySelector("#requests");
+  if (fresh) current.replaceWith(fresh);
 }

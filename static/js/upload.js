@@ -10,7 +10,11 @@ function upload(form) {
   const input = form.querySelector("input[type=file]");
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    if (!input.files.length) return ui.nothingChosen();
+    if (!input.files.length) {
+      // An answer to a board's request may be text alone: it posts as without JavaScript.
+      if ("uploadOptional" in form.dataset) return form.submit();
+      return ui.nothingChosen();
+    }
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
     xhr.setRequestHeader("Accept", "application/json");

@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from board import worklist
+from cases import services
+from cases.access import case_access
 from cases.models import Case
 from decisions.models import Report, VoteRound
 from decisions.reports import REPORT_PENDING_FOR
@@ -244,9 +246,45 @@ def test_submitters_see_their_open_cases_drafts_first(cast):
     assert set(listed) == pseudonyms([a_draft, in_review, recent])
 
 
-def test_open_requests_is_an_empty_hook_until_requests_exist(cast):
-    make_case(cast)
-    assert worklist.open_requests(cast.referrer) == []
+def _ask(cast, case, by=None):
+    return services.request_open(
+        access=case_access(by or cast.coordinator, case), text="The MRI of March?", kind="imaging"
+    )
+
+
+def test_open_requests_are_the_submitters_unanswered_ones(cast):
+    case = make_case(cast)
+    first = _ask(cast, case)
+    second = _ask(cast, case, by=cast.radiologist)
+    answered = _ask(cast, case)
+    services.request_answer(
+        access=case_access(cast.referrer, case), request=answered, text="Sent by post."
+    )
+    withdrawn = _ask(cast, case)
+    services.request_withdraw(access=case_access(cast.chair, case), request=withdrawn)
+    _ask(cast, make_case(cast, status=S.IN_REVIEW, submitted_by=cast.other_member))
+    closed_case = make_case(cast)
+    _ask(cast, closed_case)
+    Case.objects.filter(pk=closed_case.pk).update(status=S.WITHDRAWN)
+    assert list(worklist.open_requests(cast.referrer)) == [first, second]
+    assert list(worklist.open_requests(cast.chair)) == []
+
+
+def test_managers_see_cases_awaiting_information_answers_first(cast):
+    waiting = make_case(cast)
+    answered = make_case(cast)
+    make_case(cast)  # nothing asked
+    _ask(cast, waiting)
+    services.request_answer(
+        access=case_access(cast.referrer, answered), request=_ask(cast, answered), text="Here."
+    )
+    other_board = make_case(cast, board=cast.other_board)
+    add_member(cast.surgeon, cast.other_board)
+    _ask(cast, other_board, by=cast.surgeon)
+    listed = list(worklist.awaiting_information_cases(cast.coordinator))
+    assert [c.pseudonym for c in listed] == [answered.pseudonym, waiting.pseudonym]
+    assert [c.has_answer for c in listed] == [True, False]
+    assert list(worklist.awaiting_information_cases(cast.pathologist)) == []
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -321,6 +359,13 @@ def test_referrer_home_shows_their_cases_with_next_step_and_turnaround(cast):
     assert "coordinator checks the case" in mine
     assert "10 working days" in mine
     assert count_in(html, "open-requests") == 0
+    asked = _ask(cast, submitted)
+    html = signed_in(cast.referrer).get(reverse("home")).content.decode()
+    assert count_in(html, "open-requests") == 1
+    row = section(html, "open-requests")
+    assert f"/cases/{submitted.uuid}/#request-{asked.uuid}" in row
+    assert submitted.pseudonym in row
+    assert asked.text not in html  # clinical text stays behind the audited case page
     for not_theirs in ("triage", "awaiting-opinion", "open-votes", "meetings-week"):
         assert f'id="{not_theirs}"' not in html
 

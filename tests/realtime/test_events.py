@@ -35,6 +35,7 @@ from realtime.events import (
     OpinionPosted,
     ProposalChanged,
     ReportChanged,
+    RequestChanged,
     SessionReady,
     VoteCast,
     VoteRoundChanged,
@@ -94,6 +95,12 @@ SAMPLES = {
         opinion="0b8e2f8a-4c3d-4d7e-8a3f-2b9c1d0e6f22",
         parent=None,
         change="created",
+    ),
+    "request.changed": RequestChanged(
+        case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11",
+        request="0b8e2f8a-4c3d-4d7e-8a3f-2b9c1d0e6f22",
+        change="answered",
+        status="answered",
     ),
     "case.status": CaseStatusChanged(
         case="6f1c1f5e-8d6b-4a43-9a62-1f0a8c7f0b11", status="in_review"
