@@ -44,5 +44,8 @@ async function refreshRequests() {
   const box = document.createElement("div");
   box.innerHTML = await response.text();
   const fresh = box.querySelector("#requests");
-  if (fresh) current.replaceWith(fresh);
+  if (!fresh) return;
+  current.replaceWith(fresh);
+  // The header's "Awaiting information" follows the section's own flag.
+  if (!fresh.querySelector("#awaiting-information")) document.getElementById("case-awaiting")?.remove();
 }
