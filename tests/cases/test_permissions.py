@@ -51,6 +51,10 @@ MATRIX = {
     "report-download": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN]),
     "report-verify": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
     # The world's report exists, so the chair and coordinator get 409 (a report never changes).
+    # Requests to the submitter (issue #16): read by the panel and the submitter; asked by
+    # the board's people (the invalid form here is sent back to the page: OK).
+    "request-list": ("get", [OK, OK, OK, OK, HIDDEN, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN]),
+    "request-create": ("post", [OK, OK, OK, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
     "report-regenerate": ("post", [OK, OK, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN]),
 }  # fmt: skip
 
@@ -158,6 +162,9 @@ def test_every_case_url_is_in_the_matrix():
         "opinion-withdraw",
         "invite-revoke",  # tested in test_invites
         "attachment-remove",  # by case status and role: test_attachment_removal
+        "request-answer",  # one request's: every role in test_requests
+        "request-close",
+        "request-withdraw",
         "invite-open",  # a link with no case in the URL, tested in test_invites
         "invite-signup",
         # every role on each, tested in test_decisions_views
