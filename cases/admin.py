@@ -15,6 +15,8 @@ from cases.models import (
     Opinion,
     OpinionRevision,
     PatientIdentity,
+    RequestReply,
+    SubmitterRequest,
     Treatment,
 )
 
@@ -44,6 +46,8 @@ def _case_of(found) -> Case | None:
         return found
     if isinstance(found, OpinionRevision):
         return found.opinion.case
+    if isinstance(found, RequestReply):
+        return found.request.case
     return found.case
 
 
@@ -423,4 +427,51 @@ class ClinicalRevisionAdmin(AuditedReadAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- requests to the submitter (issue #16) -----------------------------------------------
+# Written in the app only (asked, answered, closed, each audited); here they are read.
+
+
+class RequestReplyInline(admin.TabularInline):
+    model = RequestReply
+    extra = 0
+    fields = ("author", "text", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SubmitterRequest)
+class SubmitterRequestAdmin(AuditedReadAdmin):
+    list_display = ("uuid", "case", "kind", "status", "asked_by", "created_at", "closed_at")
+    list_filter = ("status", "kind")
+    raw_id_fields = ("case", "asked_by", "closed_by")
+    readonly_fields = (
+        "uuid",
+        "case",
+        "asked_by",
+        "kind",
+        "text",
+        "status",
+        "created_at",
+        "answered_at",
+        "closed_at",
+        "closed_by",
+    )
+    inlines = [RequestReplyInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(RequestReply)
+class RequestReplyAdmin(AuditedReadAdmin):
+    list_display = ("uuid", "request", "author", "created_at")
+    readonly_fields = ("uuid", "request", "author", "text", "attachments", "created_at")
+
+    def has_add_permission(self, request):
         return False
