@@ -9,6 +9,8 @@ from django.test import Client
 from django.urls import reverse
 from icalendar import Calendar
 
+from cases import services
+from cases.access import case_access
 from cases.models import Case
 from meetings.models import AgendaItem, Meeting
 from tests.helpers import complete_sign_in, signed_in
@@ -242,6 +244,26 @@ def test_manager_can_add_only_ready_cases_in_review(cast, setup):
     assert waiting.pseudonym in select
     assert not_ready.pseudonym not in select
     assert other_board.pseudonym not in select
+
+
+def test_the_picker_shows_a_case_awaiting_information_and_the_chair_may_add_it(cast, setup):
+    meeting, _item, waiting = setup
+    plain = ready_case(cast)
+    services.request_open(
+        access=case_access(cast.coordinator, waiting), text="The MRI of March?", kind="imaging"
+    )
+    client = signed_in(cast.chair)
+    html = client.get(detail(meeting)).content.decode()
+    select = re.search(r'<select name="case".*?</select>', html, re.S).group(0)
+    option = re.search(rf"<option[^>]*>{waiting.pseudonym}[^<]*</option>", select).group(0)
+    assert "awaiting information" in option
+    option = re.search(rf"<option[^>]*>{plain.pseudonym}[^<]*</option>", select).group(0)
+    assert "awaiting information" not in option
+    client.post(
+        reverse("agenda-add", kwargs={"meeting_id": meeting.uuid}),
+        {"case": waiting.uuid, "time_box_minutes": 10},
+    )
+    assert AgendaItem.objects.filter(meeting=meeting, case=waiting).exists()
 
 
 def test_adding_a_case_that_is_not_ready_says_why(cast, setup):
