@@ -73,14 +73,16 @@ def database_pool(environ: Mapping[str, str] = os.environ) -> dict[str, Any] | N
     """The PostgreSQL connection pool's bounds, or None when DATABASE_POOL_SIZE=0.
 
     Each server process holds at most DATABASE_POOL_SIZE connections, whatever its threads
-    and sockets do (a request waits up to DATABASE_POOL_TIMEOUT seconds for a free one, then
-    fails); processes x DATABASE_POOL_SIZE must stay below PostgreSQL's max_connections.
+    and sockets do: under ASGI every request runs in a thread of its own and holds a
+    connection until it ends, so the others queue for one, up to DATABASE_POOL_TIMEOUT
+    seconds (then 503). processes x DATABASE_POOL_SIZE must stay below PostgreSQL's
+    max_connections.
     Without a pool every request opened and closed its own connection.
     """
     size = env_int("DATABASE_POOL_SIZE", 4, minimum=0, maximum=200, environ=environ)
     if size == 0:
         return None
-    timeout = env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1, maximum=300, environ=environ)
+    timeout = env_int("DATABASE_POOL_TIMEOUT", 30, minimum=1, maximum=300, environ=environ)
     # min_size 1: an idle process keeps one connection, not max_size of them.
     return {"min_size": 1, "max_size": size, "timeout": timeout}
 

@@ -264,7 +264,7 @@ def test_database_url_parses_credentials_and_options(tmp_path):
     )
     assert db["OPTIONS"] == {
         "sslmode": "require",
-        "pool": {"min_size": 1, "max_size": 4, "timeout": 5},
+        "pool": {"min_size": 1, "max_size": 4, "timeout": 30},
     }
     assert db["CONN_MAX_AGE"] == 0  # Django refuses a pool beside persistent connections
 
