@@ -120,6 +120,9 @@ def database_from_url(
             # of each request (a persistent connection per thread leaked until PostgreSQL
             # refused everyone).
             "CONN_MAX_AGE": 0,
+            # With the pool: a connection is checked when borrowed, so the first request
+            # after a database restart gets a fresh one instead of a dead one.
+            "CONN_HEALTH_CHECKS": pool is not None,
             "OPTIONS": options,
         }
     if scheme == "sqlite":
