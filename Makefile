@@ -105,3 +105,12 @@ bench-sync:
 bench-report:
 	$(call ensure_venv,test)
 	$(VPY) bench/report.py $(BENCH_ARGS)
+
+# Pages under load (home, case page, board queue, decision panel, series manifest, raw frame)
+# at concurrency 10 and 50 beside the /healthz floor, then again with the case grown to 120
+# opinions: a table, then one JSON line. PostgreSQL and Redis when DATABASE_URL/REDIS_URL set.
+# BENCH_ARGS="--seconds 2 --concurrency 10,50 --opinions 120".
+.PHONY: bench-http
+bench-http:
+	$(call ensure_venv,test)
+	$(VPY) bench/http.py $(BENCH_ARGS)

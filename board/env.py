@@ -69,10 +69,30 @@ def env_list(
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_from_url(url: str, *, base_dir: Path, var_dir: Path) -> dict[str, Any]:
+def database_pool(environ: Mapping[str, str] = os.environ) -> dict[str, Any] | None:
+    """The PostgreSQL connection pool's bounds, or None when DATABASE_POOL_SIZE=0.
+
+    Each server process holds at most DATABASE_POOL_SIZE connections, whatever its threads
+    and sockets do: under ASGI every request runs in a thread of its own and holds a
+    connection until it ends, so the others queue for one, up to DATABASE_POOL_TIMEOUT
+    seconds (then 503). processes x DATABASE_POOL_SIZE must stay below PostgreSQL's
+    max_connections.
+    Without a pool every request opened and closed its own connection.
+    """
+    size = env_int("DATABASE_POOL_SIZE", 4, minimum=0, maximum=200, environ=environ)
+    if size == 0:
+        return None
+    timeout = env_int("DATABASE_POOL_TIMEOUT", 30, minimum=1, maximum=300, environ=environ)
+    # min_size 1: an idle process keeps one connection, not max_size of them.
+    return {"min_size": 1, "max_size": size, "timeout": timeout}
+
+
+def database_from_url(
+    url: str, *, base_dir: Path, var_dir: Path, environ: Mapping[str, str] = os.environ
+) -> dict[str, Any]:
     """Translate ``DATABASE_URL`` into a Django ``DATABASES['default']`` entry.
 
-    Supported: ``postgres://`` / ``postgresql://`` (psycopg 3) and
+    Supported: ``postgres://`` / ``postgresql://`` (psycopg 3, pooled: database_pool) and
     ``sqlite:///relative/or/absolute/path``.
     """
     parts = urlsplit(url)
@@ -85,7 +105,10 @@ def database_from_url(url: str, *, base_dir: Path, var_dir: Path) -> dict[str, A
             port = parts.port
         except ValueError:
             raise ImproperlyConfigured(f"DATABASE_URL {_redact(url)!r} has a bad port") from None
-        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        options: dict[str, Any] = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        pool = database_pool(environ)
+        if pool is not None:
+            options["pool"] = pool
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
@@ -93,7 +116,13 @@ def database_from_url(url: str, *, base_dir: Path, var_dir: Path) -> dict[str, A
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(port or ""),
+            # 0 with the pool too: Django hands the connection back to the pool at the end
+            # of each request (a persistent connection per thread leaked until PostgreSQL
+            # refused everyone).
             "CONN_MAX_AGE": 0,
+            # With the pool: a connection is checked when borrowed, so the first request
+            # after a database restart gets a fresh one instead of a dead one.
+            "CONN_HEALTH_CHECKS": pool is not None,
             "OPTIONS": options,
         }
     if scheme == "sqlite":

@@ -265,6 +265,9 @@ LOGGING = {
         "redact_query": {"()": "board.logredact.RedactQueryFilter"},
         # A refused request (403) is logged in one line, without a traceback (board.errors).
         "routine_refusal": {"()": "board.errors.RoutineRefusalFilter"},
+        # The database unreachable: one line with the cause, no traceback (board.errors).
+        "database_down": {"()": "board.errors.DatabaseDownFilter"},
+        "one_line": {"()": "board.errors.OneLineFilter"},
     },
     "handlers": {
         "console": {
@@ -276,7 +279,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        "django.request": {"filters": ["routine_refusal"]},
+        "django.request": {"filters": ["routine_refusal", "database_down"]},
+        # The pool's failed (re)connections, with their cause, one line each.
+        "psycopg.pool": {"filters": ["one_line"]},
         # pydicom's warnings quote tag values, which may identify a patient.
         "pydicom": {"level": "ERROR"},
         # WeasyPrint narrates every layout step at INFO, and quotes refused URLs.

@@ -64,3 +64,6 @@ urlpatterns = [
     path("dicomweb/cases/<uuid:case_id>/", include("imaging.dicomweb_urls")),
     path("admin/", admin.site.urls),
 ]
+
+# 503 with a short page while the database is unreachable; the 500 page otherwise.
+handler500 = "board.errors.server_error"

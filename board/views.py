@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
 from django import forms
@@ -17,12 +18,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from board.access import get_board_for_manager, get_board_for_user
+from board.errors import DATABASE_RETRY_AFTER_S, cause_of
 from board.forms import BoardSettingsForm, EmailChangeForm, ProfileForm
 from board.models import ApiToken, Specialty, User
 from board.reauth import PasswordConfirmationForm
 from board.second_factor import require_recent_second_factor
 from board.services import board_update_settings
 from board.tokens import token_create, token_revoke
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -183,5 +187,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return JsonResponse({"status": "ok"})
-    except Exception:
-        return JsonResponse({"status": "unavailable"}, status=503)
+    except Exception as exc:
+        # One line with the cause; the response is what the load balancer reads.
+        logger.warning("healthz: database unavailable: %s", cause_of(exc))
+        response = JsonResponse({"status": "unavailable"}, status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+        response._has_been_logged = True  # the line above says it all; Django's would not
+        return response

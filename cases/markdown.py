@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as etree
+from typing import ClassVar
 
 import markdown
 import nh3
@@ -123,3 +124,60 @@ def render_markdown_plain(text: str) -> str:
     stripped = html.unescape(nh3.clean(rendered, tags=set()))
     lines = (line.rstrip() for line in stripped.splitlines())
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+# --- Rendered once, when written ------------------------------------------------------------
+# A page shows stored HTML; it never renders Markdown (a 120-opinion thread rendered on every
+# view cost the case page most of its time). When the rules above change, `manage.py
+# rerender_markdown` renders every stored text again.
+
+
+class RendersMarkdown:
+    """A model mixin keeping the sanitized HTML of its Markdown fields beside the source.
+
+    ``markdown_fields`` maps a source field to the field that holds its rendering. The
+    HTML is rendered on ``save`` whenever the source may have changed (always, unless
+    ``update_fields`` leaves the source out), so every write path through the model keeps
+    the two in step. A queryset ``update()`` of a source field would bypass it: do not.
+    """
+
+    markdown_fields: ClassVar[dict[str, str]] = {}
+
+    def render_stored_markdown(self) -> list[str]:
+        """Render every source into its field; the names of the fields that changed."""
+        changed = []
+        for source, target in self.markdown_fields.items():
+            rendered = render_markdown(getattr(self, source) or "")
+            if getattr(self, target) != rendered:
+                setattr(self, target, rendered)
+                changed.append(target)
+        return changed
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None:
+            self.render_stored_markdown()
+        elif set(update_fields) & set(self.markdown_fields):
+            self.render_stored_markdown()
+            kwargs["update_fields"] = {*update_fields, *self.markdown_fields.values()}
+        super().save(*args, **kwargs)
+
+
+def stored_markdown_rerender(*, models: list[type] | None = None, batch: int = 500) -> int:
+    """Render every stored Markdown text again (the rules changed); rows updated."""
+    from django.apps import apps
+    from django.db import transaction
+
+    if models is None:
+        models = [m for m in apps.get_models() if issubclass(m, RendersMarkdown)]
+    updated = 0
+    for model in models:
+        fields = [*model.markdown_fields, *model.markdown_fields.values()]
+        changed = []
+        for row in model.objects.only("pk", *fields).order_by("pk").iterator(chunk_size=batch):
+            if row.render_stored_markdown():
+                changed.append(row)
+        with transaction.atomic():
+            model.objects.bulk_update(changed, list(model.markdown_fields.values()), batch)
+        updated += len(changed)
+    return updated

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from board.models import Board, Specialty
 from cases import clinical, record
 from cases.clinical.data import ajcc8
+from cases.markdown import RendersMarkdown
 
 # Pseudonyms avoid look-alike characters (0/O, 1/I/L) so they survive being read aloud.
 _PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -739,7 +740,9 @@ class CaseInvite(models.Model):
         )
 
 
-class Opinion(models.Model):
+class Opinion(RendersMarkdown, models.Model):
+    markdown_fields = {"body": "body_html"}
+
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="opinions")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -749,6 +752,8 @@ class Opinion(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
     )
     body = models.TextField(_("opinion"))
+    # The body rendered and sanitized when written (cases.markdown.RendersMarkdown).
+    body_html = models.TextField(editable=False, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
@@ -760,11 +765,14 @@ class Opinion(models.Model):
         return f"Opinion {self.uuid} on {self.case}"
 
 
-class OpinionRevision(models.Model):
+class OpinionRevision(RendersMarkdown, models.Model):
     """The text an opinion had before an edit."""
+
+    markdown_fields = {"body": "body_html"}
 
     opinion = models.ForeignKey(Opinion, on_delete=models.CASCADE, related_name="revisions")
     body = models.TextField()
+    body_html = models.TextField(editable=False, default="")
     edited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

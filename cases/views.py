@@ -202,7 +202,9 @@ def case_detail(request: HttpRequest, case_id: UUID) -> HttpResponse:
     # One event for the page; it says whether the page showed who the patient is.
     detail = {"identity": True} if identity is not None else None
     audit(actor=request.user, action="case.view", case=case, target=case, detail=detail)
-    thread = visible_thread(access) if access.can_see_opinions else None
+    # The latest threads; all of them when the reader asks for the earlier ones.
+    all_threads = request.GET.get("opinions") == "all"
+    thread = visible_thread(access, all_threads=all_threads) if access.can_see_opinions else None
     # The submitter sees what to add before the board can discuss the case; the managers
     # see the same list above "Mark ready for board". Once ready, the list is done with.
     checklist_items = None

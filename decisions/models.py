@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from board.models import Board, Specialty
+from cases.markdown import RendersMarkdown
 from cases.models import Case, ReportAudience
 from decisions import guidelines
 from meetings.models import Meeting
@@ -107,14 +108,18 @@ class Recommendation(models.Model):
         )
 
 
-class Proposal(Recommendation):
+class Proposal(RendersMarkdown, Recommendation):
     """One option put to the board, numbered P1, P2, ... within its case."""
+
+    markdown_fields = {"text": "text_html"}
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="proposals")
     number = models.PositiveSmallIntegerField()
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     author_specialty = models.CharField(max_length=32, choices=Specialty)
+    # The text rendered and sanitized when written (cases.markdown.RendersMarkdown).
+    text_html = models.TextField(editable=False, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 

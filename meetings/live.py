@@ -148,6 +148,9 @@ def present_users(meeting_id: int) -> list[str]:
     users = (
         Attendance.objects.present()
         .filter(meeting_id=meeting_id)
+        # No ordering: Meta.ordering's joined_at would join the DISTINCT and count each
+        # tab (4 present for 2 people).
+        .order_by()
         .values_list("user__uuid", flat=True)
         .distinct()
     )

@@ -7,11 +7,13 @@ groups, and closes when the session or the access it depended on ends (4401).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
 from typing import Any
 
+import redis.exceptions
 from channels.consumer import get_handler_name
 from channels.db import aclose_old_connections, database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -35,7 +37,11 @@ def keep_connection(func):
             return func(*args, **kwargs)
         finally:
             for connection in connections.all(initialized_only=True):
-                if connection.errors_occurred and not connection.is_usable():
+                if getattr(connection, "pool", None) is not None:
+                    # Pooled (DATABASE_POOL_SIZE): handing the connection back costs nothing,
+                    # and one kept by an idle socket's thread would be lost to every request.
+                    connection.close()
+                elif connection.errors_occurred and not connection.is_usable():
                     connection.close()
 
     return run
@@ -45,6 +51,10 @@ logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_REVOKED = 4401
+# RFC 6455 "Try Again Later": the channel layer (Redis) is unreachable; the client retries.
+CLOSE_TRY_AGAIN = 1013
+# What channels-redis raises while its Redis is down or unreachable.
+LAYER_LOST = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
 # Checks an upper app adds at start-up (board: the second factor, the session's idle and
 # absolute limits), each ``(user, session) -> close code or None``, run together in one
@@ -70,6 +80,32 @@ class SessionBoundConsumer(AsyncWebsocketConsumer):
     """A socket that lives as long as its session: logout or deactivation closes it."""
 
     accepted = False
+
+    async def __call__(self, scope, receive, send) -> None:
+        # Without this, a lost layer (Redis stopped) escapes the consumer: Daphne closes the
+        # socket with 1011 (or answers the handshake with 500) and disconnect() never runs,
+        # leaving attendance open and heartbeats running.
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_LOST as exc:
+            logger.warning("channel layer unreachable, socket closed with 1013: %s", exc)
+            await self._layer_lost(send)
+
+    async def _layer_lost(self, send) -> None:
+        if self.accepted:
+            try:
+                await self.disconnect(CLOSE_TRY_AGAIN)
+            except LAYER_LOST:
+                pass  # what it could do without the layer is done (it publishes last)
+            except Exception:
+                logger.warning("disconnect after the layer was lost failed", exc_info=True)
+        else:
+            # A clean refusal the client understands (retry later), not an HTTP 500.
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.accept"})
+        with contextlib.suppress(Exception):
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
+        await aclose_old_connections()
 
     async def connect(self) -> None:
         user = self.scope.get("user")

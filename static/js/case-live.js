@@ -12,9 +12,26 @@ const thread = new OpinionThread(document, { blindedText: config.text.blindedNew
 const decisionRoot = document.querySelector("[data-decision-panel]");
 const decisions = decisionRoot ? mountDecisionPanel(decisionRoot, { panelUrl: config.panelUrl }) : null;
 
+// After a reconnect (Redis or the server was away) events may have been missed: the page
+// is fetched again and its thread and status put in place, so an opinion posted meanwhile
+// appears. A reply being typed is kept: the thread is then left as it is.
+async function resyncPage() {
+  decisions?.refresh();
+  const response = await fetch(location.href, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  const current = document.getElementById("thread");
+  const fresh = page.getElementById("thread");
+  const typing = [...(current?.querySelectorAll("textarea") ?? [])].some((t) => t.value.trim());
+  if (current && fresh && !typing) current.replaceWith(document.importNode(fresh, true));
+  const badge = document.getElementById("case-status");
+  const freshBadge = page.getElementById("case-status");
+  if (badge && freshBadge) badge.textContent = freshBadge.textContent;
+}
+
 if (config.socket && section) {
   const socket = new ReconnectingSocket(config.socket, {
-    resync: () => decisions?.refresh(), // events may have been missed while away
+    resync: () => resyncPage().catch(() => {}), // events may have been missed while away
   });
   socket.addEventListener("open", () => {
     section.dataset.live = "open";

@@ -250,7 +250,10 @@ def test_env_list_splits_and_trims():
 
 def test_database_url_parses_credentials_and_options(tmp_path):
     db = database_from_url(
-        "postgresql://u%40x:p%2Fw@h:5433/n?sslmode=require", base_dir=tmp_path, var_dir=tmp_path
+        "postgresql://u%40x:p%2Fw@h:5433/n?sslmode=require",
+        base_dir=tmp_path,
+        var_dir=tmp_path,
+        environ={},
     )
     assert (db["USER"], db["PASSWORD"], db["HOST"], db["PORT"], db["NAME"]) == (
         "u@x",
@@ -259,7 +262,32 @@ def test_database_url_parses_credentials_and_options(tmp_path):
         "5433",
         "n",
     )
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {
+        "sslmode": "require",
+        "pool": {"min_size": 1, "max_size": 4, "timeout": 30},
+    }
+    assert db["CONN_MAX_AGE"] == 0  # Django refuses a pool beside persistent connections
+
+
+def test_database_pool_bounded_from_the_environment(tmp_path):
+    environ = {"DATABASE_POOL_SIZE": "12", "DATABASE_POOL_TIMEOUT": "3"}
+    db = database_from_url("postgres://h/n", base_dir=tmp_path, var_dir=tmp_path, environ=environ)
+    assert db["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 12, "timeout": 3}
+    off = database_from_url(
+        "postgres://h/n", base_dir=tmp_path, var_dir=tmp_path, environ={"DATABASE_POOL_SIZE": "0"}
+    )
+    assert "pool" not in off["OPTIONS"]
+
+
+@pytest.mark.parametrize("size", ["many", "-1", "1000"])
+def test_database_pool_size_fails_loudly(tmp_path, size):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_POOL_SIZE"):
+        database_from_url(
+            "postgres://h/n",
+            base_dir=tmp_path,
+            var_dir=tmp_path,
+            environ={"DATABASE_POOL_SIZE": size},
+        )
 
 
 def test_sqlite_url_relative_and_absolute(tmp_path):
