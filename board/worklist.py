@@ -22,7 +22,8 @@ from django.utils import timezone
 from board.models import Membership, User
 from cases.access import active_invites
 from cases.models import Case, Opinion
-from decisions.models import Consensus, Report, Vote, VoteRound
+from decisions import followup
+from decisions.models import Consensus, FollowUp, Report, Vote, VoteRound
 from decisions.reports import REPORT_PENDING_FOR
 from meetings.models import MAX_DURATION, AgendaItem, Meeting
 
@@ -281,10 +282,16 @@ class WorkList:
     failed_reports: list[Report] = field(default_factory=list)
     submitted_cases: list[Case] = field(default_factory=list)
     open_requests: list = field(default_factory=list)
+    # Follow-up of recommendations (decisions.followup): points to record (referring doctors,
+    # data managers), overdue points and re-presentations (managers).
+    is_data_manager: bool = False
+    followups_due: list[FollowUp] = field(default_factory=list)
+    followups_overdue: list[FollowUp] = field(default_factory=list)
+    represent_requests: list[FollowUp] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.is_member or self.is_panelist or self.is_submitter)
+        return not (self.is_member or self.is_panelist or self.is_submitter or self.is_data_manager)
 
 
 def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkList:
@@ -318,9 +325,13 @@ def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkLis
                 next_meetings.setdefault(meeting.board_id, meeting)
         for case in work.ready_without_meeting:
             case.next_meeting = next_meetings.get(case.board_id)
+        work.followups_overdue = list(followup.overdue_for(user, today=now.date()))
+        work.represent_requests = list(followup.represent_requests_for(user))
+    work.is_data_manager = user.data_manager_seats.exists()
+    work.followups_due = list(followup.due_for(user, today=now.date()))
     work.submitted_cases = list(submitted_cases(user, now=now))
     # A doctor without a seat on any board is a referrer even before their first case.
-    work.is_submitter = bool(work.submitted_cases) or not work.is_member
+    work.is_submitter = bool(work.submitted_cases) or not (work.is_member or work.is_data_manager)
     if work.is_submitter:
         work.open_requests = open_requests(user)
     return work
