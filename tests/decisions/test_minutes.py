@@ -96,7 +96,7 @@ def test_only_managers_draft(cast):
 
 
 def test_the_chair_edits_outcomes_and_actions_with_owners(cast):
-    meeting, decided, deferred = held_meeting(cast)
+    meeting, _decided, deferred = held_meeting(cast)
     minutes = service.minutes_draft(access=chair(cast, meeting))
     item = minutes.items.get(case=deferred)
     edit = {
