@@ -390,3 +390,9 @@ def test_status_values_are_the_audits_categories():
         "not_yet_due",
         "lost",
     ]
+
+
+def test_a_data_manager_signs_in_with_a_second_factor_as_members_do(cast):
+    from board.second_factor import categories_of
+
+    assert "members" in categories_of(data_manager(cast))
