@@ -19,21 +19,6 @@ class ProfileForm(forms.ModelForm):
             "time_zone": _("Meeting times are shown in this zone."),
         }
 
-    followup_months = forms.CharField(
-        label=_("Follow-up points (months)"),
-        max_length=40,
-        # Left out of a POST: unchanged (board_update_settings takes None so).
-        required=False,
-        validators=[validate_followup_months],
-        help_text=Board._meta.get_field("followup_months").help_text,
-    )
-
-    def clean_followup_months(self) -> str | None:
-        # Absent from the POST (an older form): unchanged; present and empty: no follow-up.
-        if self.add_prefix("followup_months") not in self.data:
-            return None
-        return self.cleaned_data["followup_months"].replace(" ", "")
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = zone_choices(current=self.instance.time_zone)
@@ -150,6 +135,21 @@ class BoardSettingsForm(forms.Form):
         required=False,
         help_text=Board._meta.get_field("keep_clean_descriptors").help_text,
     )
+
+    followup_months = forms.CharField(
+        label=_("Follow-up points (months)"),
+        max_length=40,
+        # Left out of a POST: unchanged (board_update_settings takes None so).
+        required=False,
+        validators=[validate_followup_months],
+        help_text=Board._meta.get_field("followup_months").help_text,
+    )
+
+    def clean_followup_months(self) -> str | None:
+        # Absent from the POST (an older form): unchanged; present and empty: no follow-up.
+        if self.add_prefix("followup_months") not in self.data:
+            return None
+        return self.cleaned_data["followup_months"].replace(" ", "")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

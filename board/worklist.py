@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
-from board.models import Membership, User
+from board.models import DataManager, Membership, User
 from cases.access import active_invites
 from cases.models import Case, Opinion
 from decisions import followup
@@ -230,6 +230,8 @@ def failed_reports(user: User, *, now: datetime.datetime | None = None) -> Query
 
 # Concluded cases stay on the home page this long, to read the answer; all are under My cases.
 RECENTLY_CONCLUDED = datetime.timedelta(days=30)
+# A data manager's seat, as worklist_for reads it beside the board roles.
+DATA_MANAGER = "data_manager"
 
 
 def submitted_cases(user: User, *, now: datetime.datetime | None = None) -> QuerySet[Case]:
@@ -297,12 +299,20 @@ class WorkList:
 def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkList:
     """The lists that concern this user's roles; the others are not asked for."""
     now = now or timezone.now()
-    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
+    # The board roles and, in the same query, a data manager's seat (board.DataManager).
+    seats = DataManager.objects.filter(user=user).annotate(role=Value(DATA_MANAGER))
+    roles = set(
+        Membership.objects.filter(user=user)
+        .order_by()
+        .values_list("role", flat=True)
+        .union(seats.order_by().values_list("role", flat=True))
+        .order_by()
+    )
     seated = bool(roles & {Membership.Role.CHAIR, Membership.Role.MEMBER})
     # Only asked when no seat makes the user a panelist anyway.
     invited = not seated and active_invites(user).exclude(case__status=S.DRAFT).exists()
     work = WorkList(
-        is_member=bool(roles),
+        is_member=bool(roles - {DATA_MANAGER}),
         is_manager=bool(roles & Membership.MANAGING_ROLES),
         is_panelist=seated or invited,
         is_voter=seated,
@@ -327,11 +337,14 @@ def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkLis
             case.next_meeting = next_meetings.get(case.board_id)
         work.followups_overdue = list(followup.overdue_for(user, today=now.date()))
         work.represent_requests = list(followup.represent_requests_for(user))
-    work.is_data_manager = user.data_manager_seats.exists()
-    work.followups_due = list(followup.due_for(user, today=now.date()))
+    work.is_data_manager = DATA_MANAGER in roles
     work.submitted_cases = list(submitted_cases(user, now=now))
     # A doctor without a seat on any board is a referrer even before their first case.
     work.is_submitter = bool(work.submitted_cases) or not (work.is_member or work.is_data_manager)
+    # Asked of referrers and data managers only (a member's own referrals show while they
+    # are open or recent: the home page's query budget stays the same for the panel).
+    if work.is_data_manager or (work.is_submitter and user.kind == User.Kind.CLINICIAN):
+        work.followups_due = list(followup.due_for(user, today=now.date()))
     if work.is_submitter:
         work.open_requests = open_requests(user)
     return work

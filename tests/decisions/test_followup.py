@@ -370,6 +370,8 @@ def test_work_lists_show_due_points_and_overdue_ones(cast, django_capture_on_com
     assert worklist_for(cast.coordinator).followups_overdue == []
     due(case, 31)
     assert [p.case for p in worklist_for(cast.coordinator).followups_overdue] == [case]
+    home = signed_in(cast.coordinator).get(reverse("home")).content.decode()
+    assert 'id="followups-overdue"' in home and case.pseudonym in home
     assert worklist_for(cast.pathologist).followups_overdue == []
     manager = data_manager(cast)
     work = worklist_for(manager)
@@ -396,3 +398,16 @@ def test_a_data_manager_signs_in_with_a_second_factor_as_members_do(cast):
     from board.second_factor import categories_of
 
     assert "members" in categories_of(data_manager(cast))
+
+
+def test_board_settings_form_sets_the_points_or_leaves_them(cast):
+    from board.forms import BoardSettingsForm
+
+    base = {"vote_mode": "per_proposal", "tally_visibility": "hidden"}
+    base |= {"consensus_rule": "majority", "qualified_majority": "2/3"}
+    absent = BoardSettingsForm(base)
+    assert absent.is_valid(), absent.errors
+    assert absent.cleaned_data["followup_months"] is None  # unchanged
+    given = BoardSettingsForm({**base, "followup_months": "3, 6, 24"})
+    assert given.is_valid() and given.cleaned_data["followup_months"] == "3,6,24"
+    assert not BoardSettingsForm({**base, "followup_months": "6,3"}).is_valid()
