@@ -226,6 +226,30 @@ def failed_reports(user: User, *, now: datetime.datetime | None = None) -> Query
     )
 
 
+# Meetings of the last 30 days stay on the managers' list until their minutes are signed.
+MINUTES_WINDOW = datetime.timedelta(days=30)
+
+
+def minutes_to_sign(user: User, *, now: datetime.datetime | None = None) -> list[Meeting]:
+    """Meetings of the boards the user runs that are over (held, or past their end) in the
+    last 30 days and have no signed minutes (decisions.minutes): to draft, edit and sign."""
+    now = now or timezone.now()
+    if not user.is_authenticated or not user.is_active:
+        return []
+    meetings = (
+        Meeting.objects.filter(
+            board__in=_managed_boards(user).values("board"),
+            status__in=[Meeting.Status.HELD, Meeting.Status.SCHEDULED],
+            starts_at__gte=now - MINUTES_WINDOW,
+            starts_at__lt=now,
+        )
+        .exclude(minutes__signed_at__isnull=False)
+        .select_related("board")
+        .order_by("starts_at", "pk")
+    )
+    return [m for m in meetings if m.status == Meeting.Status.HELD or m.ends_at <= now]
+
+
 # --- submitters (referring doctors, patients) ----------------------------------------------------
 
 # Concluded cases stay on the home page this long, to read the answer; all are under My cases.
@@ -290,6 +314,7 @@ class WorkList:
     followups_due: list[FollowUp] = field(default_factory=list)
     followups_overdue: list[FollowUp] = field(default_factory=list)
     represent_requests: list[FollowUp] = field(default_factory=list)
+    minutes_to_sign: list[Meeting] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -337,6 +362,7 @@ def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkLis
             case.next_meeting = next_meetings.get(case.board_id)
         work.followups_overdue = list(followup.overdue_for(user, today=now.date()))
         work.represent_requests = list(followup.represent_requests_for(user))
+        work.minutes_to_sign = minutes_to_sign(user, now=now)
     work.is_data_manager = DATA_MANAGER in roles
     work.submitted_cases = list(submitted_cases(user, now=now))
     # A doctor without a seat on any board is a referrer even before their first case.

@@ -213,3 +213,21 @@ def test_minutes_views_for_the_chair_members_and_outsiders(cast):
     text = pdf_text(b"".join(download.streaming_content))
     assert "Chest CT" in text and "Next meeting in two weeks." in text
     assert chair_client.post(edit, form).status_code == 409
+
+
+def test_the_chairs_work_list_holds_meetings_until_their_minutes_are_signed(cast):
+    from board.worklist import worklist_for
+
+    meeting, *_ = held_meeting(cast)
+    upcoming = make_meeting(cast, make_case(cast))
+    Meeting.objects.filter(pk=upcoming.pk).update(
+        starts_at=timezone.now() + datetime.timedelta(days=1)
+    )
+    assert worklist_for(cast.chair).minutes_to_sign == [meeting]
+    assert worklist_for(cast.pathologist).minutes_to_sign == []
+    home = signed_in(cast.chair).get(reverse("home")).content.decode()
+    assert f'data-meeting="{meeting.uuid}"' in home
+    minutes = service.minutes_draft(access=chair(cast, meeting))
+    assert worklist_for(cast.chair).minutes_to_sign == [meeting]  # a draft is not signed
+    service.minutes_sign(access=chair(cast, meeting), minutes=minutes, password=PASSWORD)
+    assert worklist_for(cast.chair).minutes_to_sign == []
