@@ -5,6 +5,7 @@ not act), then a service."""
 from __future__ import annotations
 
 import hashlib
+import io
 from uuid import UUID
 
 from django import forms
@@ -154,8 +155,6 @@ def addendum_download(request: HttpRequest, addendum_id: UUID) -> HttpResponse:
 
 
 def _pdf(pdf: bytes, filename: str) -> FileResponse:
-    import io
-
     response = FileResponse(
         io.BytesIO(pdf), as_attachment=True, filename=filename, content_type="application/pdf"
     )

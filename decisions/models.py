@@ -696,6 +696,14 @@ class MeetingMinutes(models.Model):
     def __str__(self) -> str:
         return f"Minutes of {self.meeting}"
 
+    def save(self, *args, **kwargs):
+        # As Consensus: the stored row decides, and a signed one never changes.
+        if self.pk is not None and (
+            type(self)._base_manager.filter(pk=self.pk, signed_at__isnull=False).exists()
+        ):
+            raise TypeError("signed minutes never change")
+        super().save(*args, **kwargs)
+
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None

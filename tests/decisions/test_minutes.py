@@ -231,3 +231,13 @@ def test_the_chairs_work_list_holds_meetings_until_their_minutes_are_signed(cast
     assert worklist_for(cast.chair).minutes_to_sign == [meeting]  # a draft is not signed
     service.minutes_sign(access=chair(cast, meeting), minutes=minutes, password=PASSWORD)
     assert worklist_for(cast.chair).minutes_to_sign == []
+
+
+def test_a_signed_row_refuses_a_save(cast):
+    meeting, *_ = held_meeting(cast)
+    minutes = service.minutes_draft(access=chair(cast, meeting))
+    service.minutes_sign(access=chair(cast, meeting), minutes=minutes, password=PASSWORD)
+    stale = MeetingMinutes.objects.get(pk=minutes.pk)
+    stale.notes = "Rewritten afterwards."
+    with pytest.raises(TypeError):
+        stale.save()
