@@ -2,7 +2,15 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from board.models import ApiToken, Board, Membership, QuorumRequirement, User, UserSession
+from board.models import (
+    ApiToken,
+    Board,
+    DataManager,
+    Membership,
+    QuorumRequirement,
+    User,
+    UserSession,
+)
 from board.second_factor import second_factor_reset
 from board.sessions import session_end
 
@@ -45,13 +53,19 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
+class DataManagerInline(admin.TabularInline):
+    model = DataManager
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
 @admin.register(Board)
 class BoardAdmin(admin.ModelAdmin):
     list_display = ("name", "disease_focus", "created_at")
     list_filter = ("disease_focus",)
     search_fields = ("name",)
     readonly_fields = ("uuid", "created_at")
-    inlines = [QuorumRequirementInline, MembershipInline]
+    inlines = [QuorumRequirementInline, MembershipInline, DataManagerInline]
 
 
 @admin.register(Membership)

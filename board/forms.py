@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from board.models import Board, Specialty, User
+from board.models import Board, Specialty, User, validate_followup_months
 from board.reauth import PasswordConfirmationForm
 from board.zones import zone_choices
 
@@ -45,6 +45,7 @@ class BoardSettingsForm(forms.Form):
         "turnaround_days",
         "absentees_vote_live",
         "time_zone",
+        "followup_months",
     )
 
     description = forms.CharField(
@@ -134,6 +135,21 @@ class BoardSettingsForm(forms.Form):
         required=False,
         help_text=Board._meta.get_field("keep_clean_descriptors").help_text,
     )
+
+    followup_months = forms.CharField(
+        label=_("Follow-up points (months)"),
+        max_length=40,
+        # Left out of a POST: unchanged (board_update_settings takes None so).
+        required=False,
+        validators=[validate_followup_months],
+        help_text=Board._meta.get_field("followup_months").help_text,
+    )
+
+    def clean_followup_months(self) -> str | None:
+        # Absent from the POST (an older form): unchanged; present and empty: no follow-up.
+        if self.add_prefix("followup_months") not in self.data:
+            return None
+        return self.cleaned_data["followup_months"].replace(" ", "")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -64,6 +64,29 @@ class User(AbstractUser):
         return full or self.username
 
 
+FOLLOWUP_MAX_MONTHS = 120
+
+
+def parse_followup_months(value: str) -> list[int]:
+    """ "3,6,12" -> [3, 6, 12]: whole months, rising, each between 1 and 120."""
+    parts = [part.strip() for part in (value or "").split(",") if part.strip()]
+    try:
+        months = [int(part) for part in parts]
+    except ValueError:
+        raise ValidationError(
+            _("Follow-up points are whole numbers of months, separated by commas.")
+        ) from None
+    if any(m < 1 or m > FOLLOWUP_MAX_MONTHS for m in months):
+        raise ValidationError(_("Each follow-up point is between 1 and 120 months."))
+    if months != sorted(set(months)):
+        raise ValidationError(_("List the follow-up points once each, from the earliest."))
+    return months
+
+
+def validate_followup_months(value: str) -> None:
+    parse_followup_months(value)
+
+
 class Board(models.Model):
     """A multidisciplinary committee (tumor board) that reviews cases."""
 
@@ -222,6 +245,19 @@ class Board(models.Model):
             "meetings are planned in it unless the chair picks another."
         ),
     )
+    # Follow-up of recommendations (decisions.followup): the months after a signed
+    # recommendation at which its implementation is asked for.
+    followup_months = models.CharField(
+        _("follow-up points (months)"),
+        max_length=40,
+        default="3,6,12",
+        validators=[validate_followup_months],
+        help_text=_(
+            "Months after the signature at which the referring doctor (or the data manager) "
+            "is asked whether the recommendation was followed, separated by commas, e.g. "
+            "“3,6,12”. Empty: no follow-up."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -247,6 +283,10 @@ class Board(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def followup_points(self) -> list[int]:
+        return parse_followup_months(self.followup_months)
 
     def quorum_shortfall(self, present: Iterable[str]) -> dict[str, int]:
         """How many of each required specialty are missing, given those present.
@@ -316,6 +356,30 @@ class Membership(models.Model):
     @property
     def is_manager(self) -> bool:
         return self.role in self.MANAGING_ROLES
+
+
+class DataManager(models.Model):
+    """A board's data manager: records the follow-up of the board's recommendations.
+
+    Not a Membership on purpose: a membership makes its holder a panelist everywhere
+    (case pages and opinions, votes and quorum, meeting invitations). A data manager sees
+    the pseudonymous follow-up of the board's cases only (decisions.followup.FollowUpAccess),
+    never the panel's discussion nor the patient's identity.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_manager_seats")
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="data_managers")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "board"], name="board_datamanager_one_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — data manager, {self.board}"
 
 
 class ApiToken(models.Model):

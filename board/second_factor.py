@@ -67,7 +67,8 @@ def categories_of(user: User) -> set[str]:
     if user.kind == User.Kind.PATIENT:
         found.add("patients")
         return found
-    if user.memberships.exists():
+    # A board's data manager (board.models.DataManager) signs in as its members do.
+    if user.memberships.exists() or user.data_manager_seats.exists():
         found.add("members")
     # An invited expert holds a per-object grant on the case (cases.services.invite_create).
     if UserObjectPermission.objects.filter(user=user).exists():

@@ -38,6 +38,7 @@ def board_update_settings(
     turnaround_days: int | None = None,
     absentees_vote_live: bool | None = None,
     time_zone: str | None = None,
+    followup_months: str | None = None,
 ) -> Board:
     """Save the board's settings (its managers only). The decision rules (None: unchanged)
     apply to vote rounds opened from now on; a round under way keeps the rules it opened
@@ -61,6 +62,8 @@ def board_update_settings(
         "consensus_rule": consensus_rule,
         "qualified_majority": qualified_majority,
         "absentees_vote_live": absentees_vote_live,
+        # Follow-up points (None: unchanged) apply to recommendations signed from now on.
+        "followup_months": followup_months,
     }
     for name, value in rules.items():
         if value is not None:

@@ -19,10 +19,11 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
-from board.models import Membership, User
+from board.models import DataManager, Membership, User
 from cases.access import active_invites
 from cases.models import Case, Opinion, SubmitterRequest
-from decisions.models import Consensus, Report, Vote, VoteRound
+from decisions import followup
+from decisions.models import Consensus, FollowUp, Report, Vote, VoteRound
 from decisions.reports import REPORT_PENDING_FOR
 from meetings.models import MAX_DURATION, AgendaItem, Meeting
 
@@ -225,10 +226,36 @@ def failed_reports(user: User, *, now: datetime.datetime | None = None) -> Query
     )
 
 
+# Meetings of the last 30 days stay on the managers' list until their minutes are signed.
+MINUTES_WINDOW = datetime.timedelta(days=30)
+
+
+def minutes_to_sign(user: User, *, now: datetime.datetime | None = None) -> list[Meeting]:
+    """Meetings of the boards the user runs that are over (held, or past their end) in the
+    last 30 days and have no signed minutes (decisions.minutes): to draft, edit and sign."""
+    now = now or timezone.now()
+    if not user.is_authenticated or not user.is_active:
+        return []
+    meetings = (
+        Meeting.objects.filter(
+            board__in=_managed_boards(user).values("board"),
+            status__in=[Meeting.Status.HELD, Meeting.Status.SCHEDULED],
+            starts_at__gte=now - MINUTES_WINDOW,
+            starts_at__lt=now,
+        )
+        .exclude(minutes__signed_at__isnull=False)
+        .select_related("board")
+        .order_by("starts_at", "pk")
+    )
+    return [m for m in meetings if m.status == Meeting.Status.HELD or m.ends_at <= now]
+
+
 # --- submitters (referring doctors, patients) ----------------------------------------------------
 
 # Concluded cases stay on the home page this long, to read the answer; all are under My cases.
 RECENTLY_CONCLUDED = datetime.timedelta(days=30)
+# A data manager's seat, as worklist_for reads it beside the board roles.
+DATA_MANAGER = "data_manager"
 
 
 def submitted_cases(user: User, *, now: datetime.datetime | None = None) -> QuerySet[Case]:
@@ -307,21 +334,36 @@ class WorkList:
     submitted_cases: list[Case] = field(default_factory=list)
     open_requests: list[SubmitterRequest] = field(default_factory=list)
     awaiting_information: list[Case] = field(default_factory=list)
+    # Follow-up of recommendations (decisions.followup): points to record (referring doctors,
+    # data managers), overdue points and re-presentations (managers).
+    is_data_manager: bool = False
+    followups_due: list[FollowUp] = field(default_factory=list)
+    followups_overdue: list[FollowUp] = field(default_factory=list)
+    represent_requests: list[FollowUp] = field(default_factory=list)
+    minutes_to_sign: list[Meeting] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.is_member or self.is_panelist or self.is_submitter)
+        return not (self.is_member or self.is_panelist or self.is_submitter or self.is_data_manager)
 
 
 def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkList:
     """The lists that concern this user's roles; the others are not asked for."""
     now = now or timezone.now()
-    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
+    # The board roles and, in the same query, a data manager's seat (board.DataManager).
+    seats = DataManager.objects.filter(user=user).annotate(role=Value(DATA_MANAGER))
+    roles = set(
+        Membership.objects.filter(user=user)
+        .order_by()
+        .values_list("role", flat=True)
+        .union(seats.order_by().values_list("role", flat=True))
+        .order_by()
+    )
     seated = bool(roles & {Membership.Role.CHAIR, Membership.Role.MEMBER})
     # Only asked when no seat makes the user a panelist anyway.
     invited = not seated and active_invites(user).exclude(case__status=S.DRAFT).exists()
     work = WorkList(
-        is_member=bool(roles),
+        is_member=bool(roles - {DATA_MANAGER}),
         is_manager=bool(roles & Membership.MANAGING_ROLES),
         is_panelist=seated or invited,
         is_voter=seated,
@@ -345,9 +387,17 @@ def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkLis
                 next_meetings.setdefault(meeting.board_id, meeting)
         for case in work.ready_without_meeting:
             case.next_meeting = next_meetings.get(case.board_id)
+        work.followups_overdue = list(followup.overdue_for(user, today=now.date()))
+        work.represent_requests = list(followup.represent_requests_for(user))
+        work.minutes_to_sign = minutes_to_sign(user, now=now)
+    work.is_data_manager = DATA_MANAGER in roles
     work.submitted_cases = list(submitted_cases(user, now=now))
     # A doctor without a seat on any board is a referrer even before their first case.
-    work.is_submitter = bool(work.submitted_cases) or not work.is_member
+    work.is_submitter = bool(work.submitted_cases) or not (work.is_member or work.is_data_manager)
+    # Asked of referrers and data managers only (a member's own referrals show while they
+    # are open or recent: the home page's query budget stays the same for the panel).
+    if work.is_data_manager or (work.is_submitter and user.kind == User.Kind.CLINICIAN):
+        work.followups_due = list(followup.due_for(user, today=now.date()))
     if work.is_submitter:
         work.open_requests = list(open_requests(user))
     return work

@@ -42,6 +42,9 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (S.SUBMITTED, S.WITHDRAWN): frozenset({"submitter", "manager"}),
     (S.IN_REVIEW, S.WITHDRAWN): frozenset({"submitter", "manager"}),
     (S.SCHEDULED, S.WITHDRAWN): frozenset({"submitter", "manager"}),
+    # Re-presentation: a follow-up of the signed recommendation (decisions.followup) sends
+    # the case back to the board; no button makes it. The follow-up checked who may.
+    (S.CONCLUDED, S.IN_REVIEW): frozenset({"followup"}),
 }
 
 
@@ -248,8 +251,12 @@ class CaseAccess:
         # Also after the case is closed: a correction (a new signed version) picks it up.
         return self.is_manager
 
-    def can_move_to(self, status: str, *, by_agenda: bool = False) -> bool:
+    def can_move_to(
+        self, status: str, *, by_agenda: bool = False, by_followup: bool = False
+    ) -> bool:
         who = TRANSITIONS.get((self.case.status, status), frozenset())
+        if by_followup:
+            return "followup" in who
         if by_agenda:
             return "agenda" in who and self.is_manager
         return ("submitter" in who and self.is_submitter) or ("manager" in who and self.is_manager)

@@ -170,14 +170,20 @@ def case_checklist(case: Case) -> list[str]:
 
 @transaction.atomic
 def case_transition(
-    *, access: CaseAccess, to: str, by_agenda: bool = False, note: str = ""
+    *,
+    access: CaseAccess,
+    to: str,
+    by_agenda: bool = False,
+    by_followup: bool = False,
+    note: str = "",
 ) -> Case:
     """Move the case along the workflow (cases.access.TRANSITIONS). ``by_agenda``: the move
     that putting the case on a meeting's agenda, or taking it off, makes (meetings.services);
+    ``by_followup``: a follow-up sends a concluded case back to the board (decisions.followup);
     ``note`` is added to the submitter's email (which meeting, for those)."""
     case = Case.objects.select_for_update().get(pk=access.case.pk)
     access.case = case
-    if not access.can_move_to(to, by_agenda=by_agenda):
+    if not access.can_move_to(to, by_agenda=by_agenda, by_followup=by_followup):
         raise PermissionDenied
     if to == S.SCHEDULED and case.ready_at is None:
         raise ValidationError(_("Mark the case ready for the board before scheduling it."))

@@ -487,3 +487,269 @@ class Report(models.Model):
             self.pk is not None
             and type(self)._base_manager.filter(pk=self.pk, status=self.Status.READY).exists()
         )
+
+
+# --- follow-up of recommendations (decisions.followup) ----------------------------------------
+# The categories are those the published audits of MDT recommendations count by, so that the
+# board's figures compare with them: the Liverpool audit (implementation of MDT
+# recommendations, 79.4 % fully, 7.8 % not implemented, patient choice the first reason) and
+# the Adelaide audit (89.6 % implemented), which both class an outcome as implemented,
+# partially implemented or not, and a non-implementation by patient choice, comorbidity or
+# performance status, disease progression, clinician decision and logistic or access
+# reasons. Each is a column (status, reason, dates), so indicators are database aggregations.
+
+
+class FollowUpStatus(models.TextChoices):
+    PENDING = "pending", _("Not yet recorded")
+    IMPLEMENTED = "implemented", _("Implemented")
+    PARTIAL = "partial", _("Partially implemented")
+    NOT_IMPLEMENTED = "not_implemented", _("Not implemented")
+    NOT_YET_DUE = "not_yet_due", _("Not yet due")
+    LOST = "lost", _("Lost to follow-up")
+
+
+# A reason is asked for these (and only these): what was not done, and why.
+FOLLOWUP_NEEDS_REASON = ["partial", "not_implemented"]
+
+
+class DeviationReason(models.TextChoices):
+    PATIENT_CHOICE = "patient_choice", _("Patient choice")
+    COMORBIDITY = "comorbidity", _("Comorbidity or performance status")
+    PROGRESSION = "progression", _("Disease progression")
+    CLINICIAN_DECISION = "clinician_decision", _("Clinician decision")
+    LOGISTICS = "logistics", _("Logistics or access")
+    OTHER = "other", _("Other")
+
+
+class FollowUp(models.Model):
+    """One follow-up point of one signed recommendation: due some months after the signature,
+    recorded once by the referring doctor, the board's data manager or a manager.
+
+    A recorded point never changes (a later point records what changed since). A correction
+    of the recommendation takes over its pending points; a re-presentation (``represent``)
+    gives the next signed version a schedule of its own.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="followups")
+    consensus = models.ForeignKey(Consensus, on_delete=models.PROTECT, related_name="followups")
+    months = models.PositiveSmallIntegerField(_("months after the signature"))
+    due_on = models.DateField(_("due on"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=FollowUpStatus, default=FollowUpStatus.PENDING
+    )
+    reason = models.CharField(
+        _("reason it was not (fully) implemented"),
+        max_length=20,
+        choices=DeviationReason,
+        blank=True,
+    )
+    reason_other = models.CharField(_("other reason"), max_length=200, blank=True)
+    done_instead = models.TextField(_("what was done instead"), blank=True)
+    # The outcome, optional: the date of each event known at this point.
+    recurrence_on = models.DateField(_("local recurrence on"), null=True, blank=True)
+    metastasis_on = models.DateField(_("metastasis on"), null=True, blank=True)
+    death_on = models.DateField(_("death on"), null=True, blank=True)
+    # The person recording asks the board to discuss the case again (e.g. progression).
+    represent = models.BooleanField(_("present the case to the board again"), default=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
+    # When the point's first email went out (it is due) and its latest reminder.
+    asked_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    reminders = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "due_on", "months"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consensus", "months"], name="decisions_followup_one_per_point"
+            ),
+            models.CheckConstraint(
+                condition=Q(months__gte=1), name="decisions_followup_months_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "pending",
+                        "implemented",
+                        "partial",
+                        "not_implemented",
+                        "not_yet_due",
+                        "lost",
+                    ]
+                ),
+                name="decisions_followup_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="pending") & Q(recorded_at__isnull=True) & Q(recorded_by__isnull=True)
+                )
+                | (
+                    ~Q(status="pending")
+                    & Q(recorded_at__isnull=False)
+                    & Q(recorded_by__isnull=False)
+                ),
+                name="decisions_followup_recorded_when_not_pending",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status__in=FOLLOWUP_NEEDS_REASON) & ~Q(reason=""))
+                | (~Q(status__in=FOLLOWUP_NEEDS_REASON) & Q(reason="")),
+                name="decisions_followup_reason_when_not_implemented",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason="other") | ~Q(reason_other=""),
+                name="decisions_followup_other_reason_has_text",
+            ),
+        ]
+        indexes = [
+            # The reminder command and the overdue list: pending points by due date.
+            models.Index(fields=["status", "due_on"], name="decisions_followup_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.months}-month follow-up of {self.consensus}"
+
+    @property
+    def is_recorded(self) -> bool:
+        return self.status != FollowUpStatus.PENDING
+
+    @property
+    def reason_text(self) -> str:
+        if self.reason == DeviationReason.OTHER:
+            return f"{self.get_reason_display()}: {self.reason_other}"
+        return self.get_reason_display() if self.reason else ""
+
+
+def addendum_path(instance: FollowUpAddendum, filename: str) -> str:
+    consensus = instance.consensus
+    name = f"{consensus.uuid.hex}-followup-{instance.number}"
+    return f"reports/{consensus.case.uuid.hex}/{name}.pdf"
+
+
+class FollowUpAddendum(models.Model):
+    """A "follow-up addendum" to a signed report: a PDF/A of the recommendation's follow-up as
+    it stood when a point was recorded, numbered 1, 2, ... per signed version. It is a new
+    document beside the report, never a change of it; written once (file and SHA-256)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    consensus = models.ForeignKey(Consensus, on_delete=models.PROTECT, related_name="addenda")
+    number = models.PositiveSmallIntegerField()
+    followup = models.ForeignKey(FollowUp, on_delete=models.PROTECT, related_name="addenda")
+    file = models.FileField(upload_to=addendum_path, max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["consensus", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consensus", "number"], name="decisions_addendum_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(sha256="") & ~Q(file=""), name="decisions_addendum_has_file"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Follow-up addendum {self.number} of {self.consensus}"
+
+
+# --- meeting minutes (decisions.minutes) ----------------------------------------------------
+# Here and not in meetings: the minutes name each case's outcome, which is the consensus's.
+
+
+class MeetingMinutes(models.Model):
+    """The minutes of one held meeting: drafted from its record, edited and signed by a
+    manager, then stored as PDF/A with its SHA-256 and never changed."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    meeting = models.OneToOneField(Meeting, on_delete=models.PROTECT, related_name="minutes")
+    notes = models.TextField(_("general notes"), blank=True)
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    file = models.FileField(upload_to="minutes/", max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "meeting minutes"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(signed_at__isnull=True) & Q(signed_by__isnull=True) & Q(sha256=""))
+                | (
+                    Q(signed_at__isnull=False)
+                    & Q(signed_by__isnull=False)
+                    & ~Q(sha256="")
+                    & ~Q(file="")
+                ),
+                name="decisions_minutes_signed_with_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Minutes of {self.meeting}"
+
+    def save(self, *args, **kwargs):
+        # As Consensus: the stored row decides, and a signed one never changes.
+        if self.pk is not None and (
+            type(self)._base_manager.filter(pk=self.pk, signed_at__isnull=False).exists()
+        ):
+            raise TypeError("signed minutes never change")
+        super().save(*args, **kwargs)
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class MinutesItem(models.Model):
+    """One agenda item in the minutes: the case, its outcome and the action left open."""
+
+    class Outcome(models.TextChoices):
+        CONSENSUS_SIGNED = "consensus_signed", _("Consensus signed")
+        DEFERRED = "deferred", _("Deferred")
+        MORE_INFORMATION = "more_information", _("More information requested")
+
+    minutes = models.ForeignKey(MeetingMinutes, on_delete=models.CASCADE, related_name="items")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    position = models.SmallIntegerField()
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome)
+    note = models.TextField(_("note"), blank=True)
+    action = models.CharField(_("open action"), max_length=300, blank=True)
+    action_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("action owner"),
+    )
+
+    class Meta:
+        ordering = ["minutes", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["minutes", "case"], name="decisions_minutes_case_once"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["consensus_signed", "deferred", "more_information"]),
+                name="decisions_minutes_outcome_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(action="") | Q(action_owner__isnull=False),
+                name="decisions_minutes_action_has_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.case.pseudonym}"

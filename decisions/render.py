@@ -359,7 +359,15 @@ def _page_css(data: ReportData) -> SafeString:
     }
     if data.audience_label:
         running = f"{running} · {data.audience_label}"
-    generated = _("Generated %(when)s") % {"when": format_when(data.generated_at, data.time_zone)}
+    return page_css(
+        board=data.board, running=running, generated_at=data.generated_at, zone=data.time_zone
+    )
+
+
+def page_css(*, board: str, running: str, generated_at: datetime.datetime, zone: str) -> SafeString:
+    """The running header and footer of any document made here (report, follow-up addendum,
+    meeting minutes): the board top left, ``running`` top right, when and the page below."""
+    generated = _("Generated %(when)s") % {"when": format_when(generated_at, zone)}
     # One translatable sentence, its placeholders turned into CSS page counters.
     page_of = " ".join(
         {"%(page)s": "counter(page)", "%(pages)s": "counter(pages)"}.get(part) or _css_string(part)
@@ -368,7 +376,7 @@ def _page_css(data: ReportData) -> SafeString:
     )
     css = (
         "@page {"
-        f" @top-left {{ content: {_css_string(data.board)}; }}"
+        f" @top-left {{ content: {_css_string(board)}; }}"
         f" @top-right {{ content: {_css_string(running)}; }}"
         f" @bottom-left {{ content: {_css_string(generated)}; }}"
         f" @bottom-right {{ content: {page_of}; }}"
@@ -554,9 +562,18 @@ def refuse_embedded_files(document: Any, pdf: Any) -> None:
 def render_report_pdf(data: ReportData) -> bytes:
     """The report as PDF/A-3b bytes: A4, fonts embedded, no attachments, nothing fetched
     beyond the report stylesheet and `data.key_images`."""
-    fetcher = ReportURLFetcher([image.png for image in data.key_images])
-    document = HTML(string=report_html(data), base_url=REPORT_ORIGIN, url_fetcher=fetcher)
-    with _font_timestamps(data.generated_at):
+    return render_html_pdf(
+        report_html(data), at=data.generated_at, images=[image.png for image in data.key_images]
+    )
+
+
+def render_html_pdf(html: str, *, at: datetime.datetime, images: Sequence[bytes] = ()) -> bytes:
+    """Any document of ours (report, follow-up addendum, minutes) as PDF/A-3b bytes, under the
+    report's fetcher: the report stylesheet and ``images`` are all it may load. ``at`` is the
+    document's own time, stamped in its fonts (same data, same bytes)."""
+    fetcher = ReportURLFetcher(images)
+    document = HTML(string=html, base_url=REPORT_ORIGIN, url_fetcher=fetcher)
+    with _font_timestamps(at):
         return document.write_pdf(
             pdf_variant="pdf/a-3b",
             # Honours the `align` the opinion sanitiser keeps on table cells.

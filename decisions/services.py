@@ -33,7 +33,7 @@ from cases.access import VOTE_STATUSES, CaseAccess
 from cases.audit import audit
 from cases.models import Case
 from cases.services import case_transition
-from decisions import reports
+from decisions import followup, reports
 from decisions import tally as tallying
 from decisions.models import Consensus, ConsensusCosignature, Proposal, Vote, VoteChoice, VoteRound
 from decisions.report_data import meeting_quorum_shortfall
@@ -510,6 +510,7 @@ def _sign(access: CaseAccess, consensus: Consensus, *, quorum_reason: str = "") 
         ),
     )
     reports.report_request(consensus=consensus)
+    followup.followup_schedule(consensus=consensus)
     return consensus
 
 

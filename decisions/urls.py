@@ -1,6 +1,6 @@
 from django.urls import path
 
-from decisions import views
+from decisions import followup_views, views
 
 urlpatterns = [
     path("cases/<uuid:case_id>/decisions/", views.decision_panel, name="decision-panel"),
@@ -42,5 +42,30 @@ urlpatterns = [
         "cases/<uuid:case_id>/report/<uuid:report_id>.pdf",
         views.report_download,
         name="report-download",
+    ),
+    # Follow-up of recommendations and meeting minutes (decisions.followup, .minutes).
+    path("followups/<uuid:followup_id>/", followup_views.followup_record, name="followup-record"),
+    path(
+        "followups/addenda/<uuid:addendum_id>.pdf",
+        followup_views.addendum_download,
+        name="followup-addendum",
+    ),
+    path(
+        "meetings/<uuid:meeting_id>/minutes/", followup_views.minutes_page, name="meeting-minutes"
+    ),
+    path(
+        "meetings/<uuid:meeting_id>/minutes/edit/",
+        followup_views.minutes_edit,
+        name="meeting-minutes-edit",
+    ),
+    path(
+        "meetings/<uuid:meeting_id>/minutes/sign/",
+        followup_views.minutes_sign,
+        name="meeting-minutes-sign",
+    ),
+    path(
+        "meetings/<uuid:meeting_id>/minutes.pdf",
+        followup_views.minutes_download,
+        name="meeting-minutes-pdf",
     ),
 ]

@@ -4,6 +4,8 @@
 from django import template
 
 from cases.access import case_access
+from decisions.followup import followup_access
+from decisions.models import FollowUp, FollowUpAddendum
 from decisions.views import panel_context
 
 register = template.Library()
@@ -31,3 +33,26 @@ def patient_answer(context, case):
         return {"hidden": True}
     panel = panel_context(context["request"], access)
     return {"hidden": panel["consensus"] is None, **panel}
+
+
+@register.inclusion_tag("decisions/followup/_case_followups.html", takes_context=True)
+def case_followups(context, case):
+    """The follow-up of the case's recommendations, for those who may read it (its board's
+    members, its data managers, the referring doctor; not patients, not invited experts)."""
+    access = followup_access(context["request"].user, case)
+    if not access.can_view:
+        return {"history": []}
+    return {
+        "access": access,
+        "record_links": access.can_record,
+        "history": list(
+            FollowUp.objects.filter(case=case)
+            .select_related("consensus", "recorded_by")
+            .order_by("consensus__version", "months")
+        ),
+        "addenda": list(
+            FollowUpAddendum.objects.filter(consensus__case=case)
+            .select_related("consensus")
+            .order_by("consensus__version", "number")
+        ),
+    }

@@ -176,6 +176,14 @@ def test_every_case_url_is_in_the_matrix():
         "consensus-draft",
         "consensus-sign",
         "consensus-cosign",
+        # follow-up and minutes: their own access objects (referrer, data manager, members),
+        # every refusal tested in tests/decisions/test_followup.py and test_minutes.py
+        "followup-record",
+        "followup-addendum",
+        "meeting-minutes",
+        "meeting-minutes-edit",
+        "meeting-minutes-sign",
+        "meeting-minutes-pdf",
     }
     assert {p.name for p in [*case_urls, *decision_urls]} == covered
 
