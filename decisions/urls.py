@@ -1,6 +1,6 @@
 from django.urls import path
 
-from decisions import views
+from decisions import fhir_views, views
 
 urlpatterns = [
     path("cases/<uuid:case_id>/decisions/", views.decision_panel, name="decision-panel"),
@@ -43,4 +43,6 @@ urlpatterns = [
         views.report_download,
         name="report-download",
     ),
+    # FHIR R4 export for the referrer (decisions/fhir.py).
+    path("cases/<uuid:case_id>/fhir/", fhir_views.case_fhir_export, name="case-fhir-export"),
 ]
