@@ -169,3 +169,12 @@ def test_a_patient_gets_no_fhir_export_of_their_own_case(
 def test_before_the_signature_there_is_nothing_to_export(cast):
     case = make_case(cast)
     assert signed_in(cast.referrer).get(export_url(case)).status_code == 404
+
+
+def test_the_case_page_offers_the_export_to_the_referrer_only(
+    cast, fake_pdf, django_capture_on_commit_callbacks
+):
+    case, _ = concluded(cast, django_capture_on_commit_callbacks)
+    page = reverse("case-detail", kwargs={"case_id": case.uuid})
+    assert export_url(case) in signed_in(cast.referrer).get(page).content.decode()
+    assert export_url(case) not in signed_in(cast.chair).get(page).content.decode()
