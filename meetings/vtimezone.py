@@ -80,7 +80,10 @@ def changes(zone: zoneinfo.ZoneInfo, first_year: int, last_year: int) -> list[Ch
                 else:
                     high = middle
             local = high.astimezone(zone)
-            found.append(Change(high, before, after, local.tzname() or "", bool(local.dst())))
+            # The observance with the larger offset is DAYLIGHT, as calendar programs expect,
+            # also where the zone database calls it standard time (Europe/Dublin's IST, whose
+            # winter is "negative daylight saving time").
+            found.append(Change(high, before, after, local.tzname() or "", after > before))
             before = after
         day = following
     return found

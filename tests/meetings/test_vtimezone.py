@@ -118,19 +118,37 @@ def test_a_zone_without_changes_has_one_fixed_observance():
     assert standard["TZOFFSETFROM"].td == standard["TZOFFSETTO"].td == datetime.timedelta(hours=9)
 
 
-@pytest.mark.parametrize("zone", ["America/New_York", "Australia/Sydney", "Europe/Paris"])
-def test_vobject_agrees_with_the_zone_database_every_hour_of_a_year(zone):
+@pytest.mark.parametrize(
+    "zone, year",
+    [
+        ("America/New_York", 2031),
+        ("Australia/Sydney", 2031),
+        ("Europe/Paris", 2031),
+        ("Europe/Dublin", 2031),  # "standard" time in summer in the zone database
+        ("America/Sao_Paulo", 2019),  # daylight time abolished in 2019: no yearly rule
+        ("Asia/Tokyo", 2031),
+    ],
+)
+def test_vobject_agrees_with_the_zone_database_every_hour_of_a_year(zone, year):
     """The rules written reproduce zoneinfo's offsets at every hour of the meeting's year."""
     text = (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
-        + vtimezone(zone, 2031).to_ical().decode()
+        + vtimezone(zone, year).to_ical().decode()
         + "END:VCALENDAR\r\n"
     )
     tz = vobject.readOne(text).vtimezone.gettzinfo()
     database = zoneinfo.ZoneInfo(zone)
-    instant = datetime.datetime(2031, 1, 1, tzinfo=UTC)
-    while instant.year == 2031:
+    instant = datetime.datetime(year, 1, 1, tzinfo=UTC)
+    while instant.year == year:
         assert instant.astimezone(tz).utcoffset() == instant.astimezone(database).utcoffset(), (
             instant
         )
         instant += datetime.timedelta(hours=1)
+
+
+def test_a_zone_that_dropped_its_rule_lists_each_change():
+    component = Calendar.from_ical(vtimezone("America/Sao_Paulo", 2019).to_ical())
+    observances = component.walk("STANDARD") + component.walk("DAYLIGHT")
+    # 2018: two changes; 2019: the last one (February); 2020: none.
+    assert len(observances) == 3
+    assert all("RRULE" not in o and "RDATE" not in o for o in observances)
