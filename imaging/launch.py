@@ -16,6 +16,7 @@ it (PS3.15 Annex E, action Z).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,8 +24,7 @@ from django.views.decorators.http import require_GET
 
 from cases.access import case_access, cases_visible_to
 from cases.audit import audit
-from imaging.deid import deid_uid
-from imaging.ingest import deid_context
+from imaging.deid import DeidContext, deid_uid
 from imaging.models import Series, Study
 
 MAX_PARAMETER = 64  # the longest UID (PS3.5 9.1); accession numbers are 16 at most
@@ -32,14 +32,18 @@ MAX_PARAMETER = 64  # the longest UID (PS3.5 9.1); accession numbers are 16 at m
 
 def studies_for_launch(user, *, study_uid: str = "", accession_number: str = "") -> list[Study]:
     """The studies the user may see that the launch parameters name, newest first."""
-    cases = cases_visible_to(user).select_related("board")
+    cases = cases_visible_to(user)
     studies = Study.objects.filter(case__in=cases)
     if study_uid:
         # The hospital's UID becomes a per-case UID on de-identification (imaging.deid).
+        # Only the secret and the case key make a UID (deid_uid): no query per case.
+        secret = settings.DEID_SECRET.encode()
         candidates = {study_uid} | {
-            deid_uid(study_uid, deid_context(case))
-            for case in cases
-            if case.board.deidentify_imaging
+            deid_uid(study_uid, DeidContext(secret, case.uuid.hex, case.pseudonym))
+            # Cases holding a de-identified study (the board's setting may have changed since).
+            for case in cases.filter(studies__deidentified=True)
+            .distinct()
+            .only("uuid", "pseudonym")
         }
         studies = studies.filter(study_instance_uid__in=candidates)
     if accession_number:
