@@ -41,7 +41,8 @@ def namespace_database_url() -> str:
         if not PG_SOCKET_DIR.exists():
             skip_or_fail("REQUIRE_SERVICES", "PostgreSQL has no Unix socket to reach it by")
         db = connection.settings_dict
-        return f"postgres://{db['USER']}@{quote(str(PG_SOCKET_DIR), safe='')}/{db['NAME']}"
+        socket_dir = quote(str(PG_SOCKET_DIR), safe="")
+        return f"postgres://{db['USER']}@/{db['NAME']}?host={socket_dir}"
     return test_database_url()
 
 
