@@ -49,9 +49,14 @@ ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
-OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
-# SNOMED CT 897275008: AJCC Cancer Staging Manual 8th edition (the staging system, as mCODE).
-AJCC8 = {"system": SNOMED, "code": "897275008", "display": "AJCC Cancer Staging Manual 8th edition"}
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+# The staging system, in Observation.method as mCODE's TNM profiles have it.
+AJCC8 = {
+    "system": SNOMED,
+    "code": "897275008",
+    "display": "American Joint Commission on Cancer, Cancer Staging Manual, 8th edition "
+    "neoplasm staging system (tumor staging)",
+}
 # LOINC: (clinical, pathological) codes of the stage group and of T, N and M (mCODE STU4).
 STAGE_CODES = {
     "group": (
@@ -121,7 +126,6 @@ def _staging(consensus: Consensus, record, patient: dict, condition: dict) -> li
             "resourceType": "Observation",
             "id": _id(consensus, f"stage-{kind}"),
             "status": "final",
-            "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey"}]}],
             "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
             "subject": _ref(patient),
             "focus": [_ref(condition)],
@@ -149,9 +153,7 @@ def _condition(consensus: Consensus, record, patient: dict) -> dict:
         "id": _id(consensus, "primary-cancer"),
         "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "active"}]},
         "verificationStatus": {"coding": [{"system": CONDITION_VERIFICATION, "code": "confirmed"}]},
-        "category": [
-            {"coding": [{"system": SNOMED, "code": "64572001", "display": "Disease (disorder)"}]}
-        ],
+        "category": [{"coding": [{"system": CONDITION_CATEGORY, "code": "problem-list-item"}]}],
         "subject": _ref(patient),
     }
     entity = record.entity
