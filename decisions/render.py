@@ -559,6 +559,27 @@ def refuse_embedded_files(document: Any, pdf: Any) -> None:
         raise ReportError("the report would embed a file")
 
 
+def images_not_interpolated(document: Any, pdf: Any) -> None:
+    """WeasyPrint finisher: every image XObject (soft masks too) says /Interpolate false.
+
+    ISO 19005-2 6.2.8 (PDF/A-2, and PDF/A-3 by reference): "If an Image dictionary contains
+    the Interpolate key, its value shall be false". WeasyPrint 70 writes true for every image
+    drawn with CSS image-rendering: auto, so a report with key images stopped being PDF/A.
+    """
+    for pdf_object in pdf.objects:
+        extra = getattr(pdf_object, "extra", None)
+        if isinstance(extra, dict) and extra.get("Subtype") == "/Image":
+            extra["Interpolate"] = "false"
+            mask = extra.get("SMask")
+            if isinstance(getattr(mask, "extra", None), dict):
+                mask.extra["Interpolate"] = "false"
+
+
+def finish_report(document: Any, pdf: Any) -> None:
+    refuse_embedded_files(document, pdf)
+    images_not_interpolated(document, pdf)
+
+
 def render_report_pdf(data: ReportData) -> bytes:
     """The report as PDF/A-3b bytes: A4, fonts embedded, no attachments, nothing fetched
     beyond the report stylesheet and `data.key_images`."""
@@ -578,7 +599,7 @@ def render_html_pdf(html: str, *, at: datetime.datetime, images: Sequence[bytes]
             pdf_variant="pdf/a-3b",
             # Honours the `align` the opinion sanitiser keeps on table cells.
             presentational_hints=True,
-            finisher=refuse_embedded_files,
+            finisher=finish_report,
         )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from decisions import followup_views, views
+from decisions import fhir_views, followup_views, views
 
 urlpatterns = [
     path("cases/<uuid:case_id>/decisions/", views.decision_panel, name="decision-panel"),
@@ -68,4 +68,6 @@ urlpatterns = [
         followup_views.minutes_download,
         name="meeting-minutes-pdf",
     ),
+    # FHIR R4 export for the referrer (decisions/fhir.py).
+    path("cases/<uuid:case_id>/fhir/", fhir_views.case_fhir_export, name="case-fhir-export"),
 ]

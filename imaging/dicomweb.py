@@ -44,7 +44,7 @@ from imaging import dicom_json, pixels
 from imaging.deid import deid_uid
 from imaging.ingest import FileResult, Ingest, deid_context
 from imaging.models import Instance, Series, Study
-from imaging.multipart import CappedReader, MultipartError, Part, read_parts
+from imaging.multipart import CappedReader, MultipartError, Part, boundary_valid, read_parts
 from imaging.thumbnails import ordered_instances
 
 DICOM = "application/dicom"
@@ -660,7 +660,7 @@ def _stow_parts(request: HttpRequest) -> Iterator[Part] | HttpResponse:
     if media_type != "multipart/related" or params.get("type", DICOM).lower() != DICOM:
         return _error('Send multipart/related; type="application/dicom".', 415)
     boundary = params.get("boundary", "")
-    if not 1 <= len(boundary) <= 70 or not boundary.isascii():
+    if not boundary_valid(boundary):
         return _error("The Content-Type has no valid boundary.", 400)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

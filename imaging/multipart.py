@@ -7,6 +7,7 @@ thread, before Django sees it; a related body it leaves alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,6 +17,19 @@ from django.utils.http import parse_header_parameters
 
 class MultipartError(ValueError):
     pass
+
+
+# RFC 2046 5.1.1 allows 1 to 70 of these characters ("bchars"), the last one not a space.
+# Orthanc and other DICOMweb clients send longer boundaries (Orthanc: two UUIDs joined by a
+# hyphen, 73 characters) and their own servers accept them: be liberal, but bounded.
+BOUNDARY_MAX_CHARS = 200
+_BCHARS_NOSPACE = r"0-9A-Za-z'()+_,\-./:=?"
+_BOUNDARY = re.compile(f"[{_BCHARS_NOSPACE} ]{{0,{BOUNDARY_MAX_CHARS - 1}}}[{_BCHARS_NOSPACE}]")
+
+
+def boundary_valid(boundary: str) -> bool:
+    """Whether a multipart boundary is RFC 2046 bchars, up to ``BOUNDARY_MAX_CHARS`` long."""
+    return _BOUNDARY.fullmatch(boundary) is not None
 
 
 @dataclass

@@ -1,8 +1,10 @@
 from django.urls import path
 
-from imaging import annotation_views, release_views, removal_views, views
+from imaging import annotation_views, launch, release_views, removal_views, views
 
 urlpatterns = [
+    # Opened by other systems (IHE Invoke Image Display style): imaging/launch.py.
+    path("viewer/launch", launch.viewer_launch, name="viewer-launch"),
     path("cases/<uuid:case_id>/viewer/", views.viewer_page, name="case-viewer"),
     path("cases/<uuid:case_id>/imaging/", views.upload, name="imaging-upload"),
     path(

@@ -34,7 +34,7 @@ from imaging import pixels
 from imaging.dates import shown_dates
 from imaging.ingest import ingest_many
 from imaging.models import Instance, Series
-from imaging.multipart import CappedReader, MultipartError, read_parts
+from imaging.multipart import CappedReader, MultipartError, boundary_valid, read_parts
 from imaging.thumbnails import ordered_instances, refresh_thumbnail, thumbnail_is_current
 
 # Kept by the browser but asked for again each time: the view checks access before it
@@ -235,7 +235,7 @@ def upload(request: HttpRequest, case_id: UUID) -> HttpResponse:
 
 
 def _related_files(request: HttpRequest, boundary: str):
-    if not 1 <= len(boundary) <= 70 or not boundary.isascii():
+    if not boundary_valid(boundary):
         return JsonResponse({"error": "The Content-Type has no valid boundary."}, status=400)
     reader = CappedReader(request, settings.STOW_MAX_BYTES)
     files = []

@@ -18,6 +18,7 @@ from icalendar import Calendar, Event, vCalAddress, vText
 
 from board.models import Membership
 from meetings.models import Meeting
+from meetings.vtimezone import vtimezone
 
 REQUEST = "REQUEST"
 CANCEL = "CANCEL"
@@ -61,6 +62,8 @@ def meeting_ics(meeting: Meeting, method: str) -> bytes:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", method)
+    # Our own VTIMEZONE, RRULE-based (meetings/vtimezone.py), before the event that uses it.
+    cal.add_component(vtimezone(meeting.time_zone, meeting.starts_at.astimezone(zone).year))
 
     event = Event()
     event.add("uid", meeting_uid(meeting))
@@ -97,5 +100,4 @@ def meeting_ics(meeting: Meeting, method: str) -> bytes:
         )
     event.add("status", "CANCELLED" if method == CANCEL else "CONFIRMED")
     cal.add_component(event)
-    cal.add_missing_timezones()
     return cal.to_ical()

@@ -79,7 +79,11 @@ class Meeting(models.Model):
 
     @property
     def ends_at(self) -> datetime.datetime:
-        return self.starts_at + datetime.timedelta(minutes=self.duration_minutes)
+        # In UTC: an aware local time plus a timedelta is wall-clock arithmetic, an hour off
+        # across a daylight-saving change (a meeting not yet read back from the database).
+        return self.starts_at.astimezone(datetime.UTC) + datetime.timedelta(
+            minutes=self.duration_minutes
+        )
 
     @property
     def is_scheduled(self) -> bool:

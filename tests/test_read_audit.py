@@ -164,6 +164,10 @@ EXEMPT: dict[str, str] = {
     "consensus-cosign": WRITE,
     "report-regenerate": WRITE,
     "report-verify": "a form; the check itself (POST) is audited with its outcome",
+    "viewer-launch": "a redirect to case-viewer (walked); the launch is audited as imaging.launch "
+    "too, refusals included: tests/imaging/test_viewer_launch.py",
+    "case-fhir-export": "the referrer copy's readers only (the chair walking here gets 403); "
+    "each export is audited as report.fhir: tests/decisions/test_fhir_export.py",
 }
 # The admin's pages are walked by test_admin_change_pages_are_audited below; django-otp-webauthn's
 # passkey ceremony answers with WebAuthn options and its translations, no patient data.

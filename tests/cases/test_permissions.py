@@ -184,6 +184,8 @@ def test_every_case_url_is_in_the_matrix():
         "meeting-minutes-edit",
         "meeting-minutes-sign",
         "meeting-minutes-pdf",
+        # the referrer copy's readers only, by session or token: tests/decisions/test_fhir_export
+        "case-fhir-export",
     }
     assert {p.name for p in [*case_urls, *decision_urls]} == covered
 

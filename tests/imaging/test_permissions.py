@@ -84,6 +84,7 @@ TESTED_ELSEWHERE = {
     "key-image-png",
     "key-image-release",  # test_key_image_release.py
     "study-remove",  # by case status and role: test_study_removal.py
+    "viewer-launch",  # by study UID or accession number, no case in the URL: test_viewer_launch.py
 }
 
 
