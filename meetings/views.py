@@ -39,6 +39,12 @@ def _schedulable_cases(meeting: Meeting):
             board_id=meeting.board_id, status=Case.Status.IN_REVIEW, ready_at__isnull=False
         )
         .exclude(agenda_items__meeting=meeting)
+        # A case waiting for the expert review its board asked for is not offered (issue #16).
+        .exclude(
+            expert_reviews__purpose="step",
+            expert_reviews__completed_at__isnull=True,
+            expert_reviews__waived_at__isnull=True,
+        )
         .order_by("ready_at")
     )
 
