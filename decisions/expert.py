@@ -197,3 +197,14 @@ def _sign_answer(case: Case, review: ExpertReview, opinion: ExpertOpinion) -> Co
     if case.status == S.IN_REVIEW:
         case_status_apply(case=case, to=S.CONCLUDED, by=opinion.signed_by)
     return consensus
+
+
+def referring_of(case: Case, opinion: ExpertOpinion | None) -> dict[str, str]:
+    """The referring diagnosis the expert compares with: as signed, else as it stands."""
+    if opinion is not None and opinion.is_signed:
+        return {
+            "entity": opinion.referring_entity,
+            "other": opinion.referring_diagnosis_other,
+            "grade": opinion.referring_grade,
+        }
+    return {"entity": case.entity, "other": case.diagnosis_other, "grade": case.reported_grade}

@@ -163,14 +163,14 @@ def _plain_html(text: str) -> str:
     return linebreaks(text, autoescape=True)
 
 
-def _diagnosis_label(entity: str, other: str) -> str:
+def diagnosis_label(entity: str, other: str) -> str:
     if entity in clinical.ENTITIES:
         found = clinical.get_entity(entity)
         return f"{found.name} ({found.icdo})"
     return other or _("not recorded")
 
 
-def _grade_label(grade: str) -> str:
+def grade_label(grade: str) -> str:
     return str(Case.ReportedGrade(grade).label) if grade else _("not recorded")
 
 
@@ -188,14 +188,14 @@ def _report_expert_reviews(case: Case, at: datetime) -> list[ReportExpertReview]
             signed_at=opinion.signed_at,
             answer=opinion.review.purpose == ExpertReview.Purpose.ANSWER,
             pathology=opinion.review.service.review_kind == "pathology",
-            referring_diagnosis=_diagnosis_label(
+            referring_diagnosis=diagnosis_label(
                 opinion.referring_entity, opinion.referring_diagnosis_other
             ),
-            reviewed_diagnosis=_diagnosis_label(
+            reviewed_diagnosis=diagnosis_label(
                 opinion.reviewed_entity, opinion.reviewed_diagnosis_other
             ),
-            referring_grade=_grade_label(opinion.referring_grade),
-            reviewed_grade=_grade_label(opinion.reviewed_grade),
+            referring_grade=grade_label(opinion.referring_grade),
+            reviewed_grade=grade_label(opinion.reviewed_grade),
             concordance=opinion.get_concordance_display() if opinion.concordance else "",
             question=opinion.review.question,
             comment=opinion.comment,
