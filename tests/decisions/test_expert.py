@@ -11,84 +11,23 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from board.models import Board, Membership, Specialty
 from cases import services as case_services
 from cases.access import case_access, cases_visible_to
 from cases.models import AuditEvent, Case, ExpertReview
 from decisions import expert
 from decisions import services as actions
-from decisions.models import Concordance, Consensus, ExpertOpinion, Report
+from decisions.models import Consensus, ExpertOpinion, Report
 from tests.cases.factories import make_case
-from tests.cast import PASSWORD, add_member, make_user
+from tests.cast import PASSWORD
+from tests.decisions.expert_factories import (
+    PATHOLOGY_OPINION,
+    answer_of,
+    assigned,
+    submitted_case,
+    written,
+)
 
 pytestmark = pytest.mark.django_db
-
-PATHOLOGY_OPINION = {
-    "reviewed_entity": "myxofibrosarcoma",
-    "reviewed_diagnosis_other": "",
-    "reviewed_grade": "G3",
-    "concordance": Concordance.MAJOR,
-    "comment": "Curvilinear vessels and myxoid stroma.\nMDM2 FISH not amplified.",
-    "recommendation": "Re-excision with wider margins; the infiltrative edge needs them.",
-}
-
-
-class Service:
-    def __init__(self, cast):
-        self.board = Board.objects.create(
-            name="Expert sarcoma pathology review",
-            kind=Board.Kind.EXPERT_SERVICE,
-            review_kind=Board.ReviewKind.PATHOLOGY,
-        )
-        self.coordinator = make_user("svc_coordinator", specialty=Specialty.OTHER)
-        self.expert = make_user(
-            "svc_expert", specialty=Specialty.PATHOLOGY, email="expert@example.org"
-        )
-        self.colleague = make_user("svc_colleague", specialty=Specialty.PATHOLOGY)
-        add_member(self.coordinator, self.board, Membership.Role.COORDINATOR)
-        add_member(self.expert, self.board)
-        add_member(self.colleague, self.board)
-        # The hasher of the moment (fast_passwords has made it cheap before these were made).
-        for user in (self.coordinator, self.expert, self.colleague):
-            user.set_password(PASSWORD)
-            user.save(update_fields=["password"])
-
-
-@pytest.fixture
-def service(cast) -> Service:
-    return Service(cast)
-
-
-def submitted_case(cast, service, submitted_by=None) -> Case:
-    """A case sent to the expert service through the workflow (a referrer's, by default)."""
-    case = make_case(
-        cast,
-        board=service.board,
-        status=Case.Status.DRAFT,
-        submitted_by=submitted_by or cast.referrer,
-        entity="undifferentiated_pleomorphic_sarcoma",
-        reported_grade="G2",
-    )
-    submitter = submitted_by or cast.referrer
-    case_services.case_transition(access=case_access(submitter, case), to=Case.Status.SUBMITTED)
-    case.refresh_from_db()
-    return case
-
-
-def answer_of(case) -> ExpertReview:
-    return ExpertReview.objects.get(case=case, purpose=ExpertReview.Purpose.ANSWER)
-
-
-def assigned(cast, service, case) -> ExpertReview:
-    return case_services.expert_review_assign(
-        access=case_access(service.coordinator, case), review=answer_of(case), expert=service.expert
-    )
-
-
-def written(service, case, data=PATHOLOGY_OPINION) -> ExpertOpinion:
-    return expert.expert_opinion_save(
-        access=case_access(service.expert, case), review=answer_of(case), data=data
-    )
 
 
 def signed(service, case, capture) -> ExpertOpinion:
@@ -314,7 +253,7 @@ def test_the_signed_opinion_makes_the_panel_and_referrer_reports(
     copies = {r.audience: r for r in Report.objects.filter(consensus=opinion.consensus)}
     assert set(copies) == {"panel", "referrer"}
     assert all(r.is_ready for r in copies.values())
-    for audience, report in copies.items():
+    for report in copies.values():
         text = pdftotext(report)
         assert "Expert second opinion" in text
         assert "Myxofibrosarcoma" in text  # reviewed, as a WHO entity
@@ -460,3 +399,37 @@ def test_the_chair_goes_ahead_without_the_review_only_with_a_reason(cast, servic
         access=case_access(cast.chair, case), review=review, reason="Treatment cannot wait."
     )
     assert not review.blocks_agenda and review.waived_reason == "Treatment cannot wait."
+
+
+def test_the_agenda_refuses_a_case_awaiting_its_review_until_it_is_signed_or_waived(cast, service):
+    from meetings import services as meeting_services
+    from meetings.access import meeting_access
+    from meetings.models import Meeting
+
+    case = make_case(cast, ready_at=case_services.timezone.now())
+    meeting = Meeting.objects.create(
+        board=cast.board,
+        title="Board",
+        starts_at=case_services.timezone.now(),
+        created_by=cast.chair,
+    )
+    review = ask_for_review(cast, service, case)
+    with pytest.raises(ValidationError) as refused:
+        meeting_services.agenda_add(access=meeting_access(cast.chair, meeting), case=case)
+    assert "awaits an expert review" in str(refused.value)
+    case_services.expert_review_waive(
+        access=case_access(cast.chair, case), review=review, reason="Treatment cannot wait."
+    )
+    item = meeting_services.agenda_add(access=meeting_access(cast.chair, meeting), case=case)
+    assert item.case == case
+
+
+def test_an_expert_service_case_never_goes_on_an_agenda(cast, service):
+    from meetings.models import Meeting
+    from meetings.services import _why_not_schedulable
+
+    case = submitted_case(cast, service)
+    meeting = Meeting(board=service.board, title="x", starts_at=case_services.timezone.now())
+    assert _why_not_schedulable(meeting, case) == [
+        "an expert service's cases are answered by one expert, not in a meeting"
+    ]
