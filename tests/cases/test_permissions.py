@@ -169,6 +169,13 @@ def test_every_case_url_is_in_the_matrix():
         "consensus-draft",
         "consensus-sign",
         "consensus-cosign",
+        # expert reviews (issue #16): every role on each, tested in test_expert_views
+        "expert-review-request",
+        "expert-review-assign",
+        "expert-review-take",
+        "expert-review-waive",
+        "expert-opinion-save",
+        "expert-opinion-sign",
     }
     assert {p.name for p in [*case_urls, *decision_urls]} == covered
 
