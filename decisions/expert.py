@@ -139,6 +139,11 @@ def _sign(access: CaseAccess, review: ExpertReview) -> ExpertOpinion:
     opinion.save()
     review.completed_at = now
     review.save(update_fields=["completed_at"])
+    if review.service.review_kind == "pathology" and opinion.concordance:
+        # The clinical record's "expert pathology review" field takes the signed concordance
+        # (the same three levels); the signature's audit event records who set it.
+        Case.objects.filter(pk=case.pk).update(pathology_review=opinion.concordance)
+        case.pathology_review = opinion.concordance
     audit(
         actor=access.user,
         action="expert_opinion.sign",

@@ -131,7 +131,7 @@ def report_data(consensus: Consensus, audience: str = ReportAudience.PANEL) -> R
         history=case.history,
         question=case.question,
         question_type=case.get_question_type_display() if case.question_type else "",
-        disclaimer=_disclaimer(audience),
+        disclaimer=_disclaimer(audience, expert=case.board.is_expert_service),
         time_zone=case.board.time_zone or "UTC",
         studies=_report_studies(case, at),
         key_images=_report_key_images(case, at, panel=panel),
@@ -219,10 +219,22 @@ def _audience_note(audience: str, shared: bool) -> str:
     )
 
 
-def _disclaimer(audience: str) -> str:
+def _disclaimer(audience: str, *, expert: bool = False) -> str:
     """Who decides the treatment: the board advises the treating physician, who remains
     responsible for the decision, taken with the patient. The patient copy says it in plain
     words."""
+    if expert and audience == ReportAudience.PATIENT:
+        return _(
+            "This is an expert's advice to the doctor who treats you. It does not decide "
+            "your treatment: you and your doctor decide together. Your doctor can explain "
+            "what it means for you and answer your questions."
+        )
+    if expert:
+        return _(
+            "The expert's opinion is advice to the treating physician, who remains "
+            "responsible for treatment decisions, taken with the patient. It rests on the "
+            "information and material given to the expert, listed in this report."
+        )
     if audience == ReportAudience.PATIENT:
         return _(
             "This is the board's advice to the doctor who treats you. It does not decide "

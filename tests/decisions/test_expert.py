@@ -179,6 +179,7 @@ def test_signing_concludes_the_case_and_signs_its_consensus(
     assert consensus.category == "pathology_review"
     assert consensus.text == PATHOLOGY_OPINION["recommendation"]
     assert answer_of(case).completed_at == opinion.signed_at
+    assert case.pathology_review == Case.PathologyReview.MAJOR  # the record follows
 
 
 def test_a_signed_opinion_never_changes(cast, service, django_capture_on_commit_callbacks):
@@ -259,6 +260,7 @@ def test_the_signed_opinion_makes_the_panel_and_referrer_reports(
         assert "Myxofibrosarcoma" in text  # reviewed, as a WHO entity
         assert "Undifferentiated pleomorphic sarcoma" in text  # referring, side by side
         assert "Major discordance changing management" in text
+        assert "The expert's opinion is advice to the treating physician" in text
         assert "MDM2 FISH not amplified" in text
         assert "Re-excision with wider margins" in text
         assert service.expert.display_name in text
