@@ -327,7 +327,8 @@ class WorkList:
 def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkList:
     """The lists that concern this user's roles; the others are not asked for."""
     now = now or timezone.now()
-    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
+    seats = set(Membership.objects.filter(user=user).values_list("role", "board__kind"))
+    roles = {role for role, _kind in seats}
     seated = bool(roles & {Membership.Role.CHAIR, Membership.Role.MEMBER})
     # Only asked when no seat makes the user a panelist anyway.
     invited = not seated and active_invites(user).exclude(case__status=S.DRAFT).exists()
@@ -343,11 +344,10 @@ def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkLis
         work.votes_to_cast = list(votes_to_cast(user, now=now))
     if work.is_member:
         work.meetings_this_week = meetings_this_week(user, now=now)
-        work.expert_reviews_held = list(expert_reviews_held(user))
-        work.is_expert = bool(work.expert_reviews_held) or (
-            Membership.objects.filter(user=user, board__kind="expert_service").exists()
-        )
+        # Only experts' lists are asked for: a board member's page costs no query more.
+        work.is_expert = any(kind == "expert_service" for _role, kind in seats)
         if work.is_expert:
+            work.expert_reviews_held = list(expert_reviews_held(user))
             work.expert_reviews_unassigned = list(expert_reviews_unassigned(user))
     if work.is_manager:
         work.to_triage = list(to_triage(user))
