@@ -61,8 +61,8 @@ class DataManagerInline(admin.TabularInline):
 
 @admin.register(Board)
 class BoardAdmin(admin.ModelAdmin):
-    list_display = ("name", "disease_focus", "created_at")
-    list_filter = ("disease_focus",)
+    list_display = ("name", "kind", "disease_focus", "created_at")
+    list_filter = ("kind", "disease_focus")
     search_fields = ("name",)
     readonly_fields = ("uuid", "created_at")
     inlines = [QuorumRequirementInline, MembershipInline, DataManagerInline]

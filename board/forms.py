@@ -31,6 +31,8 @@ class ProfileForm(forms.ModelForm):
 
 class BoardSettingsForm(forms.Form):
     BOARD_FIELDS = (
+        "kind",
+        "review_kind",
         "description",
         "accepts_referrals",
         "blinded_opinions",
@@ -48,6 +50,19 @@ class BoardSettingsForm(forms.Form):
         "followup_months",
     )
 
+    # Left out of a POST: unchanged (board_update_settings takes None so).
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=Board.Kind.choices,
+        required=False,
+        help_text=Board._meta.get_field("kind").help_text,
+    )
+    review_kind = forms.ChoiceField(
+        label=_("Review kind"),
+        choices=Board.ReviewKind.choices,
+        required=False,
+        help_text=Board._meta.get_field("review_kind").help_text,
+    )
     description = forms.CharField(
         label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False
     )
@@ -157,6 +172,12 @@ class BoardSettingsForm(forms.Form):
 
     def clean_time_zone(self) -> str | None:
         return self.cleaned_data.get("time_zone") or None
+
+    def clean_kind(self) -> str | None:
+        return self.cleaned_data.get("kind") or None
+
+    def clean_review_kind(self) -> str | None:
+        return self.cleaned_data.get("review_kind") or None
 
 
 class EmailChangeForm(PasswordConfirmationForm):

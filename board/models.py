@@ -120,8 +120,36 @@ class Board(models.Model):
         THREE_QUARTERS = "3/4", _("At least three quarters (75%)")
         FOUR_FIFTHS = "4/5", _("At least four fifths (80%)")
 
+    class Kind(models.TextChoices):
+        BOARD = "board", _("Board: meets, discusses and votes")
+        EXPERT_SERVICE = "expert_service", _("Expert service: one expert answers each case")
+
+    class ReviewKind(models.TextChoices):
+        PATHOLOGY = "pathology", _("Expert pathology review")
+        SECOND_OPINION = "second_opinion", _("General second opinion")
+
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200, unique=True)
+    # An expert service (issue #16) answers each case with one expert's signed opinion: no
+    # meeting, vote or quorum. Its review kind says what that opinion holds (a pathology
+    # review codes the reviewed diagnosis, grade and concordance; decisions.ExpertOpinion).
+    kind = models.CharField(
+        _("kind"),
+        max_length=16,
+        choices=Kind,
+        default=Kind.BOARD,
+        help_text=_(
+            "A board meets and votes; an expert service assigns each case to one of its "
+            "experts, who answers with a signed written opinion."
+        ),
+    )
+    review_kind = models.CharField(
+        _("review kind"),
+        max_length=16,
+        choices=ReviewKind,
+        default=ReviewKind.PATHOLOGY,
+        help_text=_("Expert services only: what the expert's opinion reviews."),
+    )
     disease_focus = models.CharField(
         _("disease focus"), max_length=32, choices=DiseaseFocus, default=DiseaseFocus.SARCOMA
     )
@@ -279,6 +307,13 @@ class Board(models.Model):
                 condition=Q(qualified_majority__in=["3/5", "2/3", "3/4", "4/5"]),
                 name="board_board_qualified_majority_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["board", "expert_service"]), name="board_board_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(review_kind__in=["pathology", "second_opinion"]),
+                name="board_board_review_kind_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -287,6 +322,14 @@ class Board(models.Model):
     @property
     def followup_points(self) -> list[int]:
         return parse_followup_months(self.followup_months)
+
+    @property
+    def is_expert_service(self) -> bool:
+        return self.kind == self.Kind.EXPERT_SERVICE
+
+    @property
+    def is_pathology_review(self) -> bool:
+        return self.is_expert_service and self.review_kind == self.ReviewKind.PATHOLOGY
 
     def quorum_shortfall(self, present: Iterable[str]) -> dict[str, int]:
         """How many of each required specialty are missing, given those present.

@@ -39,6 +39,8 @@ def board_update_settings(
     absentees_vote_live: bool | None = None,
     time_zone: str | None = None,
     followup_months: str | None = None,
+    kind: str | None = None,
+    review_kind: str | None = None,
 ) -> Board:
     """Save the board's settings (its managers only). The decision rules (None: unchanged)
     apply to vote rounds opened from now on; a round under way keeps the rules it opened
@@ -64,6 +66,9 @@ def board_update_settings(
         "absentees_vote_live": absentees_vote_live,
         # Follow-up points (None: unchanged) apply to recommendations signed from now on.
         "followup_months": followup_months,
+        # Issue #16: a board or an expert service (one expert answers), and what it reviews.
+        "kind": kind,
+        "review_kind": review_kind,
     }
     for name, value in rules.items():
         if value is not None:

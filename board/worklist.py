@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from board.models import DataManager, Membership, User
 from cases.access import active_invites
-from cases.models import Case, Opinion, SubmitterRequest
+from cases.models import Case, ExpertReview, Opinion, SubmitterRequest
 from decisions import followup
 from decisions.models import Consensus, FollowUp, Report, Vote, VoteRound
 from decisions.reports import REPORT_PENDING_FOR
@@ -35,6 +35,14 @@ WEEK = datetime.timedelta(days=7)
 URGENCY_ORDER = models.Case(
     When(urgency=Case.Urgency.URGENT, then=Value(0)),
     When(urgency=Case.Urgency.PRIORITY, then=Value(1)),
+    default=Value(2),
+    output_field=models.IntegerField(),
+)
+
+
+URGENCY_ORDER_OF_CASE = models.Case(
+    When(case__urgency=Case.Urgency.URGENT, then=Value(0)),
+    When(case__urgency=Case.Urgency.PRIORITY, then=Value(1)),
     default=Value(2),
     output_field=models.IntegerField(),
 )
@@ -88,6 +96,8 @@ def awaiting_opinion(user: User, *, now: datetime.datetime | None = None) -> Que
         Case.objects.filter(status__in=UNDER_REVIEW)
         .filter(_seat(user, (Membership.Role.CHAIR, Membership.Role.MEMBER)) | invited)
         .exclude(opined)
+        # One expert answers an expert service's case: it is in their held reviews instead.
+        .exclude(board__kind="expert_service")
         .select_related("board")
         .annotate(next_meeting_at=_next_meeting_start(now), urgency_rank=URGENCY_ORDER)
         .order_by("urgency_rank", F("next_meeting_at").asc(nulls_last=True), "submitted_at", "pk")
@@ -151,10 +161,34 @@ def to_triage(user: User) -> QuerySet[Case]:
         return Case.objects.none()
     return (
         Case.objects.filter(status=S.SUBMITTED, board__in=_managed_boards(user).values("board"))
+        # An expert service's new cases wait to be assigned (expert_reviews_unassigned).
+        .exclude(board__kind="expert_service")
         .select_related("board")
         .annotate(urgency_rank=URGENCY_ORDER)
         .order_by("urgency_rank", "submitted_at", "pk")
     )
+
+
+def _open_reviews() -> QuerySet[ExpertReview]:
+    return (
+        ExpertReview.objects.filter(completed_at__isnull=True, waived_at__isnull=True)
+        .exclude(case__status__in=[S.DRAFT, S.WITHDRAWN, S.CONCLUDED])
+        .select_related("case__board", "service", "expert")
+        .annotate(urgency_rank=URGENCY_ORDER_OF_CASE)
+        .order_by("urgency_rank", "requested_at", "pk")
+    )
+
+
+def expert_reviews_held(user: User) -> QuerySet[ExpertReview]:
+    """Expert reviews (issue #16) this expert holds and has not signed yet."""
+    return _open_reviews().filter(expert=user)
+
+
+def expert_reviews_unassigned(user: User) -> QuerySet[ExpertReview]:
+    """Reviews no expert holds yet, on the expert services the user sits on: their managers
+    assign them, their experts may take them."""
+    seats = Membership.objects.filter(user=user, board__kind="expert_service")
+    return _open_reviews().filter(expert__isnull=True, service__in=seats.values("board"))
 
 
 def ready_without_meeting(user: User, *, now: datetime.datetime | None = None) -> list[Case]:
@@ -341,6 +375,9 @@ class WorkList:
     followups_overdue: list[FollowUp] = field(default_factory=list)
     represent_requests: list[FollowUp] = field(default_factory=list)
     minutes_to_sign: list[Meeting] = field(default_factory=list)
+    is_expert: bool = False  # has a seat on an expert service
+    expert_reviews_held: list[ExpertReview] = field(default_factory=list)
+    expert_reviews_unassigned: list[ExpertReview] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -350,15 +387,19 @@ class WorkList:
 def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkList:
     """The lists that concern this user's roles; the others are not asked for."""
     now = now or timezone.now()
-    # The board roles and, in the same query, a data manager's seat (board.DataManager).
-    seats = DataManager.objects.filter(user=user).annotate(role=Value(DATA_MANAGER))
-    roles = set(
+    # The board roles with their board's kind and, in the same query, a data manager's seat
+    # (board.DataManager, no kind: a data manager is never an expert).
+    dm_seats = DataManager.objects.filter(user=user).annotate(
+        role=Value(DATA_MANAGER), kind=Value("")
+    )
+    seats = set(
         Membership.objects.filter(user=user)
         .order_by()
-        .values_list("role", flat=True)
-        .union(seats.order_by().values_list("role", flat=True))
+        .values_list("role", "board__kind")
+        .union(dm_seats.order_by().values_list("role", "kind"))
         .order_by()
     )
+    roles = {role for role, _kind in seats}
     seated = bool(roles & {Membership.Role.CHAIR, Membership.Role.MEMBER})
     # Only asked when no seat makes the user a panelist anyway.
     invited = not seated and active_invites(user).exclude(case__status=S.DRAFT).exists()
@@ -374,6 +415,11 @@ def worklist_for(user: User, *, now: datetime.datetime | None = None) -> WorkLis
         work.votes_to_cast = list(votes_to_cast(user, now=now))
     if work.is_member:
         work.meetings_this_week = meetings_this_week(user, now=now)
+        # Only experts' lists are asked for: a board member's page costs no query more.
+        work.is_expert = any(kind == "expert_service" for _role, kind in seats)
+        if work.is_expert:
+            work.expert_reviews_held = list(expert_reviews_held(user))
+            work.expert_reviews_unassigned = list(expert_reviews_unassigned(user))
     if work.is_manager:
         work.to_triage = list(to_triage(user))
         work.ready_without_meeting = ready_without_meeting(user, now=now)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from board.models import Membership, Specialty, User
 from cases.audit import audit
-from cases.models import Case, CaseInvite, Opinion, ReportAudience
+from cases.models import Case, CaseInvite, ExpertReview, Opinion, ReportAudience
 
 S = Case.Status
 EDITABLE_BY_SUBMITTER = {S.DRAFT, S.SUBMITTED}
@@ -62,6 +62,9 @@ class CaseAccess:
     user: User
     membership: Membership | None
     invite: CaseInvite | None
+    # A member of an expert service asked to review a case of another board (issue #16):
+    # reads the case as the panel does, without a panelist's other rights.
+    review: ExpertReview | None = None
 
     @property
     def is_submitter(self) -> bool:
@@ -92,10 +95,14 @@ class CaseAccess:
         return self.user.specialty or Specialty.OTHER
 
     @property
+    def is_reviewer(self) -> bool:
+        return self.review is not None
+
+    @property
     def can_view(self) -> bool:
         if self.is_submitter:
             return True
-        return self.is_panelist and self.case.status != S.DRAFT
+        return (self.is_panelist or self.is_reviewer) and self.case.status != S.DRAFT
 
     @property
     def can_see_identity(self) -> bool:
@@ -103,7 +110,7 @@ class CaseAccess:
 
     @property
     def can_see_opinions(self) -> bool:
-        if self.is_panelist:
+        if self.is_panelist or self.is_reviewer:
             return True
         return (
             self.is_submitter
@@ -203,11 +210,75 @@ class CaseAccess:
 
     @property
     def can_propose(self) -> bool:
+        if self.case.board.is_expert_service:
+            return False  # one expert answers: no proposals, votes or meetings
         return self.is_panelist and self.case.status in PROPOSAL_STATUSES
 
     @property
     def can_vote(self) -> bool:
+        if self.case.board.is_expert_service:
+            return False
         return self.membership is not None and self.membership.role != Membership.Role.COORDINATOR
+
+    # --- expert reviews (issue #16) ---------------------------------------------------------
+    # The expert service's managers assign and re-assign; any of its members takes an
+    # unassigned review; only the expert holding it writes and signs the opinion. A board's
+    # managers ask for a review as a step and may go ahead without it, giving a reason.
+
+    @cached_property
+    def _service_seats(self) -> dict[int, Membership]:
+        return {
+            m.board_id: m
+            for m in Membership.objects.filter(
+                user_id=self.user.pk, board__expert_reviews__case=self.case
+            ).distinct()
+        }
+
+    def service_seat(self, review: ExpertReview) -> Membership | None:
+        if self.membership is not None and self.membership.board_id == review.service_id:
+            return self.membership
+        return self._service_seats.get(review.service_id)
+
+    def can_assign_review(self, review: ExpertReview) -> bool:
+        seat = self.service_seat(review)
+        return seat is not None and seat.is_manager and review.is_open and self._case_open
+
+    def can_take_review(self, review: ExpertReview) -> bool:
+        return (
+            self.service_seat(review) is not None
+            and review.expert_id is None
+            and review.is_open
+            and self._case_open
+        )
+
+    def holds_review(self, review: ExpertReview) -> bool:
+        """The expert holding an open review: writes and signs its opinion."""
+        return (
+            review.expert_id == self.user.pk
+            and review.is_open
+            and self.service_seat(review) is not None
+            and self._case_open
+        )
+
+    def can_read_expert_draft(self, review: ExpertReview) -> bool:
+        """A draft is the expert's working: the service and the case's panel read it; the
+        referrer and the patient read only the signed opinion."""
+        return self.service_seat(review) is not None or self.is_panelist
+
+    @property
+    def can_request_review(self) -> bool:
+        return (
+            self.is_manager
+            and not self.case.board.is_expert_service
+            and self.case.status in {S.SUBMITTED, S.IN_REVIEW}
+        )
+
+    def can_waive_review(self, review: ExpertReview) -> bool:
+        return self.is_manager and review.blocks_agenda and self._case_open
+
+    @property
+    def _case_open(self) -> bool:
+        return self.case.status not in {S.DRAFT, S.CONCLUDED, S.WITHDRAWN}
 
     def can_withdraw_proposal(self, proposal) -> bool:
         return (proposal.author_id == self.user.pk or self.is_manager) and not self.case.is_closed
@@ -219,7 +290,7 @@ class CaseAccess:
         who submitted the case the referrer copy; a patient who submitted their own case the
         patient copy if the board sends reports to patients (Board.send_report_to_patient).
         None: no copy."""
-        if self.is_panelist:
+        if self.is_panelist or self.is_reviewer:
             return ReportAudience.PANEL
         if not self.is_submitter:
             return None
@@ -281,6 +352,9 @@ def case_access(user: User, case: Case) -> CaseAccess:
             invite = active_invites(user).filter(case=case).first()
             if invite is not None and not user.has_perm("cases.view_case", case):
                 invite = None  # the guardian grant is gone: the invite no longer opens the case
+        if membership is None and invite is None and case.submitted_by_id != user.pk:
+            review = ExpertReview.objects.filter(case=case, service__memberships__user=user).first()
+            return CaseAccess(case=case, user=user, membership=None, invite=None, review=review)
     return CaseAccess(case=case, user=user, membership=membership, invite=invite)
 
 
@@ -306,8 +380,10 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
         return Case.objects.none()
     member_of_board = Membership.objects.filter(user=user, board=OuterRef("board"))
     invited = active_invites(user).filter(case=OuterRef("pk"))
+    reviewing = ExpertReview.objects.filter(case=OuterRef("pk"), service__memberships__user=user)
     return Case.objects.filter(
         Q(submitted_by=user)
         | (Exists(member_of_board) & ~Q(status=S.DRAFT))
         | (Exists(invited) & ~Q(status=S.DRAFT))
+        | (Exists(reviewing) & ~Q(status=S.DRAFT))
     )

@@ -11,6 +11,7 @@ from cases.models import (
     Case,
     CaseInvite,
     ClinicalRevision,
+    ExpertReview,
     MolecularResult,
     Opinion,
     OpinionRevision,
@@ -332,6 +333,25 @@ class CaseInviteAdmin(AuditedReadAdmin):
     readonly_fields = ("case", "email", "expert", "invited_by", "created_at", "accepted_at")
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ExpertReview)
+class ExpertReviewAdmin(AuditedReadAdmin):
+    """Expert reviews (issue #16) are asked for, assigned and taken on the case page, where
+    the rights are checked and the moves audited; here they are looked at."""
+
+    list_display = ("case", "service", "purpose", "expert", "requested_at", "completed_at")
+    list_filter = ("purpose", "service")
+    raw_id_fields = ("case", "service", "requested_by", "expert", "assigned_by", "waived_by")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

@@ -740,6 +740,98 @@ class CaseInvite(models.Model):
         )
 
 
+class ExpertReview(models.Model):
+    """A case's call on one expert of an expert service (issue #16), and who holds it.
+
+    Two purposes: the case itself was sent to an expert service (``answer``: the expert's
+    signed opinion is the case's answer), or a board asks an expert service for a review
+    before it discusses the case (``step``: the case waits for it, and is not offered to a
+    meeting's agenda until it is signed or the chair goes ahead with a reason).
+
+    The service's coordinator assigns an expert (or re-assigns), or a member of the service
+    takes it; ``expert`` is then who holds it. The opinion itself is decisions.ExpertOpinion;
+    ``completed_at`` is set when it is signed.
+    """
+
+    class Purpose(models.TextChoices):
+        ANSWER = "answer", _("Answer to the case")
+        STEP = "step", _("Review before the board discusses the case")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="expert_reviews")
+    service = models.ForeignKey(
+        Board,
+        on_delete=models.PROTECT,
+        related_name="expert_reviews",
+        verbose_name=_("expert service"),
+    )
+    purpose = models.CharField(_("purpose"), max_length=8, choices=Purpose, default=Purpose.ANSWER)
+    question = models.TextField(_("question to the expert"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    expert = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="expert_reviews_held",
+        verbose_name=_("expert"),
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # A board's chair may go ahead without a step review: the reason is kept and shown.
+    waived_at = models.DateTimeField(null=True, blank=True)
+    waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    waived_reason = models.TextField(_("reason for going ahead without the review"), blank=True)
+
+    class Meta:
+        ordering = ["requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(purpose__in=["answer", "step"]), name="cases_expertreview_purpose"
+            ),
+            # A case sent to an expert service has one answer.
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(purpose="answer"),
+                name="cases_expertreview_one_answer",
+            ),
+            # A board waits on one review at a time.
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(purpose="step", completed_at__isnull=True, waived_at__isnull=True),
+                name="cases_expertreview_one_open_step",
+            ),
+            models.CheckConstraint(
+                condition=Q(expert__isnull=True, assigned_at__isnull=True)
+                | Q(expert__isnull=False, assigned_at__isnull=False),
+                name="cases_expertreview_assignment_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(waived_at__isnull=True) | ~Q(waived_reason=""),
+                name="cases_expertreview_waiver_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} by {self.service} on {self.case}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.completed_at is None and self.waived_at is None
+
+    @property
+    def blocks_agenda(self) -> bool:
+        return self.purpose == self.Purpose.STEP and self.is_open
+
+
 class Opinion(RendersMarkdown, models.Model):
     markdown_fields = {"body": "body_html"}
 

@@ -94,6 +94,33 @@ WORDS: dict[str, dict[str, object]] = {
 }
 
 
+# A case sent to an expert service (issue #16): one expert answers, no meeting.
+EXPERT_WORDS: dict[str, dict[str, object]] = {
+    MANAGER: {
+        S.SUBMITTED: _("Assign one of the service's experts, or let one of them take it."),
+        S.IN_REVIEW: _("The expert holding the case writes and signs the opinion."),
+        S.CONCLUDED: _("The expert's opinion is signed; its report is on the case page."),
+    },
+    PANELIST: {
+        S.SUBMITTED: _("Take the case to review it, or wait for the coordinator to assign it."),
+        S.IN_REVIEW: _("The expert holding the case writes and signs the opinion."),
+        S.CONCLUDED: _("The expert's opinion is signed; its report is on the case page."),
+    },
+    REFERRER: {
+        S.SUBMITTED: _("The expert service assigns your case to one of its experts."),
+        S.IN_REVIEW: _(
+            "One expert is reviewing the case; you get their signed opinion and its report."
+        ),
+        S.CONCLUDED: _("The expert's signed opinion is ready: read it and download the report."),
+    },
+    PATIENT: {
+        S.SUBMITTED: _("The service is choosing which of its experts reviews your request."),
+        S.IN_REVIEW: _("An expert is reviewing your request and will sign a written opinion."),
+        S.CONCLUDED: _("The expert's answer is ready: you can read it and download it here."),
+    },
+}
+
+
 @dataclass(frozen=True)
 class NextStep:
     reader: str
@@ -139,4 +166,6 @@ def next_step(case: Case, who: CaseAccess | str) -> NextStep:
         key = "ready"
     if reader == PATIENT and case.status == S.CONCLUDED and not case.board.send_report_to_patient:
         key = "concluded_not_sent"
+    if case.board.is_expert_service and key in EXPERT_WORDS[reader]:
+        words = EXPERT_WORDS[reader]
     return NextStep(reader=reader, text=str(words[key]), turnaround=turnaround_text(case, reader))

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from board.models import Membership, User
 from cases.access import CaseAccess, case_access
-from cases.models import Case, CaseInvite, Opinion
+from cases.models import Case, CaseInvite, ExpertReview, Opinion
 
 logger = logging.getLogger(__name__)
 
@@ -200,3 +200,36 @@ def request_answered(request) -> int:
 
 def requests_url(case: Case) -> str:
     return case_url(case) + "#requests"
+
+
+def expert_review_assigned(review: ExpertReview) -> int:
+    """The expert now holding a review is told (pseudonym and link only)."""
+    case = review.case
+    subject = _("Case %(pseudonym)s is yours to review") % {"pseudonym": case.pseudonym}
+    body = _(
+        "%(service)s has assigned case %(pseudonym)s to you for your expert opinion.\n\n"
+        "Sign in to review it:\n%(url)s\n"
+    ) % {"service": review.service.name, "pseudonym": case.pseudonym, "url": case_url(case)}
+    return send(subject, body, [review.expert], case=case)
+
+
+def expert_review_requested(review: ExpertReview) -> int:
+    """The expert service's managers are told a review waits to be assigned."""
+    case = review.case
+    managers = [
+        m.user
+        for m in Membership.objects.filter(
+            board_id=review.service_id, role__in=list(Membership.MANAGING_ROLES)
+        ).select_related("user")
+    ]
+    subject = _("A review of case %(pseudonym)s is asked for") % {"pseudonym": case.pseudonym}
+    body = _(
+        "%(board)s asks %(service)s for an expert review of case %(pseudonym)s.\n\n"
+        "Sign in to assign it:\n%(url)s\n"
+    ) % {
+        "board": case.board.name,
+        "service": review.service.name,
+        "pseudonym": case.pseudonym,
+        "url": case_url(case),
+    }
+    return send(subject, body, managers, case=case)

@@ -29,6 +29,7 @@ from cases.models import (
     Case,
     CaseInvite,
     ClinicalRevision,
+    ExpertReview,
     Opinion,
     OpinionRevision,
     PatientIdentity,
@@ -187,6 +188,13 @@ def case_transition(
         raise PermissionDenied
     if to == S.SCHEDULED and case.ready_at is None:
         raise ValidationError(_("Mark the case ready for the board before scheduling it."))
+    return case_status_apply(case=case, to=to, by=access.user, note=note)
+
+
+def case_status_apply(*, case: Case, to: str, by: User, note: str = "") -> Case:
+    """Move a locked case to ``to`` with its audit event, socket event and emails. The caller
+    has checked the right: case_transition for the workflow's buttons; the expert services
+    for the moves one expert makes (taken in review when assigned, concluded when signed)."""
     previous = case.status
     case.status = to
     fields = ["status", "updated_at"]
@@ -198,7 +206,7 @@ def case_transition(
         fields.append("ready_at")
     case.save(update_fields=fields)
     audit(
-        actor=access.user,
+        actor=by,
         action="case.status",
         case=case,
         target=case,
@@ -206,8 +214,15 @@ def case_transition(
     )
     publish_case_event(case, CaseStatusChanged(case=str(case.uuid), status=to))
     if to == S.SUBMITTED:
+        if case.board.is_expert_service:
+            # The case's call on one expert, waiting to be assigned or taken.
+            ExpertReview.objects.get_or_create(
+                case=case,
+                purpose=ExpertReview.Purpose.ANSWER,
+                defaults={"service": case.board, "requested_by": case.submitted_by},
+            )
         transaction.on_commit(lambda: notify.case_submitted(case), robust=True)
-    if case.submitted_by_id != access.user.pk:
+    if case.submitted_by_id != by.pk:
         transaction.on_commit(lambda: notify.status_changed(case, note=note), robust=True)
     return case
 
@@ -718,3 +733,111 @@ def invite_revoke(*, access: CaseAccess, invite: CaseInvite) -> CaseInvite:
             CaseAccessRevoked(case=str(invite.case.uuid), user=str(expert.uuid)),
         )
     return invite
+
+
+# --- expert reviews (issue #16) -----------------------------------------------------------------
+
+
+def _expert_seat(review: ExpertReview, expert: User) -> Membership:
+    seat = Membership.objects.filter(board_id=review.service_id, user=expert).first()
+    if seat is None or expert.kind != User.Kind.CLINICIAN or not expert.is_active:
+        raise ValidationError(_("The expert must be a member of the expert service."))
+    return seat
+
+
+def _hold(review: ExpertReview, *, expert: User, by: User, action: str) -> ExpertReview:
+    review = (
+        ExpertReview.objects.select_for_update().select_related("case__board").get(pk=review.pk)
+    )
+    if not review.is_open:
+        raise ValidationError(_("This review is closed."))
+    _expert_seat(review, expert)
+    previous = review.expert_id
+    review.expert = expert
+    review.assigned_at = timezone.now()
+    review.assigned_by = by
+    review.save(update_fields=["expert", "assigned_at", "assigned_by"])
+    case = Case.objects.select_for_update().select_related("board").get(pk=review.case_id)
+    audit(
+        actor=by,
+        action=action,
+        case=case,
+        target=review,
+        detail={"purpose": review.purpose, "reassigned": previous is not None},
+    )
+    if review.purpose == ExpertReview.Purpose.ANSWER and case.status == S.SUBMITTED:
+        # The expert service's answer begins: the case is in review with its expert.
+        case_status_apply(case=case, to=S.IN_REVIEW, by=by)
+    if expert.pk != by.pk:
+        transaction.on_commit(lambda: notify.expert_review_assigned(review), robust=True)
+    return review
+
+
+@transaction.atomic
+def expert_review_assign(*, access: CaseAccess, review: ExpertReview, expert: User) -> ExpertReview:
+    """The expert service's manager gives the review to one of its experts (or to another)."""
+    access.require(access.can_assign_review(review), "expert_review.assign")
+    return _hold(review, expert=expert, by=access.user, action="expert_review.assign")
+
+
+@transaction.atomic
+def expert_review_take(*, access: CaseAccess, review: ExpertReview) -> ExpertReview:
+    """A member of the expert service takes an unassigned review."""
+    access.require(access.can_take_review(review), "expert_review.take")
+    locked = ExpertReview.objects.select_for_update().get(pk=review.pk)
+    if locked.expert_id is not None:
+        raise ValidationError(_("Another expert has taken this review."))
+    return _hold(review, expert=access.user, by=access.user, action="expert_review.take")
+
+
+@transaction.atomic
+def expert_review_request(
+    *, access: CaseAccess, service: Board, question: str = "", expert: User | None = None
+) -> ExpertReview:
+    """A board's manager asks an expert service (or one of its experts, by name) for a review
+    before the board discusses the case; the case waits for it (meetings.services)."""
+    access.require(access.can_request_review, "expert_review.request")
+    if not service.is_expert_service:
+        raise ValidationError(_("Choose an expert service."))
+    case = Case.objects.select_for_update().get(pk=access.case.pk)
+    if case.expert_reviews.filter(
+        purpose=ExpertReview.Purpose.STEP, completed_at__isnull=True, waived_at__isnull=True
+    ).exists():
+        raise ValidationError(_("This case already waits for an expert review."))
+    review = ExpertReview.objects.create(
+        case=case,
+        service=service,
+        purpose=ExpertReview.Purpose.STEP,
+        question=question.strip(),
+        requested_by=access.user,
+    )
+    audit(
+        actor=access.user,
+        action="expert_review.request",
+        case=case,
+        target=review,
+        detail={"service": str(service.uuid)},
+    )
+    if expert is not None:
+        review = _hold(review, expert=expert, by=access.user, action="expert_review.assign")
+    else:
+        transaction.on_commit(lambda: notify.expert_review_requested(review), robust=True)
+    return review
+
+
+@transaction.atomic
+def expert_review_waive(*, access: CaseAccess, review: ExpertReview, reason: str) -> ExpertReview:
+    """The board goes ahead without the review it asked for; the reason is kept and shown."""
+    access.require(access.can_waive_review(review), "expert_review.waive")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Say why the board goes ahead without the expert review."))
+    review = ExpertReview.objects.select_for_update().get(pk=review.pk)
+    if not review.blocks_agenda:
+        raise ValidationError(_("This review is closed."))
+    review.waived_at = timezone.now()
+    review.waived_by = access.user
+    review.waived_reason = reason
+    review.save(update_fields=["waived_at", "waived_by", "waived_reason"])
+    audit(actor=access.user, action="expert_review.waive", case=access.case, target=review)
+    return review

@@ -6,6 +6,7 @@ from django.contrib import admin
 from decisions.models import (
     Consensus,
     ConsensusCosignature,
+    ExpertOpinion,
     Proposal,
     Report,
     Vote,
@@ -104,3 +105,11 @@ class ReportAdmin(ViewOnlyAdmin):
         "requested_at",
         "generated_at",
     )
+
+
+@admin.register(ExpertOpinion)
+class ExpertOpinionAdmin(ViewOnlyAdmin):
+    """Written and signed on the case page by the expert holding the review (issue #16)."""
+
+    list_display = ("__str__", "concordance", "signed_by", "signed_at")
+    list_filter = ("concordance",)

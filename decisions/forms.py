@@ -5,10 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from board.models import Board
+from board.models import Board, User
 from cases.models import Case
+from cases.record_forms import ENTITY_OTHER, SearchableSelect, entity_choices, entity_terms
 from decisions import guidelines
-from decisions.models import Consensus, Proposal, VoteChoice, VoteRound
+from decisions.expert import OPINION_FIELDS
+from decisions.models import Consensus, ExpertOpinion, Proposal, VoteChoice, VoteRound
 from decisions.services import RECOMMENDATION_FIELDS
 from meetings.models import Meeting
 
@@ -153,3 +155,104 @@ class ChairSignForm(SignForm):
         help_text=_("Printed in the report beside the quorum."),
     )
     field_order = ["quorum_reason", "password"]
+
+
+# --- expert services (issue #16) ----------------------------------------------------------------
+
+
+class ExpertOpinionForm(forms.ModelForm):
+    """The expert's opinion: for a pathology review the reviewed diagnosis (the clinical
+    record's WHO 2020 list), grade and concordance; for every review a comment and a
+    recommendation in plain text."""
+
+    class Meta:
+        model = ExpertOpinion
+        fields = list(OPINION_FIELDS)
+        widgets = {
+            "comment": forms.Textarea(attrs={"rows": 5}),
+            "recommendation": forms.Textarea(attrs={"rows": 4}),
+        }
+        help_texts = {
+            "reviewed_diagnosis_other": _("Only when the diagnosis is not in the WHO list."),
+            "comment": _("Plain text: the morphology, immunohistochemistry, molecular tests."),
+            "recommendation": _("Plain text. This is the answer the referrer reads first."),
+        }
+
+    def __init__(self, *args, pathology: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if pathology:
+            self.fields["reviewed_entity"] = forms.ChoiceField(
+                label=_("Reviewed diagnosis (WHO 2020)"),
+                required=False,
+                choices=entity_choices(),
+                widget=SearchableSelect(entity_terms(), attrs={"data-searchable": "entity"}),
+            )
+            if not self.is_bound and self.instance.pk and self.instance.reviewed_diagnosis_other:
+                self.initial["reviewed_entity"] = self.initial.get("reviewed_entity") or (
+                    ENTITY_OTHER
+                )
+        else:
+            for name in ("reviewed_entity", "reviewed_diagnosis_other", "reviewed_grade"):
+                del self.fields[name]
+            del self.fields["concordance"]
+
+    def clean_reviewed_entity(self) -> str:
+        value = self.cleaned_data.get("reviewed_entity") or ""
+        return "" if value == ENTITY_OTHER else value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reviewed_entity") and data.get("reviewed_diagnosis_other"):
+            self.add_error(
+                "reviewed_diagnosis_other",
+                _("Either a diagnosis from the WHO list or one described here, not both."),
+            )
+        return data
+
+
+class ExpertAssignForm(forms.Form):
+    expert = forms.ModelChoiceField(
+        label=_("Expert"), queryset=User.objects.none(), to_field_name="uuid"
+    )
+
+    def __init__(self, *args, service: Board, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["expert"].queryset = User.objects.filter(
+            memberships__board=service, kind=User.Kind.CLINICIAN, is_active=True
+        ).order_by("last_name", "first_name")
+
+
+class ExpertRequestForm(forms.Form):
+    """A board asks an expert service for a review before it discusses the case."""
+
+    service = forms.ModelChoiceField(
+        label=_("Expert service"),
+        queryset=Board.objects.filter(kind=Board.Kind.EXPERT_SERVICE),
+        to_field_name="uuid",
+    )
+    expert = forms.ModelChoiceField(
+        label=_("Named expert (optional)"),
+        queryset=User.objects.filter(
+            memberships__board__kind=Board.Kind.EXPERT_SERVICE, kind=User.Kind.CLINICIAN
+        )
+        .distinct()
+        .order_by("last_name", "first_name"),
+        to_field_name="uuid",
+        required=False,
+        help_text=_("Empty: the service's coordinator assigns one of its experts."),
+    )
+    question = forms.CharField(
+        label=_("Question to the expert"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=4000,
+    )
+
+
+class ExpertWaiveForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why go ahead without the expert review?"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text=_("Kept with the case and shown beside the review."),
+    )

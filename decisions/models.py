@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from board.models import Board, Specialty
 from cases.markdown import RendersMarkdown
-from cases.models import Case, ReportAudience
+from cases.models import Case, ExpertReview, ReportAudience, validate_entity
 from decisions import guidelines
 from meetings.models import Meeting
 
@@ -753,3 +753,131 @@ class MinutesItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position}. {self.case.pseudonym}"
+
+
+class Concordance(models.TextChoices):
+    """The expert's diagnosis against the referring one.
+
+    The three levels of the sarcoma second-opinion studies: Thway K, Fisher C.
+    "Histopathological diagnostic discrepancies in soft tissue tumours referred to a
+    specialist centre", Sarcoma 2009:741975 — a major discrepancy alters management or
+    prognosis (benign vs malignant, sarcoma vs another tumour, a different sarcoma type that
+    is treated otherwise, a grade change that changes treatment); a minor one does not. Ray-
+    Coquard I et al., Ann Oncol 2012;23:2442-9 (NETSARC/RRePS) use the same three steps as
+    full concordance, partial concordance (same diagnosis, another subtype or grade) and
+    complete discordance.
+    """
+
+    CONCORDANT = "concordant", _("Concordant")
+    MINOR = "minor", _("Minor discordance (no change in management)")
+    MAJOR = "major", _("Major discordance changing management")
+
+
+SIGNED_OPINION_IS_FINAL = "a signed expert opinion never changes"
+
+
+class ExpertOpinionQuerySet(models.QuerySet):
+    # As ConsensusQuerySet: update and delete skip Model.save.
+    def update(self, **kwargs):
+        if self.filter(signed_at__isnull=False).exists():
+            raise TypeError(SIGNED_OPINION_IS_FINAL)
+        return super().update(**kwargs)
+
+    def delete(self):
+        if self.filter(signed_at__isnull=False).exists():
+            raise TypeError(SIGNED_OPINION_IS_FINAL)
+        return super().delete()
+
+
+class ExpertOpinion(models.Model):
+    """One expert's written opinion on an expert review (cases.ExpertReview): a draft the
+    expert holding the review edits, then signed and final.
+
+    For a pathology review it codes the reviewed diagnosis (WHO 2020 entity, as the case's
+    clinical record does), the grade as reported and the concordance with the referring
+    diagnosis; ``referring_*`` keep the case's diagnosis as it stood at the signature, so the
+    report sets the two side by side as they were compared. Comment and recommendation are
+    plain text (printed with their line breaks).
+
+    Signing the answer of a case sent to an expert service also signs the case's consensus
+    (``consensus``), so that its reports per audience, their delivery and notifications are
+    those of any signed consensus (decisions.reports).
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    review = models.OneToOneField(ExpertReview, on_delete=models.PROTECT, related_name="opinion")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewed_entity = models.CharField(
+        _("reviewed diagnosis (WHO 2020)"), max_length=64, blank=True, validators=[validate_entity]
+    )
+    reviewed_diagnosis_other = models.CharField(
+        _("reviewed diagnosis, if not in the WHO list"), max_length=200, blank=True
+    )
+    reviewed_grade = models.CharField(
+        _("grade"), max_length=16, choices=Case.ReportedGrade, blank=True
+    )
+    concordance = models.CharField(
+        _("concordance with the referring diagnosis"),
+        max_length=12,
+        choices=Concordance,
+        blank=True,
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    recommendation = models.TextField(_("recommendation"), blank=True)
+    referring_entity = models.CharField(max_length=64, blank=True)
+    referring_diagnosis_other = models.CharField(max_length=200, blank=True)
+    referring_grade = models.CharField(max_length=16, choices=Case.ReportedGrade, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    # SHA-256 of the signed fields (decisions.expert.opinion_digest), written with the
+    # signature: the opinion as signed can be checked against it.
+    sha256 = models.CharField(max_length=64, blank=True)
+    consensus = models.OneToOneField(
+        Consensus,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="expert_opinion",
+    )
+
+    objects = ExpertOpinionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True, signed_by__isnull=True, sha256="")
+                | (Q(signed_at__isnull=False, signed_by__isnull=False) & ~Q(sha256="")),
+                name="decisions_expertopinion_signature_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(concordance__in=["", "concordant", "minor", "major"]),
+                name="decisions_expertopinion_concordance_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Expert opinion on {self.review.case}"
+
+    def save(self, *args, **kwargs):
+        if self._stored_signed():
+            raise TypeError(SIGNED_OPINION_IS_FINAL)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self._stored_signed():
+            raise TypeError(SIGNED_OPINION_IS_FINAL)
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    def _stored_signed(self) -> bool:
+        return (
+            self.pk is not None
+            and type(self)._base_manager.filter(pk=self.pk, signed_at__isnull=False).exists()
+        )

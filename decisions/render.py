@@ -206,6 +206,27 @@ class ReportMolecular:
 
 
 @dataclass(frozen=True)
+class ReportExpertReview:
+    """One expert's signed opinion (issue #16): the case's answer on an expert service, or a
+    review a board asked for before discussing the case. Plain text, escaped when rendered."""
+
+    service: str
+    expert: str
+    signed_at: datetime.datetime
+    answer: bool  # the case's answer (else a step before the board's discussion)
+    pathology: bool  # a pathology review: diagnosis, grade and concordance side by side
+    referring_diagnosis: str = ""
+    reviewed_diagnosis: str = ""
+    referring_grade: str = ""
+    reviewed_grade: str = ""
+    concordance: str = ""
+    question: str = ""
+    comment: str = ""
+    recommendation: str = ""
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything one copy of one version of a consensus report shows. The panel copy names
     the case by its pseudonym only; `patient` and `addressee` are for the other copies.
@@ -256,6 +277,10 @@ class ReportData:
     dissent_withheld: bool = False
     # The decision section (outcome, rule, tally): not on the patient copy.
     show_decision: bool = True
+    # Expert opinions signed on the case (decisions.ExpertOpinion); ``expert_service``: the
+    # case was answered by one expert of an expert service, not by a board's vote.
+    expert_reviews: Sequence[ReportExpertReview] = ()
+    expert_service: bool = False
 
 
 class ReportError(ValueError):

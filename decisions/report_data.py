@@ -21,22 +21,24 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from django.utils.html import format_html, strip_tags
+from django.utils.html import format_html, linebreaks, strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from board.models import Board, Membership, Specialty
+from cases import clinical
 from cases.clinical.data import gist_risk
 from cases.markdown import render_markdown
-from cases.models import Case, Opinion, PatientIdentity, ReportAudience, Treatment
+from cases.models import Case, ExpertReview, Opinion, PatientIdentity, ReportAudience, Treatment
 from decisions import tally as tallying
-from decisions.models import Consensus, VoteRound
+from decisions.models import Consensus, ExpertOpinion, VoteRound
 from decisions.render import (
     ReportAddressee,
     ReportAttendee,
     ReportData,
     ReportDissent,
+    ReportExpertReview,
     ReportImage,
     ReportMolecular,
     ReportOpinion,
@@ -100,6 +102,19 @@ def report_data(consensus: Consensus, audience: str = ReportAudience.PANEL) -> R
     ]
     if patient_copy:
         decision, quorum = {}, ""
+    expert_service = case.board.is_expert_service
+    expert_reviews = _report_expert_reviews(case, at)
+    if patient_copy:
+        # The patient reads the expert's answer to their own request, not a board's steps.
+        expert_reviews = [review for review in expert_reviews if review.answer]
+    if expert_service:
+        signatures = [
+            ReportSignature(
+                name=consensus.signed_by.display_name,
+                role=_("Expert, %(service)s") % {"service": case.board.name},
+                signed_at=consensus.signed_at,
+            )
+        ]
     return ReportData(
         board=case.board.name,
         case_pseudonym=case.pseudonym,
@@ -116,18 +131,24 @@ def report_data(consensus: Consensus, audience: str = ReportAudience.PANEL) -> R
         history=case.history,
         question=case.question,
         question_type=case.get_question_type_display() if case.question_type else "",
-        disclaimer=_disclaimer(audience),
+        disclaimer=_disclaimer(audience, expert=case.board.is_expert_service),
         time_zone=case.board.time_zone or "UTC",
         studies=_report_studies(case, at),
         key_images=_report_key_images(case, at, panel=panel),
         opinions=_report_opinions(case, at) if shared else [],
         quorum=quorum,
-        recommendation_html=render_markdown(consensus.text) + _coded_recommendation(consensus),
+        recommendation_html=(
+            _plain_html(consensus.text)
+            if expert_service
+            else render_markdown(consensus.text) + _coded_recommendation(consensus)
+        ),
         attendees=attendees if shared else [],
         signatures=signatures,
         dissent=dissent if shared and not patient_copy else [],
         dissent_withheld=bool(dissent) and not shared and not patient_copy,
-        show_decision=not patient_copy,
+        show_decision=not patient_copy and not expert_service,
+        expert_reviews=expert_reviews,
+        expert_service=expert_service,
         audience=str(audience),
         audience_label=str(ReportAudience(audience).label),
         audience_note=_audience_note(audience, shared),
@@ -135,6 +156,54 @@ def report_data(consensus: Consensus, audience: str = ReportAudience.PANEL) -> R
         addressee=_report_addressee(case) if audience == ReportAudience.REFERRER else None,
         **decision,
     )
+
+
+def _plain_html(text: str) -> str:
+    """An expert's plain text as paragraphs (their line breaks kept, everything escaped)."""
+    return linebreaks(text, autoescape=True)
+
+
+def diagnosis_label(entity: str, other: str) -> str:
+    if entity in clinical.ENTITIES:
+        found = clinical.get_entity(entity)
+        return f"{found.name} ({found.icdo})"
+    return other or _("not recorded")
+
+
+def grade_label(grade: str) -> str:
+    return str(Case.ReportedGrade(grade).label) if grade else _("not recorded")
+
+
+def _report_expert_reviews(case: Case, at: datetime) -> list[ReportExpertReview]:
+    """The expert opinions signed on the case by the time of the signature, oldest first."""
+    opinions = (
+        ExpertOpinion.objects.filter(review__case=case, signed_at__lte=at)
+        .select_related("review__service", "signed_by")
+        .order_by("signed_at")
+    )
+    return [
+        ReportExpertReview(
+            service=opinion.review.service.name,
+            expert=opinion.signed_by.display_name,
+            signed_at=opinion.signed_at,
+            answer=opinion.review.purpose == ExpertReview.Purpose.ANSWER,
+            pathology=opinion.review.service.review_kind == "pathology",
+            referring_diagnosis=diagnosis_label(
+                opinion.referring_entity, opinion.referring_diagnosis_other
+            ),
+            reviewed_diagnosis=diagnosis_label(
+                opinion.reviewed_entity, opinion.reviewed_diagnosis_other
+            ),
+            referring_grade=grade_label(opinion.referring_grade),
+            reviewed_grade=grade_label(opinion.reviewed_grade),
+            concordance=opinion.get_concordance_display() if opinion.concordance else "",
+            question=opinion.review.question,
+            comment=opinion.comment,
+            recommendation=opinion.recommendation,
+            sha256=opinion.sha256,
+        )
+        for opinion in opinions
+    ]
 
 
 def _audience_note(audience: str, shared: bool) -> str:
@@ -150,10 +219,22 @@ def _audience_note(audience: str, shared: bool) -> str:
     )
 
 
-def _disclaimer(audience: str) -> str:
+def _disclaimer(audience: str, *, expert: bool = False) -> str:
     """Who decides the treatment: the board advises the treating physician, who remains
     responsible for the decision, taken with the patient. The patient copy says it in plain
     words."""
+    if expert and audience == ReportAudience.PATIENT:
+        return _(
+            "This is an expert's advice to the doctor who treats you. It does not decide "
+            "your treatment: you and your doctor decide together. Your doctor can explain "
+            "what it means for you and answer your questions."
+        )
+    if expert:
+        return _(
+            "The expert's opinion is advice to the treating physician, who remains "
+            "responsible for treatment decisions, taken with the patient. It rests on the "
+            "information and material given to the expert, listed in this report."
+        )
     if audience == ReportAudience.PATIENT:
         return _(
             "This is the board's advice to the doctor who treats you. It does not decide "

@@ -161,6 +161,8 @@ def vote_round_open(
     case = (
         Case.objects.select_for_update(of=("self",)).select_related("board").get(pk=access.case.pk)
     )
+    if case.board.is_expert_service:
+        raise ValidationError(_("An expert service answers with one expert's signed opinion."))
     if case.status not in VOTE_STATUSES:
         raise ValidationError(_("Votes are held on cases in review, scheduled or discussed."))
     if case.vote_rounds.filter(status=VoteRound.Status.OPEN).exists():
@@ -409,7 +411,9 @@ def consensus_initial(case: Case) -> dict[str, Any]:
 @check_then_do("consensus.draft", lambda access, **_: access.is_manager)
 def consensus_draft(*, access: CaseAccess, data: Mapping[str, Any]) -> Consensus:
     """Save the case's draft; after a signature, the next draft is a correction (version+1)."""
-    case = Case.objects.select_for_update().get(pk=access.case.pk)
+    case = Case.objects.select_for_update().select_related("board").get(pk=access.case.pk)
+    if case.board.is_expert_service:
+        raise ValidationError(_("An expert service answers with one expert's signed opinion."))
     latest = Consensus.objects.select_for_update().filter(case=case).order_by("-version").first()
     if case.status == S.WITHDRAWN or (latest is None and case.status == S.CONCLUDED):
         raise ValidationError(_("This case is closed."))

@@ -1,8 +1,39 @@
 from django.urls import path
 
-from decisions import fhir_views, followup_views, views
+from decisions import expert_views, fhir_views, followup_views, views
 
 urlpatterns = [
+    # Expert services (issue #16).
+    path(
+        "cases/<uuid:case_id>/expert-reviews/",
+        expert_views.expert_review_request,
+        name="expert-review-request",
+    ),
+    path(
+        "cases/<uuid:case_id>/expert-reviews/<uuid:review_id>/assign/",
+        expert_views.expert_review_assign,
+        name="expert-review-assign",
+    ),
+    path(
+        "cases/<uuid:case_id>/expert-reviews/<uuid:review_id>/take/",
+        expert_views.expert_review_take,
+        name="expert-review-take",
+    ),
+    path(
+        "cases/<uuid:case_id>/expert-reviews/<uuid:review_id>/waive/",
+        expert_views.expert_review_waive,
+        name="expert-review-waive",
+    ),
+    path(
+        "cases/<uuid:case_id>/expert-reviews/<uuid:review_id>/opinion/",
+        expert_views.expert_opinion_save,
+        name="expert-opinion-save",
+    ),
+    path(
+        "cases/<uuid:case_id>/expert-reviews/<uuid:review_id>/sign/",
+        expert_views.expert_opinion_sign,
+        name="expert-opinion-sign",
+    ),
     path("cases/<uuid:case_id>/decisions/", views.decision_panel, name="decision-panel"),
     path("cases/<uuid:case_id>/proposals/", views.proposal_create, name="proposal-create"),
     path(

@@ -92,7 +92,9 @@ def panel_context(
             # Said beside the ballot on the case page. The live page asks for its panel with
             # ?meeting= as it opens its socket, which makes its reader present.
             context["absent_from_live_vote"] = not services.present_in_meeting(round_, request.user)
-    if access.is_manager:
+    # An expert service's case is answered by its expert's signed opinion (decisions.expert):
+    # no vote, no consensus drafted by the managers.
+    if access.is_manager and not case.board.is_expert_service:
         if round_ is None or not round_.is_open:
             # The live meeting page asks for its panel with ?meeting=<uuid>: a vote opened
             # there is a vote of that meeting unless the chair says otherwise.

@@ -154,6 +154,8 @@ def meeting_schedule(
     duration_minutes: int,
     video_url: str = "",
 ) -> Meeting:
+    if access.board.is_expert_service:
+        raise ValidationError(_("An expert service does not meet: one expert answers each case."))
     meeting = Meeting(
         board=access.board,
         title=title,
@@ -245,6 +247,10 @@ def _why_not_schedulable(meeting: Meeting, case: Case) -> list[str]:
     if case.board_id != meeting.board_id:
         return [_("the case belongs to another board")]
     reasons = []
+    if case.board.is_expert_service:
+        return [_("an expert service's cases are answered by one expert, not in a meeting")]
+    if any(review.blocks_agenda for review in case.expert_reviews.all()):
+        reasons.append(_("the case awaits an expert review"))
     if case.status != S.IN_REVIEW:
         reasons.append(
             _("the case is %(status)s, not in review")

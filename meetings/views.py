@@ -41,6 +41,12 @@ def _schedulable_cases(meeting: Meeting):
         .exclude(agenda_items__meeting=meeting)
         # Shown in the picker; the chair may still schedule a case awaiting information.
         .annotate(awaiting_information=awaiting_information())
+        # A case waiting for the expert review its board asked for is not offered (issue #16).
+        .exclude(
+            expert_reviews__purpose="step",
+            expert_reviews__completed_at__isnull=True,
+            expert_reviews__waived_at__isnull=True,
+        )
         .order_by("ready_at")
     )
 

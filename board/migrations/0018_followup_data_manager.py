@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('board', '0013_board_imaging_options'),
+        ('board', '0014_board_kind_expert_service'),
     ]
 
     operations = [

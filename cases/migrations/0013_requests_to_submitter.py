@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0011_attachment_removal'),
+        ('cases', '0012_expert_review'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

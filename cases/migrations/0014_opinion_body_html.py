@@ -19,7 +19,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("cases", "0011_attachment_removal"),
+        ("cases", "0013_requests_to_submitter"),
     ]
 
     operations = [

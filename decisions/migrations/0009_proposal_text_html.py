@@ -17,7 +17,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("decisions", "0007_live_vote_presence_and_quorum_reason"),
+        ("decisions", "0008_expert_opinion"),
     ]
 
     operations = [

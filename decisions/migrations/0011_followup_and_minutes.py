@@ -11,8 +11,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0011_attachment_removal'),
-        ('decisions', '0007_live_vote_presence_and_quorum_reason'),
+        ('cases', '0014_opinion_body_html'),
+        ('decisions', '0009_proposal_text_html'),
         ('meetings', '0004_presenter_since_and_stray_scheduled_cases'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -4,6 +4,8 @@
 from django import template
 
 from cases.access import case_access
+from decisions import report_data
+from decisions.expert_views import expert_context
 from decisions.followup import followup_access
 from decisions.models import FollowUp, FollowUpAddendum
 from decisions.views import panel_context
@@ -56,3 +58,29 @@ def case_followups(context, case):
             .order_by("consensus__version", "number")
         ),
     }
+
+
+@register.inclusion_tag("decisions/_expert.html", takes_context=True)
+def expert_panel(context, case):
+    """The case's expert reviews (issue #16): who holds each, the opinion, the forms the
+    reader may use; and, for a board's managers, asking an expert service for a review."""
+    access = context.get("access")
+    if access is None or getattr(access, "case", None) != case:
+        access = case_access(context["request"].user, case)
+    if not access.can_view:
+        return {"hidden": True}
+    panel = expert_context(access)
+    panel["hidden"] = not (panel["expert_rows"] or panel["request_form"])
+    panel["csrf_token"] = context.get("csrf_token")
+    return panel
+
+
+@register.simple_tag
+def diagnosis_label(entity: str, other: str = "") -> str:
+    """A WHO 2020 entity key as its name and ICD-O code, else the described diagnosis."""
+    return report_data.diagnosis_label(entity, other)
+
+
+@register.filter
+def grade_label(grade: str) -> str:
+    return report_data.grade_label(grade)

@@ -85,3 +85,19 @@ def test_demo_code_refuses_production(settings):
     settings.PRODUCTION = True
     with pytest.raises(CommandError, match="refuses"):
         call_command("demo_code", "chair")
+
+
+def test_seed_demo_adds_the_expert_service_and_its_case_assigned_to_its_expert():
+    from board.demo import EXPERT_CASE, EXPERT_SERVICE
+    from cases.models import Case, ExpertReview
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    service = Board.objects.get(name=EXPERT_SERVICE)
+    assert service.is_pathology_review
+    roles = dict(service.memberships.values_list("user__username", "role"))
+    assert roles == {"pathologist": "coordinator", "expertpath": "member"}
+    case = Case.objects.get(pseudonym=EXPERT_CASE)
+    assert case.board == service and case.status == Case.Status.IN_REVIEW
+    review = ExpertReview.objects.get(case=case)
+    assert review.purpose == "answer" and review.expert.username == "expertpath"

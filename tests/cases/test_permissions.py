@@ -186,6 +186,13 @@ def test_every_case_url_is_in_the_matrix():
         "meeting-minutes-pdf",
         # the referrer copy's readers only, by session or token: tests/decisions/test_fhir_export
         "case-fhir-export",
+        # expert reviews (issue #16): every role on each, tested in test_expert_views
+        "expert-review-request",
+        "expert-review-assign",
+        "expert-review-take",
+        "expert-review-waive",
+        "expert-opinion-save",
+        "expert-opinion-sign",
     }
     assert {p.name for p in [*case_urls, *decision_urls]} == covered
 

@@ -8,10 +8,18 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.decisions.expert_factories import Service
+
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(fast_passwords):
     """Signing checks the password each time (tests/conftest.py: fast_passwords)."""
+
+
+@pytest.fixture
+def service(cast):
+    """An expert service (issue #16): tests/decisions/expert_factories.Service."""
+    return Service(cast)
 
 
 @pytest.fixture
