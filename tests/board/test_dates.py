@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from board.dates import format_clock, format_day, format_iso, format_span, format_when
+from meetings import ical
+from meetings.services import _meeting_words, send_invites
 from tests.helpers import signed_in
 from tests.meetings.factories import make_meeting
 
@@ -209,3 +212,27 @@ def test_the_home_page_lists_a_meeting_in_each_readers_zone(cast):
         section = re.search(r'id="upcoming-meetings">(.*?)</ul>', html, re.S).group(1)
         assert format_when(meeting.starts_at, zone) in section
     assert "UTC+4" in format_when(meeting.starts_at, "Asia/Dubai")
+
+
+# --- emails speak their recipient's zone ---------------------------------------------------
+
+
+def test_a_meeting_invite_gives_each_recipient_their_own_zone(cast):
+    meeting = make_meeting(cast)  # 07:30 UTC on 14 March 2031, planned in Paris
+    cast.pathologist.email, cast.pathologist.time_zone = "path@board.example", "Asia/Tokyo"
+    cast.pathologist.save()
+    cast.surgeon.email, cast.surgeon.time_zone = "surgeon@board.example", "Europe/Paris"
+    cast.surgeon.save()
+    assert send_invites(meeting, ical.REQUEST) == 2
+    bodies = {message.to[0]: message.body for message in mail.outbox}
+    # Tokyo reads its own time, and the meeting's beside it; Paris, its own only once.
+    assert "14 Mar 2031, 16:30 JST (14 Mar 2031, 08:30 CET)" in bodies["path@board.example"]
+    assert "14 Mar 2031, 08:30 CET, 90 minutes" in bodies["surgeon@board.example"]
+    assert "(14 Mar 2031" not in bodies["surgeon@board.example"]
+
+
+def test_a_status_note_names_the_meeting_in_the_submitters_zone(cast):
+    meeting = make_meeting(cast)
+    cast.referrer.time_zone = "America/New_York"
+    assert _meeting_words(meeting, cast.referrer)["when"] == "14 Mar 2031, 03:30 EDT"
+    assert _meeting_words(meeting, None)["when"] == "14 Mar 2031, 08:30 CET"
