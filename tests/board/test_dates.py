@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from board.dates import format_clock, format_day, format_iso, format_span, format_when
 from meetings import ical
 from meetings.services import _meeting_words, send_invites
+from tests.cases.factories import PATIENT_DOB, make_case
 from tests.helpers import signed_in
 from tests.meetings.factories import make_meeting
 
@@ -236,3 +237,11 @@ def test_a_status_note_names_the_meeting_in_the_submitters_zone(cast):
     cast.referrer.time_zone = "America/New_York"
     assert _meeting_words(meeting, cast.referrer)["when"] == "14 Mar 2031, 03:30 EDT"
     assert _meeting_words(meeting, None)["when"] == "14 Mar 2031, 08:30 CET"
+
+
+def test_the_case_page_gives_the_date_of_birth_as_a_day(cast):
+    # A bare {{ date }} would print Django's "March 14, 1961"; the page goes through |day.
+    case = make_case(cast)
+    html = signed_in(cast.chair).get(reverse("case-detail", kwargs={"case_id": case.uuid}))
+    assert format_day(PATIENT_DOB) in html.content.decode()
+    assert PATIENT_DOB.strftime("%B") not in html.content.decode()
