@@ -16,7 +16,7 @@ class ProfileForm(forms.ModelForm):
         fields = ["first_name", "last_name", "institution", "specialty", "time_zone"]
         help_texts = {
             "specialty": _("Shown next to your opinions and counted for the board's quorum."),
-            "time_zone": _("Meeting times are shown in this zone."),
+            "time_zone": _("Dates and times are shown in this zone, with the zone named."),
         }
 
     def __init__(self, *args, **kwargs):

@@ -22,6 +22,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from board.dates import format_day
 from cases import clinical
 from cases.clinical.data import ajcc8
 from cases.models import Case, ClinicalRevision, MolecularResult, Treatment
@@ -159,7 +160,7 @@ def _plain(value: Any) -> str:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, datetime.date):
-        return value.isoformat()
+        return format_day(value)
     return str(value)
 
 
@@ -204,7 +205,7 @@ def treatment_summary(row: Treatment) -> str:
         # "Preoperative (neoadjuvant)" reads "preoperative" inside a sentence.
         details.append(str(row.get_timing_display()).split(" (")[0].lower())
     if row.started_on:
-        details.append(row.started_on.isoformat())
+        details.append(format_day(row.started_on))
     return ", ".join([head, *filter(None, details)])
 
 

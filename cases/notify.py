@@ -15,6 +15,7 @@ from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from board.dates import format_when
 from board.models import Membership, User
 from cases.access import CaseAccess, case_access
 from cases.models import Case, CaseInvite, ExpertReview, Opinion
@@ -129,14 +130,15 @@ def expert_invited(invite: CaseInvite, token: str) -> int:
     subject = _("You are invited to review case %(pseudonym)s") % {"pseudonym": case.pseudonym}
     body = _(
         "%(inviter)s invited you to give an expert opinion on case %(pseudonym)s for %(board)s.\n"
-        "Open this link to accept; it works once, and until %(expires)s (UTC):\n\n%(url)s\n\n"
+        "Open this link to accept; it works once, and until %(expires)s:\n\n%(url)s\n\n"
         "You will be asked to sign in, or to create an account. If you did not expect this "
         "invitation, ignore this message.\n"
     ) % {
         "inviter": invite.invited_by.display_name,
         "pseudonym": case.pseudonym,
         "board": case.board.name,
-        "expires": f"{invite.expires_at:%Y-%m-%d %H:%M}",
+        # No account behind the address yet, so no zone of its own: UTC, named as such.
+        "expires": format_when(invite.expires_at, "UTC"),
         "url": invite_url(token),
     }
     try:

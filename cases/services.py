@@ -15,10 +15,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
+from board.dates import format_day
 from board.models import Board, Membership, User
 from cases import checklist, history, notify
 from cases.access import CaseAccess
@@ -288,7 +288,7 @@ def attachment_add(
             _("This file was already uploaded as %(name)s on %(date)s.")
             % {
                 "name": earlier.original_name,
-                "date": date_format(timezone.localtime(earlier.uploaded_at), "j M Y"),
+                "date": format_day(earlier.uploaded_at),
             }
         )
     attachment = Attachment(

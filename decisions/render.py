@@ -22,7 +22,6 @@ import os
 import re
 import ssl
 import threading
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,13 +30,14 @@ import nh3
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.template.loader import render_to_string
-from django.utils import dateformat, timezone, translation
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from board import dates
 from cases import markdown
 
 logger = logging.getLogger(__name__)
@@ -412,53 +412,21 @@ def page_css(*, board: str, running: str, generated_at: datetime.datetime, zone:
 
 
 # --- dates and times: one format, unambiguous ------------------------------------------------
-# A day is "3 Dec 2026" (the month in words: never 03/12 against 12/03); a time is "14:30 CET",
-# in the board's zone and with that zone named, since a report travels across borders. A zone
-# with no letters of its own in the tz database ("+04") reads "UTC+04".
-
-
-def _zone(name: str) -> datetime.tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return datetime.UTC
-
-
-def zone_abbreviation(value: datetime.datetime) -> str:
-    name = value.tzname() or ""
-    return f"UTC{name}" if name[:1] in "+-" else name
-
-
-def _local(value: datetime.datetime, zone: str) -> datetime.datetime:
-    if timezone.is_naive(value):
-        value = value.replace(tzinfo=datetime.UTC)
-    return value.astimezone(_zone(zone))
+# The report uses the format of every page (board/dates.py): "3 Dec 2026", "3 Dec 2026, 14:30
+# CET", in the board's zone (always passed explicitly here) and with that zone named, since a
+# report travels across borders.
 
 
 def format_day(value: datetime.date | datetime.datetime | None, zone: str = "UTC") -> str:
-    """ "3 Dec 2026"; a datetime is first put in ``zone`` (its day there)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime):
-        value = _local(value, zone)
-    return dateformat.format(value, "j M Y")
+    return dates.format_day(value, zone)
 
 
 def format_clock(value: datetime.datetime | None, zone: str) -> str:
-    """ "14:30 CET": the time in ``zone``, the zone named."""
-    if value is None:
-        return ""
-    local = _local(value, zone)
-    return f"{dateformat.format(local, 'H:i')} {zone_abbreviation(local)}".strip()
+    return dates.format_clock(value, zone)
 
 
 def format_when(value: datetime.datetime | datetime.date | None, zone: str) -> str:
-    """ "3 Dec 2026, 14:30 CET"; a date alone is "3 Dec 2026"."""
-    if value is None:
-        return ""
-    if not isinstance(value, datetime.datetime):
-        return format_day(value)
-    return f"{format_day(value, zone)}, {format_clock(value, zone)}"
+    return dates.format_when(value, zone)
 
 
 # The tally chart's geometry, in SVG user units (1 unit = 1 CSS px when drawn at 100%).

@@ -21,10 +21,10 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from board.dates import format_day
 from imaging import deid
 
 
@@ -37,7 +37,7 @@ class ShownDate:
 
     @property
     def text(self) -> str:
-        return date_format(self.date, "j M Y") if self.date else ""
+        return format_day(self.date)
 
     @property
     def interval(self) -> str:

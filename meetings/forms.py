@@ -8,6 +8,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from board.dates import format_when
 from board.models import Board
 from board.zones import zone_choices, zone_label
 from meetings.models import MAX_DURATION, MIN_DURATION, Meeting, validate_https
@@ -104,7 +105,10 @@ class MeetingForm(forms.Form):
                     "This start (%(when)s, %(zone)s) is already past; "
                     "choose a date and time still to come."
                 )
-                % {"when": naive.strftime("%Y-%m-%d %H:%M"), "zone": zone_label(data["time_zone"])},
+                % {
+                    "when": format_when(data["starts_at"], data["time_zone"]),
+                    "zone": zone_label(data["time_zone"]),
+                },
             )
         return data
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 import email.message
 import logging
-import zoneinfo
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -30,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from board.access import BoardAccess
+from board.dates import format_when
 from board.models import Membership, User
 from cases.access import case_access
 from cases.audit import audit
@@ -100,34 +100,49 @@ def _ics_part(ics: bytes, method: str):
 def send_invites(meeting: Meeting, method: str) -> int:
     """Email the invite to every active board member with an address; never raises."""
     members = User.objects.filter(memberships__board_id=meeting.board_id, is_active=True)
-    addresses = sorted({u.email for u in members if u.email})
+    # One address, one zone: the recipient's own (an address shared by two accounts, which
+    # the account rules forbid, would get the first account's).
+    zones: dict[str, str] = {}
+    for member in sorted(members, key=lambda u: u.pk):
+        if member.email:
+            zones.setdefault(member.email, member.time_zone)
+    addresses = sorted(zones)
     if not addresses:
         return 0
     meeting = Meeting.objects.select_related("board").get(pk=meeting.pk)
-    local = meeting.starts_at.astimezone(zoneinfo.ZoneInfo(meeting.time_zone))
     if method == ical.CANCEL:
         subject = _("Cancelled: %(title)s") % {"title": meeting.title}
         intro = _("This meeting of %(board)s is cancelled.") % {"board": meeting.board.name}
     else:
         subject = _("Invitation: %(title)s") % {"title": meeting.title}
         intro = _("You are invited to a meeting of %(board)s.") % {"board": meeting.board.name}
-    body = _(
-        "%(intro)s\n\n%(title)s\n%(when)s (%(zone)s), %(minutes)s minutes\n%(video)s\n%(url)s\n"
-    ) % {
-        "intro": intro,
-        "title": meeting.title,
-        "when": f"{local:%Y-%m-%d %H:%M}",
-        "zone": meeting.time_zone,
-        "minutes": meeting.duration_minutes,
-        "video": meeting.video_url,
-        "url": ical.meeting_url(meeting),
-    }
+
+    def body(zone: str) -> str:
+        # The start in the recipient's zone, and in the meeting's when that differs: the
+        # calendar file carries the meeting's zone, the text says what it means to this reader.
+        when = format_when(meeting.starts_at, zone)
+        at_meeting = format_when(meeting.starts_at, meeting.time_zone)
+        if at_meeting != when:
+            when = f"{when} ({at_meeting})"
+        return _("%(intro)s\n\n%(title)s\n%(when)s, %(minutes)s minutes\n%(video)s\n%(url)s\n") % {
+            "intro": intro,
+            "title": meeting.title,
+            "when": when,
+            "minutes": meeting.duration_minutes,
+            "video": meeting.video_url,
+            "url": ical.meeting_url(meeting),
+        }
+
     ics = ical.meeting_ics(meeting, method)
     try:
-        # One message per recipient: nobody sees the others' addresses in the headers.
+        # One message per recipient: nobody sees the others' addresses in the headers, and
+        # each reads the time in their own zone.
         for address in addresses:
             message = EmailMessage(
-                f"[Consilium] {subject}", body, settings.DEFAULT_FROM_EMAIL, [address]
+                f"[Consilium] {subject}",
+                body(zones[address]),
+                settings.DEFAULT_FROM_EMAIL,
+                [address],
             )
             message.attach(_ics_part(ics, method))
             message.send()
@@ -212,14 +227,14 @@ def meeting_cancel(*, access: MeetingAccess) -> Meeting:
     meeting.status = Meeting.Status.CANCELLED
     meeting.ical_sequence += 1
     meeting.save(update_fields=["status", "ical_sequence"])
-    note = _("The meeting “%(title)s” of %(when)s is cancelled.") % _meeting_words(meeting)
-    for item in meeting.agenda_items.select_related("case"):
+    for item in meeting.agenda_items.select_related("case__submitted_by"):
         if item.case.status == S.SCHEDULED:
             case_transition(
                 access=case_access(access.user, item.case),
                 to=S.IN_REVIEW,
                 by_agenda=True,
-                note=note,
+                note=_("The meeting “%(title)s” of %(when)s is cancelled.")
+                % _meeting_words(meeting, item.case.submitted_by),
             )
     audit(actor=access.user, action="meeting.cancel", target=meeting)
     _publish(meeting, lambda seq: MeetingStatusChanged(seq=seq, status=meeting.status))
@@ -230,10 +245,11 @@ def meeting_cancel(*, access: MeetingAccess) -> Meeting:
 # --- the agenda -----------------------------------------------------------------------
 
 
-def _meeting_words(meeting: Meeting) -> dict[str, str]:
-    """The meeting as the submitter's email names it: its title and local start, zone named."""
-    local = meeting.starts_at.astimezone(zoneinfo.ZoneInfo(meeting.time_zone))
-    return {"title": meeting.title, "when": f"{local.day} {local:%b %Y, %H:%M %Z}"}
+def _meeting_words(meeting: Meeting, reader: User | None) -> dict[str, str]:
+    """The meeting as the submitter's email names it: its title and start in the reader's
+    zone (the meeting's if there is no reader), zone named."""
+    zone = reader.time_zone if reader is not None else meeting.time_zone
+    return {"title": meeting.title, "when": format_when(meeting.starts_at, zone)}
 
 
 def _require_presenter(meeting: Meeting, presenter: User | None) -> None:
@@ -296,7 +312,7 @@ def agenda_add(
         to=S.SCHEDULED,
         by_agenda=True,
         note=_("It is on the agenda of the meeting “%(title)s” of %(when)s.")
-        % _meeting_words(meeting),
+        % _meeting_words(meeting, case.submitted_by),
     )
     audit(
         actor=access.user,
@@ -325,7 +341,7 @@ def agenda_remove(*, access: MeetingAccess, item: AgendaItem) -> None:
             to=S.IN_REVIEW,
             by_agenda=True,
             note=_("It was taken off the agenda of the meeting “%(title)s” of %(when)s.")
-            % _meeting_words(meeting),
+            % _meeting_words(meeting, case.submitted_by),
         )
     _renumber(meeting, list(meeting.agenda_items.values_list("pk", flat=True)))
     audit(actor=access.user, action="meeting.agenda_remove", case=case, target=meeting)

@@ -363,7 +363,7 @@ def test_rows_are_added_changed_and_removed_with_their_history(cast):
         "field": "treatment",
         "label": "Treatment added",
         "old": "",
-        "new": "Radiotherapy 50 Gy / 25 fr, preoperative, 2025-02-03",
+        "new": "Radiotherapy 50 Gy / 25 fr, preoperative, 3 Feb 2025",
     } in added.changes
     assert {
         "field": "molecular",
@@ -396,7 +396,7 @@ def test_rows_are_added_changed_and_removed_with_their_history(cast):
         {
             "field": "treatment",
             "label": "Treatment removed",
-            "old": "Radiotherapy 60 Gy / 30 fr, preoperative, 2025-02-03",
+            "old": "Radiotherapy 60 Gy / 30 fr, preoperative, 3 Feb 2025",
             "new": "",
         }
     ]

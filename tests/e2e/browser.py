@@ -166,3 +166,19 @@ def refusals(context) -> list[str]:
 
     context.on("console", listen)
     return seen
+
+
+def off_the_browser_loop(work, *args, **kwargs):
+    """Run ``work`` (a service call that seeds state mid-journey) in a thread of its own and
+    return its result: sync Playwright runs an event loop in the test's thread, and a service
+    that publishes an event after commit (async_to_sync) refuses to run inside one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run():
+        try:
+            return work(*args, **kwargs)
+        finally:
+            connection.close()  # this thread's own connection, not the test's
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()

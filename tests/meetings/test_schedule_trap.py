@@ -53,9 +53,10 @@ def test_the_agenda_schedules_the_case_and_the_email_names_the_meeting(
     cast, django_capture_on_commit_callbacks
 ):
     cast.referrer.email = "ref@riverside.example"
-    cast.referrer.save(update_fields=["email"])
+    cast.referrer.time_zone = "Europe/Lisbon"  # the email gives the referrer's own time
+    cast.referrer.save(update_fields=["email", "time_zone"])
     case = ready_case(cast)
-    meeting = make_meeting(cast)  # 14 Mar 2031, 08:30 in Paris
+    meeting = make_meeting(cast)  # 14 Mar 2031, 08:30 in Paris, 07:30 in Lisbon
     client = signed_in(cast.chair)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
@@ -66,7 +67,7 @@ def test_the_agenda_schedules_the_case_and_the_email_names_the_meeting(
     assert case.status == S.SCHEDULED
     [message] = [m for m in mail.outbox if m.to == ["ref@riverside.example"]]
     assert "scheduled" in message.subject
-    assert "“Sarcoma board, March” of 14 Mar 2031, 08:30 CET" in message.body
+    assert "“Sarcoma board, March” of 14 Mar 2031, 07:30 WET" in message.body
     # Scheduled through the agenda, it cannot be "unscheduled" by a button either.
     assert 'value="in_review"' not in case_page(client, case)
     item = meeting.agenda_items.get()
