@@ -78,7 +78,7 @@ export function mountDecisionPanel(root, { panelUrl, caseId = null }) {
     const place = keep ? keepPlace(root) : null;
     root.innerHTML = html;
     if (state) restoreState(root, state);
-    if (place) restorePlace(root, place);
+    if (place) restorePlace(root, place, { fallback: "#my-vote, #vote-outcome, #vote-round h3, h2" });
   }
 
   // After one's own submit: focus goes to what came of it (the error summary, the refusal, or

@@ -34,10 +34,13 @@ export function keepPlace(root, { typed = false } = {}) {
     }
   }
   const open = [...root.querySelectorAll("details[open] textarea[id]")].map((t) => t.id);
-  return { selector: focusSelector(root), caret, texts, open };
+  const inside = Boolean(el && el !== root && root.contains(el));
+  return { selector: focusSelector(root), inside, caret, texts, open };
 }
 
-export function restorePlace(root, { selector, caret, texts, open }) {
+// `fallback`: where focus goes when the control it was on is gone from the new HTML (a
+// confirmation replaced by the record it confirmed), rather than to <body>.
+export function restorePlace(root, { selector, inside, caret, texts, open }, { fallback = null } = {}) {
   for (const [id, value] of texts) {
     const field = root.querySelector(`#${CSS.escape(id)}`);
     if (field && !field.value) field.value = value;
@@ -46,7 +49,11 @@ export function restorePlace(root, { selector, caret, texts, open }) {
     const details = root.querySelector(`#${CSS.escape(id)}`)?.closest("details");
     if (details) details.open = true;
   }
-  const el = selector ? root.querySelector(selector) : null;
+  let el = selector ? root.querySelector(selector) : null;
+  if (!el && inside && fallback) {
+    el = root.querySelector(fallback);
+    if (el && el.tabIndex < 0 && !el.matches("a[href], button, input, select, textarea")) el.tabIndex = -1;
+  }
   if (!el) return;
   el.focus({ preventScroll: true });
   if (caret && typeof el.setSelectionRange === "function") {
