@@ -476,6 +476,8 @@ def opinion_create(request: HttpRequest, case_id: UUID) -> HttpResponse:
     if form.cleaned_data["parent"]:
         parent = _opinion_for(access, form.cleaned_data["parent"], "opinion.create")
     opinion = services.opinion_post(access=access, body=form.cleaned_data["body"], parent=parent)
+    # Said in the page's status region (base.html), so a screen reader hears it went through.
+    messages.success(request, _("Your opinion was posted."))
     return redirect(f"{_case_url(access.case)}#opinion-{opinion.uuid}")
 
 

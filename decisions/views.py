@@ -21,6 +21,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -82,6 +83,7 @@ def panel_context(
     if not panelist:
         return context
     forms = forms or {}
+    context["panel_errors"] = error_summary(forms.values())
     round_ = state.round
     if access.can_propose:
         context["proposal_form"] = forms.get("proposal") or ProposalForm()
@@ -120,6 +122,18 @@ def panel_context(
     ):
         context["cosign_form"] = forms.get("cosign") or SignForm(prefix="cosign")
     return context
+
+
+def error_summary(forms) -> list[dict[str, str]]:
+    """The errors of failed forms, each with the id of its field (or none for a form-wide
+    one), for the summary that takes focus after a failed submit (WCAG 3.3.1)."""
+    rows = []
+    for form in forms:
+        for name, errors in form.errors.items():
+            field_id = form[name].auto_id if name in form.fields else ""
+            label = form.fields[name].label if name in form.fields else ""
+            rows.extend({"id": field_id, "label": str(label or ""), "error": e} for e in errors)
+    return rows
 
 
 def _latest_signed(case) -> Consensus | None:
@@ -185,10 +199,17 @@ def _refused(
 
 @require_GET
 def decision_panel(request: HttpRequest, case_id: UUID) -> HttpResponse:
-    """The panel alone, for decisions.js to re-fetch when an event says it changed."""
+    """The panel alone, for decisions.js to re-fetch when an event says it changed. Opened
+    directly (a bookmark, a link shared), a fragment is no page (no title, no landmarks, no
+    language): the same panel comes inside the site's page."""
     access = get_case_for_user(request.user, case_id)
     audit(actor=request.user, action="decision.panel", case=access.case, target=access.case)
-    return render(request, PANEL, panel_context(request, access))
+    context = panel_context(request, access)
+    if _is_fetch(request):
+        return render(request, PANEL, context)
+    response = render(request, "decisions/panel_page.html", context)
+    patch_vary_headers(response, ["X-Requested-With"])
+    return response
 
 
 # --- proposals --------------------------------------------------------------------------------

@@ -150,6 +150,12 @@ def viewer_text() -> dict:
             [_("Wheel"), _("Scroll slices")],
             [_("Ctrl + wheel, + / −"), _("Zoom")],
             [_("Shift + drag, middle drag"), _("Pan")],
+            # Keyboard equivalents of the mouse (WCAG 2.1.1); they act with the image focused.
+            [_("Shift + ← →"), _("Narrower / wider window")],
+            [_("Shift + ↑ ↓"), _("Higher / lower level")],
+            [_("Ctrl + ↑ ↓ ← →"), _("Pan")],
+            [_("Enter or Space"), _("With a measuring tool: start placing, then place each point")],
+            [_("↑ ↓ ← → while placing"), _("Move the point (Shift: 10 times as far)")],
             ["F", _("Fit to window")],
             ["0", _("1:1 pixels")],
             [_("R / Shift+R"), _("Rotate right / left")],
@@ -161,6 +167,7 @@ def viewer_text() -> dict:
             [_("Delete"), _("Delete the focused annotation (yours)")],
             ["?", _("This help")],
             [_("Esc"), _("Close / cancel drawing")],
+            [_("Tab"), _("To and from the image; shortcuts act only in the viewer")],
         ],
         "presetMenu": _("Presets…"),
         "filePreset": _("File: %(name)s %(center)s/%(width)s"),
@@ -187,6 +194,21 @@ def viewer_text() -> dict:
         "sd": _("SD %(value)s"),
         "minMax": _("Min %(min)s Max %(max)s"),
         "area": _("Area %(value)s"),
+        # What a screen reader hears of an image pane (role=img) and of the slice slider.
+        "pane": _(
+            "%(modality)s, %(series)s, slice %(slice)s of %(count)s, W %(width)s L %(center)s"
+        ),
+        "paneSeries": _("series %(number)s"),
+        "paneEmpty": _("Image pane %(n)s, empty"),
+        "paneInverted": _("inverted"),
+        "paneZoom": _("zoom %(percent)s"),
+        "sliceOf": _("Slice %(slice)s of %(count)s"),
+        "annotations": _("Annotations"),
+        "yourAnnotation": _("Your %(kind)s %(value)s; Delete removes it"),
+        "placing": _(
+            "Placing %(tool)s: arrows move, Enter places point %(n)s of %(count)s, Esc cancels"
+        ),
+        "placed": _("%(tool)s placed"),
     }
 
 
@@ -288,6 +310,7 @@ def series_manifest(request: HttpRequest, case_id: UUID, series_id: UUID) -> Jso
             "study": str(series.study.uuid),
             "modality": series.modality,
             "description": series.description,
+            "series_number": series.series_number,
             "study_description": series.study.description,
             # The date this reader may see (real only for identity readers), labelled.
             "study_date": shown.date.isoformat() if shown.date else None,

@@ -429,6 +429,7 @@ def meeting_live(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
             "dismiss": _("Dismiss"),
             "blindedNew": _("A new opinion was posted. Post your own to see the others."),
             "notPosted": _("Not posted: %(error)s"),
+            "posted": _("Your opinion was posted."),
             # The agenda, as static/js/live/agenda.js draws it when it changes.
             "minutes": [ngettext("%(n)d min", "%(n)d min", n) for n in (1, 2)],
             "goTo": _("Go to"),

@@ -12,6 +12,8 @@
 //
 // Without this module every form still works as a plain POST and redirect.
 
+import { keepPlace, restorePlace } from "./keep.js";
+
 const REFRESH_ON = ["proposal.", "vote.", "consensus."];
 
 // What the user has ticked or typed in forms marked data-keep (a half-filled ballot, a
@@ -58,11 +60,35 @@ function restoreState(root, { forms, open }) {
 export function mountDecisionPanel(root, { panelUrl, caseId = null }) {
   let loading = null;
   let again = false;
+  // A polite status region outside the swapped HTML: a live region must exist before its text
+  // changes to be announced, and the panel's own HTML is new after every swap.
+  const status = document.createElement("p");
+  status.className = "visually-hidden";
+  status.setAttribute("role", "status");
+  status.dataset.panelStatus = "";
+  root.after(status);
+
+  function announce(text) {
+    status.textContent = "";
+    if (text) setTimeout(() => { status.textContent = text; }, 50);
+  }
 
   function swap(html, { keep }) {
     const state = keep ? keepState(root) : null;
+    const place = keep ? keepPlace(root) : null;
     root.innerHTML = html;
     if (state) restoreState(root, state);
+    if (place) restorePlace(root, place, { fallback: "#my-vote, #vote-outcome, #vote-round h3, h2" });
+  }
+
+  // After one's own submit: focus goes to what came of it (the error summary, the refusal, or
+  // the confirmation), and the status region says it.
+  function showResult() {
+    const target = root.querySelector("[data-error-summary], [data-panel-error], [data-panel-message]");
+    if (!target) return;
+    target.tabIndex = -1;
+    target.focus({ preventScroll: false });
+    announce(target.textContent.trim().replace(/\s+/g, " "));
   }
 
   async function load() {
@@ -122,6 +148,7 @@ export function mountDecisionPanel(root, { panelUrl, caseId = null }) {
       // panel re-rendered by the server (a bound form keeps what was typed).
       if (response.ok || response.status === 400 || response.status === 409) {
         swap(await response.text(), { keep: false });
+        showResult();
       } else {
         showError(`${response.status} ${response.statusText}`);
         if (button) button.disabled = false;
@@ -133,6 +160,7 @@ export function mountDecisionPanel(root, { panelUrl, caseId = null }) {
 
   return {
     refresh,
+    status,
     handleEvent(event) {
       if (typeof event?.type !== "string" || !REFRESH_ON.some((p) => event.type.startsWith(p))) {
         return;

@@ -8,8 +8,9 @@
 
 export class OpinionThread {
   // `container` holds the thread's section (#opinions), now or after a swap.
-  constructor(container, { blindedText, reload = null, onError = () => {} }) {
+  constructor(container, { blindedText, reload = null, onError = () => {}, onPosted = () => {} }) {
     this.container = container;
+    this.onPosted = onPosted;
     this.blindedText = blindedText;
     this.reload = reload;
     this.onError = onError;
@@ -73,6 +74,7 @@ export class OpinionThread {
       if (response.type !== "opaqueredirect" && !response.ok) throw new Error(`HTTP ${response.status}`);
       form.reset();
       await this.reload();
+      this.onPosted();
     } catch (err) {
       this.onError(err.message);
     } finally {

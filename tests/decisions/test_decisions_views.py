@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -128,12 +129,39 @@ def test_referrer_sees_only_the_signed_recommendation(cast):
 def test_panel_fragment_has_the_same_rules(cast):
     case = make_case(cast)
     propose(cast, case)
-    response = signed_in(cast.pathologist).get(url("decision-panel", case))
+    response = signed_in(cast.pathologist).get(url("decision-panel", case), **FETCH)
     assert response.status_code == 200
     assert 'id="proposals"' in response.content.decode()
     assert "<html" not in response.content.decode()
+    assert signed_in(cast.outsider).get(url("decision-panel", case), **FETCH).status_code == 404
     assert signed_in(cast.outsider).get(url("decision-panel", case)).status_code == 404
     assert signed_in(cast.other_member).get(url("decision-panel", case)).status_code == 404
+
+
+def test_panel_url_opened_directly_is_a_whole_page(cast):
+    # A fragment is no page (issue #19): no title, no language, no landmarks.
+    case = make_case(cast)
+    propose(cast, case)
+    response = signed_in(cast.pathologist).get(url("decision-panel", case))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html and "<h1>" in html and '<main id="main"' in html
+    assert 'id="proposals"' in html
+    assert "X-Requested-With" in response["Vary"]
+
+
+def test_failed_proposal_shows_an_error_summary_linked_to_the_field(cast):
+    case = make_case(cast)
+    response = signed_in(cast.surgeon).post(
+        url("proposal-create", case), {"proposal-category": "surgery", "proposal-text": ""}, **FETCH
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "data-error-summary" in html
+    assert 'href="#id_proposal-text"' in html
+    # The field names its error, and says it is invalid.
+    assert re.search(r'<textarea[^>]*aria-describedby="[^"]*id_proposal-text_error', html)
+    assert 'id="id_proposal-text_error"' in html and 'aria-invalid="true"' in html
 
 
 def test_panel_costs_the_same_queries_with_more_proposals_and_votes(cast):

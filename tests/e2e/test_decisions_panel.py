@@ -68,7 +68,12 @@ def test_vote_close_and_sign_live(cast, voting_case, daphne_server, new_context)
     chair.locator("#consensus .badge", has_text="draft").wait_for()
     chair.locator("input[name=sign-password]").fill("wrong")
     chair.get_by_role("button", name="Sign version 1").click()
-    chair.get_by_text("That is not your password. Nothing was signed.").wait_for()
+    # Said beside the field, and in the error summary that now has the focus (issue #19).
+    chair.get_by_text("That is not your password. Nothing was signed.", exact=True).wait_for()
+    assert chair.evaluate("document.activeElement.id") == "panel-errors"
+    assert (
+        chair.evaluate("document.activeElement.textContent").count("That is not your password") == 1
+    )
     chair.locator("input[name=sign-password]").fill(PASSWORD)
     chair.get_by_role("button", name="Sign version 1").click()
     panel.get_by_text("Signed by").wait_for()

@@ -188,6 +188,8 @@ def test_the_presenter_drives_every_screen(meeting, servers, new_context, cast):
     radiologist.wait_for_function("document.body.dataset.follow === 'presenting'")
     chair.wait_for_function("document.body.dataset.follow === 'following'")
     assert request.count() == 0  # answered
+    # The viewer's shortcuts act only with focus inside it (issue #19): focus the image first.
+    radiologist.locator("[data-pane]").first.focus()
     radiologist.keyboard.press("i")  # invert
     scroll(radiologist, -4)
     follows(radiologist, chair, pathologist)

@@ -11,6 +11,7 @@ import { LiveSync } from "./sync.js";
 import { bindPanels } from "./panels.js";
 import { OpinionThread } from "../opinions.js";
 import { fill } from "../text.js";
+import { keepPlace, restorePlace } from "../keep.js";
 
 class LivePage {
   constructor(root, config) {
@@ -37,8 +38,16 @@ class LivePage {
     this.thread = new OpinionThread(root.querySelector("[data-thread]"), {
       reload: () => this.reloadThread(),
       onError: (error) => this.flash(fill(this.text.notPosted, { error })),
+      onPosted: () => this.announce(this.text.posted),
       blindedText: this.text.blindedNew,
     });
+    // Said politely to screen readers; always in the page, as a live region must be before
+    // its text changes (the flash comes and goes).
+    this.status = document.createElement("p");
+    this.status.className = "visually-hidden";
+    this.status.setAttribute("role", "status");
+    this.status.dataset.liveStatus = "";
+    root.append(this.status);
     this.bindControls();
     this.bindSync();
     // The viewer measures itself on window resizes; its column also changes with the page.
@@ -325,7 +334,17 @@ class LivePage {
     const response = await fetch(`${this.config.itemUrl}${this.loadedItem}/`, { credentials: "same-origin" });
     if (!response.ok) return;
     const data = await response.json();
-    if (data.item === this.loadedItem) this.root.querySelector("[data-thread]").innerHTML = data.html.thread;
+    if (data.item !== this.loadedItem) return;
+    // Someone else's post must not wipe a half-typed reply or take the focus away.
+    const thread = this.root.querySelector("[data-thread]");
+    const place = keepPlace(thread, { typed: true });
+    thread.innerHTML = data.html.thread;
+    restorePlace(thread, place);
+  }
+
+  announce(message) {
+    this.status.textContent = "";
+    setTimeout(() => { this.status.textContent = message; }, 50);
   }
 
   mountViewer(viewerConfig, itemId, caseId) {
@@ -447,6 +466,7 @@ class LivePage {
 
   render() {
     const s = this.sync;
+    const focused = document.activeElement;
     const presenter = s.seq === null ? this.config.presenter : s.presenter;
     const mode = this.mode;
     document.body.dataset.follow = mode;
@@ -467,6 +487,10 @@ class LivePage {
     if (release) release.hidden = mode !== "presenting";
     const ask = this.root.querySelector("[data-ask]");
     if (ask) ask.hidden = mode === "presenting";
+    // Taking or giving back control hides the button pressed: focus goes to its counterpart
+    // rather than to <body>.
+    if (focused === take && take?.hidden && release && !release.hidden) release.focus();
+    if (focused === release && release?.hidden && take && !take.hidden) take.focus();
     for (const li of this.root.querySelectorAll("[data-agenda] [data-item]")) {
       const current = li.dataset.item === (s.seq === null ? this.loadedItem : s.item);
       li.classList.toggle("is-current", current);

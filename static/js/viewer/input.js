@@ -11,7 +11,8 @@ export function bindPointer(viewer, vp) {
   vp.root.addEventListener("pointerdown", (ev) => {
     if (ev.button !== 0 && ev.button !== 1) return;
     viewer.setActive(vp.index);
-    vp.root.focus({ preventScroll: true });
+    viewer.placing = null;
+    vp.canvas.focus({ preventScroll: true });
     const point = [ev.offsetX, ev.offsetY];
     const image = vp.canvasToImage(point);
     const info = vp.sliceInfo();
@@ -120,12 +121,25 @@ export function bindPointer(viewer, vp) {
   });
   vp.layer.addEventListener("keydown", (ev) => {
     const id = ev.target.closest?.("g.ann")?.dataset.id;
-    if (id && (ev.key === "Delete" || ev.key === "Backspace")) viewer.annotations.remove(id);
+    if (id && (ev.key === "Delete" || ev.key === "Backspace")) {
+      ev.preventDefault();
+      viewer.annotations.remove(id);
+      vp.canvas.focus({ preventScroll: true });
+    }
+  });
+  // Tabbing into a pane makes it the active one, as a click does.
+  vp.canvas.addEventListener("focus", () => viewer.setActive(vp.index));
+  vp.canvas.addEventListener("blur", () => {
+    if (viewer.placing?.viewport === vp.index) viewer.cancelPlacing();
   });
 }
 
-// The keyboard shortcuts (listed by the help, toolbar.js). Returns the keydown handler,
-// for the viewer to remove when it goes away.
+const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+
+// The keyboard shortcuts (listed by the help, toolbar.js and imaging/views.py). They listen on
+// the viewer's own element and act only when focus is inside it: single-key shortcuts on the
+// whole document turned a chair's typing elsewhere on the live page into rotations and cine on
+// every follower's screen (issue #19; WCAG 2.1.4). Returns the handler, for destroy().
 export function bindKeys(viewer) {
   const keys = {
     ArrowDown: () => viewer.scroll(1), ArrowRight: () => viewer.scroll(1),
@@ -141,13 +155,51 @@ export function bindKeys(viewer) {
   for (const tool of TOOLS) keys[tool.key] = () => viewer.setTool(tool.id);
   for (const preset of CT_PRESETS) keys[preset.key] = () => viewer.applyPreset(preset.id);
   const onKey = (ev) => {
-    if (ev.target.closest("input, select, textarea") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (!(ev.target instanceof Element) || !viewer.root.contains(ev.target)) return;
+    if (viewer.toolbar.helpOpen()) {
+      // A modal dialog: Esc closes it, Tab stays inside (toolbar.js), nothing else acts.
+      if (ev.key === "Escape") {
+        ev.preventDefault();
+        viewer.toolbar.closeHelp();
+      }
+      return;
+    }
+    if (ev.target.closest("input, select, textarea") || ev.metaKey || ev.altKey) return;
+    const pane = ev.target.closest("[data-pane]");
+    const arrow = ARROWS[ev.key];
+    if (pane && viewer.placing && (arrow || ev.key === "Enter" || ev.key === " " || ev.key === "Escape")) {
+      ev.preventDefault();
+      if (arrow) viewer.movePlacing(arrow[0] * (ev.shiftKey ? 20 : 2), arrow[1] * (ev.shiftKey ? 20 : 2));
+      else if (ev.key === "Escape") viewer.cancelPlacing();
+      else viewer.placePoint();
+      return;
+    }
+    if (pane && (ev.key === "Enter" || ev.key === " ") && POINTS[viewer.tool]) {
+      ev.preventDefault();
+      viewer.startPlacing();
+      return;
+    }
+    if (arrow && ev.ctrlKey) {
+      // Pan: the image moves with the arrow, a tenth of the pane at a time.
+      ev.preventDefault();
+      viewer.panBy(arrow[0] * 0.1, arrow[1] * 0.1);
+      return;
+    }
+    if (arrow && ev.shiftKey) {
+      // Window: ← → narrower / wider, ↑ ↓ a higher / lower level.
+      ev.preventDefault();
+      viewer.windowBy(arrow[0], -arrow[1]);
+      return;
+    }
+    if (ev.ctrlKey) return;
+    // Keys that buttons and links use for themselves stay theirs.
+    if ((ev.key === "Enter" || ev.key === " ") && !pane) return;
     const fn = keys[ev.key];
     if (fn) {
       ev.preventDefault();
       fn();
     }
   };
-  document.addEventListener("keydown", onKey);
+  viewer.root.addEventListener("keydown", onKey);
   return onKey;
 }

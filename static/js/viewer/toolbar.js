@@ -104,6 +104,8 @@ export class Toolbar {
       "flip-v": () => viewer.flip("v"),
       invert: () => viewer.toggleInvert(),
       fit: () => viewer.fit(),
+      "zoom-in": () => viewer.zoomBy(1.2),
+      "zoom-out": () => viewer.zoomBy(1 / 1.2),
       "one-to-one": () => viewer.oneToOne(),
       reset: () => viewer.reset(),
       cine: () => viewer.toggleCine(),
@@ -149,6 +151,8 @@ export class Toolbar {
     slider.max = String(count - 1);
     slider.value = String(vp.view?.slice || 0);
     slider.disabled = !vp.series;
+    // The slider counts from 0, a person from 1: say what the overlay says (WCAG 4.1.2).
+    slider.setAttribute("aria-valuetext", fill(this.text.sliceOf, { slice: (vp.view?.slice || 0) + 1, count }));
     const presets = this.root.querySelector("[data-presets]");
     const inst = vp.sliceInfo()?.instance;
     const t = this.text;
@@ -202,14 +206,42 @@ export class Toolbar {
     this.flashTimer = setTimeout(() => { node.hidden = true; }, 2500);
   }
 
+  helpOpen() {
+    return !this.root.querySelector("[data-help]").hidden;
+  }
+
+  // A modal dialog: focus moves in, Tab cycles inside, Esc or Close gives focus back to
+  // whatever opened it (the ? button, or the image where "?" was pressed).
   toggleHelp() {
+    if (this.helpOpen()) return this.closeHelp();
     const help = this.root.querySelector("[data-help]");
-    help.hidden = !help.hidden;
-    if (!help.hidden) help.querySelector("button").focus();
+    this.helpReturn = document.activeElement;
+    help.hidden = false;
+    if (!this.helpTrap) {
+      this.helpTrap = (ev) => {
+        if (ev.key !== "Tab") return;
+        const focusable = [...help.querySelectorAll("button, [href], [tabindex='0']")];
+        const first = focusable[0];
+        const last = focusable[focusable.length - 1];
+        if (ev.shiftKey && document.activeElement === first) {
+          ev.preventDefault();
+          last.focus();
+        } else if (!ev.shiftKey && document.activeElement === last) {
+          ev.preventDefault();
+          first.focus();
+        }
+      };
+      help.addEventListener("keydown", this.helpTrap);
+    }
+    help.querySelector("[data-help-box]").focus();
   }
 
   closeHelp() {
     const help = this.root.querySelector("[data-help]");
-    if (!help.hidden) help.hidden = true;
+    if (help.hidden) return;
+    help.hidden = true;
+    const back = this.helpReturn && this.helpReturn.isConnected ? this.helpReturn : this.root.querySelector("[data-action=help]");
+    back?.focus();
+    this.helpReturn = null;
   }
 }

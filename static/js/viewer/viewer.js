@@ -10,7 +10,7 @@ import { autoWindow } from "./lut.js";
 import { SeriesLoader } from "./loader.js";
 import { Viewport } from "./viewport.js";
 import { ReconnectingSocket } from "../socket.js";
-import { Annotations, request } from "./annotations.js";
+import { Annotations, POINTS, request } from "./annotations.js";
 import { bindKeys, bindPointer } from "./input.js";
 import {
   LAYOUTS, VIEWPORTS, normaliseState, normaliseView, openingView, presetWindow, resetPatch, sameState,
@@ -39,6 +39,7 @@ export class Viewer {
     this.toolbar = new Toolbar(this);
     this.tool = "wl";
     this.draft = null;
+    this.placing = null; // keyboard measuring: { viewport, point } where Enter places next
     this.cine = null;
     this.stats = { last: 0, max: 0, count: 0, total: 0 };
     this.state = normaliseState({});
@@ -100,7 +101,8 @@ export class Viewer {
     this.stopCine();
     this.listeners.clear();
     this.pointerListeners.clear();
-    document.removeEventListener("keydown", this.onKey);
+    this.root.removeEventListener("keydown", this.onKey);
+    clearTimeout(this.announceTimer);
     window.removeEventListener("resize", this.onResize);
     for (const entry of this.loaders.values()) entry.loader.abort();
     if (this.frameRequest) cancelAnimationFrame(this.frameRequest);
@@ -220,6 +222,27 @@ export class Viewer {
     this.update(this.state.active, { zoom: view.zoom * factor });
   }
 
+  // Window by keyboard: steps of a twentieth of the width (at least 1).
+  windowBy(widthSteps, centerSteps) {
+    const view = this.state.viewports[this.state.active];
+    if (!view) return;
+    const step = Math.max(1, Math.round(view.width / 20));
+    this.setWindow(view.center + centerSteps * step, Math.max(1, view.width + widthSteps * step));
+  }
+
+  // Pan by keyboard: the image moves by a fraction of the pane, as a drag of that size would.
+  panBy(fx, fy) {
+    const vp = this.activeViewport();
+    if (!vp.series) return;
+    const dx = fx * vp.cssWidth;
+    const dy = fy * vp.cssHeight;
+    const m = vp.transform;
+    const det = m[0] * m[3] - m[1] * m[2];
+    const ix = (m[3] * dx - m[2] * dy) / det;
+    const iy = (-m[1] * dx + m[0] * dy) / det;
+    this.update(this.state.active, { pan: [vp.view.pan[0] - ix, vp.view.pan[1] - iy] });
+  }
+
   fit() {
     this.update(this.state.active, { zoom: 1, pan: [0, 0] });
   }
@@ -311,6 +334,7 @@ export class Viewer {
       }
       this.record(total);
       this.syncControls();
+      this.announceView();
       const waiters = this.renderWaiters || [];
       this.renderWaiters = [];
       waiters.forEach((resolve) => resolve());
@@ -466,6 +490,90 @@ export class Viewer {
   closeHelpOrDraft() {
     this.toolbar.closeHelp();
     this.draft = null;
+    this.placing = null;
     this.requestRender();
+  }
+
+  // --- measuring with the keyboard (WCAG 2.1.1) ---------------------------------------------
+  // Enter on a pane with a measuring tool starts: a cross at the pane's centre, moved by the
+  // arrows; each Enter pins one point where the cross is, the last one saves, as clicks do.
+
+  startPlacing() {
+    const vp = this.activeViewport();
+    const info = vp.sliceInfo();
+    if (!info || !POINTS[this.tool]) return;
+    this.draft = null;
+    this.placing = { viewport: vp.index, kind: this.tool, point: vp.canvasToImage([vp.cssWidth / 2, vp.cssHeight / 2]) };
+    this.sayPlacing();
+    this.requestRender();
+  }
+
+  movePlacing(dx, dy) {
+    const p = this.placing;
+    if (!p) return;
+    const vp = this.viewports[p.viewport];
+    const [x, y] = vp.imageToCanvas(p.point);
+    p.point = vp.canvasToImage([x + dx, y + dy]);
+    if (this.draft?.viewport === p.viewport) this.draft.points[this.draft.points.length - 1] = [...p.point];
+    this.requestRender();
+  }
+
+  placePoint() {
+    const p = this.placing;
+    if (!p) return;
+    const vp = this.viewports[p.viewport];
+    const info = vp.sliceInfo();
+    if (!info) return this.cancelPlacing();
+    const need = POINTS[p.kind];
+    if (!this.draft || this.draft.viewport !== p.viewport) {
+      this.draft = { viewport: p.viewport, kind: p.kind, instance: info.instance.uuid, frame: info.slice.frame, points: [[...p.point]], mine: true };
+    } else {
+      this.draft.points[this.draft.points.length - 1] = [...p.point];
+    }
+    if (this.draft.points.length >= need) {
+      this.placing = null;
+      this.say(fill(this.text.placed, { tool: this.text.tools[p.kind] }));
+      this.saveDraft();
+      return;
+    }
+    this.draft.points.push([...p.point]); // the loose one, following the cross
+    this.sayPlacing();
+    this.requestRender();
+  }
+
+  cancelPlacing() {
+    this.placing = null;
+    this.draft = null;
+    this.requestRender();
+  }
+
+  sayPlacing() {
+    const p = this.placing;
+    const n = this.draft && this.draft.viewport === p.viewport ? this.draft.points.length : 1;
+    this.say(fill(this.text.placing, { tool: this.text.tools[p.kind], n, count: POINTS[p.kind] }));
+  }
+
+  // --- what a screen reader hears -------------------------------------------------------------
+
+  // At once (an answer to a key the user pressed).
+  say(message) {
+    const node = this.root.querySelector("[data-announce]");
+    if (!node) return;
+    clearTimeout(this.announceTimer);
+    node.textContent = message;
+    this.announced = message;
+  }
+
+  // The active pane's label after the view settles: debounced, so cine, a drag or a
+  // presenter's scrolling is not read out frame by frame.
+  announceView() {
+    clearTimeout(this.announceTimer);
+    this.announceTimer = setTimeout(() => {
+      const label = this.activeViewport()?.label;
+      const node = this.root.querySelector("[data-announce]");
+      if (!node || !label || label === this.announced || this.cine) return;
+      node.textContent = label;
+      this.announced = label;
+    }, 800);
   }
 }

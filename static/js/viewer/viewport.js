@@ -28,9 +28,16 @@ export class Viewport {
     this.index = index;
     this.root = el("div", "vp", root);
     this.root.dataset.index = index;
-    this.root.tabIndex = -1;
+    // The image is what takes focus (Tab reaches it) and what a screen reader names: a
+    // role=img whose label says what is shown, kept current by draw(). The annotation layer
+    // is a sibling, so one's own annotations can be focusable (a focusable child of an img
+    // is hidden from assistive technology).
     this.canvas = el("canvas", "vp-image", this.root);
-    this.layer = svg("svg", { class: "vp-annotations" }, this.root);
+    this.canvas.setAttribute("role", "img");
+    this.canvas.tabIndex = 0;
+    this.canvas.dataset.pane = "";
+    this.layer = svg("svg", { class: "vp-annotations", role: "group", "aria-label": viewer.text.annotations || "" }, this.root);
+    this.label = "";
     this.topLeft = el("div", "vp-text vp-tl", this.root);
     this.topRight = el("div", "vp-text vp-tr", this.root);
     this.bottomLeft = el("div", "vp-text vp-bl", this.root);
@@ -40,6 +47,10 @@ export class Viewport {
       this.marks[side] = el("div", `vp-orient vp-orient-${side}`, this.root);
     }
     this.bar = el("div", "vp-scalebar", this.root);
+    // The overlays repeat, for the eye, what the pane's label says.
+    for (const node of [this.topLeft, this.topRight, this.bottomLeft, this.bottomRight, this.bar, ...Object.values(this.marks)]) {
+      node.setAttribute("aria-hidden", "true");
+    }
     this.warning = el("div", "vp-warning", this.root);
     this.warning.hidden = true;
     this.progress = el("div", "vp-progress", this.root);
@@ -159,7 +170,14 @@ export class Viewport {
     this.pointerDot.style.transform = `translate(${x}px, ${y}px)`;
   }
 
+  setLabel(text) {
+    if (text === this.label) return;
+    this.label = text;
+    this.canvas.setAttribute("aria-label", text);
+  }
+
   clearOverlays(message) {
+    this.setLabel(fill(this.viewer.text.paneEmpty || "%(n)s", { n: this.index + 1 }));
     for (const node of [this.topLeft, this.topRight, this.bottomLeft, this.bottomRight, this.bar]) node.textContent = "";
     for (const node of Object.values(this.marks)) node.textContent = "";
     this.warning.hidden = true;
@@ -191,6 +209,21 @@ export class Viewport {
       line(fill(t.zoomLevel, { percent: `${(scale * 100).toFixed(0)}%` })),
     );
     this.bottomLeft.textContent = frame ? "" : t.loading;
+    const series = manifest.series_number != null ? fill(t.paneSeries, { number: manifest.series_number }) : manifest.description || "";
+    const label = [
+      fill(t.pane, {
+        modality: manifest.modality,
+        series,
+        slice: v.slice + 1,
+        count: manifest.slices.length,
+        width: Math.round(v.width),
+        center: Math.round(v.center),
+      }),
+      v.invert ? t.paneInverted : "",
+      fill(t.paneZoom, { percent: `${(scale * 100).toFixed(0)}%` }),
+      frame ? "" : t.loading,
+    ];
+    this.setLabel(label.filter(Boolean).join(", "));
     const labels = orientationLabels(inst.orientation, v);
     for (const [side, node] of Object.entries(this.marks)) node.textContent = labels ? labels[side] : "";
     const bar = inst.spacing ? scaleBar(inst.spacing[1], scale, this.cssWidth) : null;
@@ -215,6 +248,12 @@ export class Viewport {
     const items = this.viewer.annotationsFor(inst.uuid, info.slice.frame);
     const draft = this.viewer.draft && this.viewer.draft.viewport === this.index ? [this.viewer.draft] : [];
     for (const ann of [...items, ...draft]) this.drawAnnotation(ann, inst, frame);
+    const cursor = this.viewer.placing;
+    if (cursor && cursor.viewport === this.index) {
+      // Where Enter places the next point (keyboard measuring).
+      const [x, y] = this.imageToCanvas(cursor.point);
+      svg("path", { class: "vp-cursor", d: `M${x - 10},${y}H${x - 3}M${x + 3},${y}H${x + 10}M${x},${y - 10}V${y - 3}M${x},${y + 3}V${y + 10}`, "aria-hidden": "true" }, this.layer);
+    }
   }
 
   drawAnnotation(ann, inst, frame) {
@@ -282,7 +321,14 @@ export class Viewport {
       svg("polygon", { points: `${x1},${y1} ${head.join(" ")}`, class: "head" }, g);
       if (ann.text) label(ann.text, pts[0]);
     }
-    if (ann.mine && ann.id) g.setAttribute("tabindex", "0");
+    if (ann.mine && ann.id) {
+      g.setAttribute("tabindex", "0");
+      g.setAttribute("role", "button");
+      const t = this.viewer.text;
+      const kind = t.tools?.[ann.kind] || ann.kind;
+      const value = g.querySelector("text")?.textContent || "";
+      g.setAttribute("aria-label", fill(t.yourAnnotation || "%(kind)s %(value)s", { kind, value }));
+    }
   }
 }
 
