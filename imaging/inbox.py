@@ -141,7 +141,7 @@ def _to_inbox(board: Board, calling_ae_title: str, prepared) -> Stored:
     modality = prepared.series.get("modality", "")
     try:
         with transaction.atomic():
-            inbox, created = InboxStudy.objects.get_or_create(
+            inbox, _created = InboxStudy.objects.get_or_create(
                 board=board,
                 study_instance_uid=prepared.study_instance_uid,
                 defaults={
@@ -191,4 +191,3 @@ def error_comment(reason: str) -> str:
     # ASCII: the default character repertoire of an LO in a command set.
     text = reason.encode("ascii", "replace").decode()
     return text if len(text) <= ERROR_COMMENT_MAX else text[: ERROR_COMMENT_MAX - 3] + "..."
-

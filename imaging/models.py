@@ -286,9 +286,7 @@ class DicomCaller(models.Model):
     optionally, the address it must call from. Associations from anyone else are rejected."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    board = models.ForeignKey(
-        "board.Board", on_delete=models.CASCADE, related_name="dicom_callers"
-    )
+    board = models.ForeignKey("board.Board", on_delete=models.CASCADE, related_name="dicom_callers")
     ae_title = models.CharField(_("calling AE title"), max_length=16)
     host = models.GenericIPAddressField(
         _("address"),

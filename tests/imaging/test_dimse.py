@@ -258,4 +258,3 @@ def test_a_known_caller_of_one_board_cannot_send_to_another(port, cast, board):
     cast.other_board.dicom_ae_title = "HEAD_NECK"
     cast.other_board.save()
     assert associate(port, called="HEAD_NECK").is_rejected
-

@@ -1,3 +1,5 @@
+import contextlib
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -19,7 +21,5 @@ class Command(BaseCommand):
         port = settings.DICOM_PORT if port is None else port
         self.stdout.write(f"DICOM listener on {host}:{port} (Ctrl-C stops it)", ending="\n")
         self.stdout.flush()
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             listen(host=host, port=port, block=True)
-        except KeyboardInterrupt:
-            pass
