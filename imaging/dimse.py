@@ -44,23 +44,27 @@ _config.LOG_REQUEST_IDENTIFIERS = False
 _config.LOG_RESPONSE_IDENTIFIERS = False
 
 # What `imaging.prepare` reads and decodes (pydicom with pylibjpeg, openjpeg, RLE and CharLS;
-# deflate is zlib). Explicit VR Little Endian first: the syntax to fall back to.
+# deflate is zlib). The order is the listener's preference, and pynetdicom picks the first of
+# these that the sender proposes (presentation.negotiate_as_acceptor): compressed first, as a
+# sender proposes a compressed syntax when it holds the file so, and sending it as it is
+# keeps its bytes and spares a decode the sender may not even be able to do (dcmtk's
+# storescu cannot decompress JPEG); lossless before lossy; uncompressed last.
 TRANSFER_SYNTAXES = [
-    uid.ExplicitVRLittleEndian,
-    uid.ImplicitVRLittleEndian,
-    uid.DeflatedExplicitVRLittleEndian,
-    uid.JPEGBaseline8Bit,
-    uid.JPEGExtended12Bit,
     uid.JPEGLossless,
     uid.JPEGLosslessSV1,
     uid.JPEGLSLossless,
-    uid.JPEGLSNearLossless,
     uid.JPEG2000Lossless,
-    uid.JPEG2000,
     uid.HTJ2KLossless,
     uid.HTJ2KLosslessRPCL,
-    uid.HTJ2K,
     uid.RLELossless,
+    uid.JPEGBaseline8Bit,
+    uid.JPEGExtended12Bit,
+    uid.JPEGLSNearLossless,
+    uid.JPEG2000,
+    uid.HTJ2K,
+    uid.DeflatedExplicitVRLittleEndian,
+    uid.ExplicitVRLittleEndian,
+    uid.ImplicitVRLittleEndian,
 ]
 
 _END_LOCK = threading.Lock()
