@@ -943,6 +943,12 @@ def methods(info: dict) -> list[str]:
         f"de-identification {deid} (the series thumbnail is made when first asked for, "
         "not during the upload); Orthanc: POST /instances, "
         "one file a request, stored as sent. Both on one connection, one request at a time.",
+        "1b Another series of the same size sent by C-STORE, pynetdicom as the SCU (the same "
+        "client for both), one association, Explicit VR Little Endian, one file at a time. "
+        "Consilium: the listener in Daphne's process (as `make run` has it), checked as an "
+        "upload and stored identified in the board's inbox; Orthanc: its C-STORE SCP with its "
+        "defaults, stored as sent. Orthanc's rate here is far below its HTTP ingest: its SCP "
+        "may pay a delayed ACK per file (not investigated).",
         "2 Consilium: GET /cases/<c>/series/<s>/ (the manifest), then on a fresh connection "
         "GET .../frames/?first=K until the first record is whole, and close. Orthanc, as OHIF: "
         "GET /dicom-web/studies/<st>/series/<se>/metadata, then on a fresh connection "
