@@ -78,7 +78,7 @@ class Receipt:
 
     def close(self) -> None:
         caller = {"calling_ae_title": self.calling_ae_title, "address": self.address}
-        if self.to_inbox or self.refused or not self.to_cases:
+        if self.to_inbox or self.refused:  # an echo alone stores nothing: no event
             audit(
                 actor=None,
                 action="imaging.dicom_receive",
