@@ -84,6 +84,11 @@ TESTED_ELSEWHERE = {
     "key-image-png",
     "key-image-release",  # test_key_image_release.py
     "study-remove",  # by case status and role: test_study_removal.py
+    # A board's, not a case's: managers only, members 403, outsiders 404 (test_inbox_views.py).
+    "board-inbox",
+    "board-inbox-settings",
+    "board-inbox-attach",
+    "board-inbox-discard",
 }
 
 
