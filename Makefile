@@ -10,6 +10,9 @@ PORT ?= 8000
 # BASE_URL says otherwise (a proxy's public name).
 DEBUG ?= 0
 BASE_URL ?= http://$(HOST):$(PORT)
+# The DICOM listener (C-ECHO, C-STORE from a PACS) runs beside Daphne in `make run`.
+DICOM_HOST ?= 127.0.0.1
+DICOM_PORT ?= 11112
 RUN_ENV := DEBUG=$(DEBUG) BASE_URL=$(BASE_URL)
 VENV := .venv
 VPY := $(VENV)/bin/python
@@ -62,7 +65,8 @@ run:
 	$(RUN_ENV) $(VPY) manage.py migrate --noinput
 	$(RUN_ENV) $(VPY) manage.py seed_demo
 	@echo "Consilium is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops it; links in emails: $(BASE_URL); DEBUG=$(DEBUG))"
-	exec env $(RUN_ENV) $(VPY) -m board.serve -b $(HOST) -p $(PORT) board.asgi:application
+	@echo "DICOM listener on $(DICOM_HOST):$(DICOM_PORT) (a board's PACS inbox names its AE title)"
+	exec env $(RUN_ENV) DICOM_LISTENER=1 DICOM_HOST=$(DICOM_HOST) DICOM_PORT=$(DICOM_PORT) $(VPY) -m board.serve -b $(HOST) -p $(PORT) board.asgi:application
 
 test:
 	$(call ensure_venv,test)

@@ -286,11 +286,38 @@ class Board(models.Model):
             "“3,6,12”. Empty: no follow-up."
         ),
     )
+    # Receiving from a PACS (imaging.dimse): the AE title a hospital's archive sends this
+    # board's studies to, and the tag (besides the Accession Number) that may carry a case's
+    # pseudonym so a study goes straight to that case. Blank: the board receives nothing.
+    dicom_ae_title = models.CharField(
+        _("DICOM AE title"),
+        max_length=16,
+        blank=True,
+        help_text=_(
+            "The Application Entity title that archives send this board's studies to "
+            "(up to 16 letters, digits, spaces or _-.). Leave empty to receive nothing."
+        ),
+    )
+    dicom_case_tag = models.CharField(
+        _("DICOM tag naming the case"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "A DICOM keyword (for example StudyID) whose value, like the Accession Number, "
+            "may hold a case's code to send a study straight to that case."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            # The listener finds the board by the called AE title: one board per title.
+            models.UniqueConstraint(
+                fields=["dicom_ae_title"],
+                condition=~Q(dicom_ae_title=""),
+                name="board_board_dicom_ae_title_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(turnaround_days__isnull=True) | Q(turnaround_days__gte=1),
                 name="board_board_turnaround_positive",

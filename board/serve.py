@@ -13,6 +13,11 @@ Once Django and the app are loaded, their objects are moved out of the garbage c
 sight (``gc.freeze``): a full collection otherwise walks them all, every second or two,
 and each walk (20 to 50 ms) stalls every live session of the process at once.
 
+With ``DICOM_LISTENER=1`` (what `make run` sets) the process also runs the DICOM listener
+(imaging.dimse) on DICOM_HOST:DICOM_PORT, in pynetdicom's threads, so a developer has one
+command; in production it runs as its own process (``manage.py dicom_listener``), since
+several Daphne processes cannot all bind one port.
+
 The access log (Daphne's, on stdout) writes each request's path with its query's values
 redacted (board.logredact): a QIDO search names the patient in its query.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import sys
 import tempfile
 from functools import partial
@@ -95,9 +101,24 @@ class ConsiliumServer(Server):
         return input_queue
 
     def run(self):
+        listener = start_dicom_listener()
         gc.collect()
         gc.freeze()
-        super().run()
+        try:
+            super().run()
+        finally:
+            if listener is not None:
+                listener.shutdown()
+
+
+def start_dicom_listener():
+    """The DICOM listener in this process's threads, if ``DICOM_LISTENER=1``; else None.
+    Django is set up by now (Daphne imported the application)."""
+    if os.environ.get("DICOM_LISTENER", "").strip().lower() not in {"1", "true", "yes", "on"}:
+        return None
+    from imaging.dimse import listen  # needs the app registry, ready only now
+
+    return listen(block=False)
 
 
 class ConsiliumCommandLine(CommandLineInterface):

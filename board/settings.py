@@ -314,6 +314,12 @@ ZIP_MAX_TOTAL_BYTES = env_int("ZIP_MAX_TOTAL_MB", 4096, minimum=1, maximum=65536
 # Decoded frames kept in memory per process, for the pixel API.
 FRAME_CACHE_BYTES = env_int("FRAME_CACHE_MB", 256, minimum=0, maximum=65536) * 2**20
 STOW_MAX_BYTES = env_int("STOW_MAX_MB", 2048, minimum=1, maximum=65536) * 2**20  # per request
+# The DICOM listener (imaging.dimse, `manage.py dicom_listener`, and `make run`): loopback
+# by default; a PACS on another host needs DICOM_HOST=0.0.0.0 (or the interface's address).
+DICOM_HOST = env_str("DICOM_HOST") or "127.0.0.1"
+DICOM_PORT = env_int("DICOM_PORT", 11112, minimum=1, maximum=65535)
+# Simultaneous associations (each is a thread with its own database connection).
+DICOM_MAX_ASSOCIATIONS = env_int("DICOM_MAX_ASSOCIATIONS", 10, minimum=1, maximum=200)
 # A CD export sent as a folder is many files; the browser sends them in batches.
 DATA_UPLOAD_MAX_NUMBER_FILES = 500
 

@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from imaging.models import Annotation, Instance, KeyImage, Series, Study
+from imaging.models import (
+    Annotation,
+    DicomCaller,
+    InboxInstance,
+    InboxStudy,
+    Instance,
+    KeyImage,
+    Series,
+    Study,
+)
 
 
 class SeriesInline(admin.TabularInline):
@@ -52,3 +61,37 @@ class KeyImageAdmin(admin.ModelAdmin):
     raw_id_fields = ("case", "instance", "author")
     # A key image is a frozen record of what someone saw.
     readonly_fields = ("uuid", "state", "annotations", "created_at")
+
+
+@admin.register(DicomCaller)
+class DicomCallerAdmin(admin.ModelAdmin):
+    list_display = ("ae_title", "host", "board", "created_at")
+    list_select_related = ("board",)
+    readonly_fields = ("uuid", "created_at")
+
+
+# The inbox names patients: its list shows no identifier, and nothing in it is edited here
+# (the board's inbox page attaches or discards).
+@admin.register(InboxStudy)
+class InboxStudyAdmin(admin.ModelAdmin):
+    list_display = ("uuid", "board", "modalities", "instance_count", "last_received_at")
+    list_select_related = ("board",)
+    exclude = ("patient_name", "patient_id")
+    readonly_fields = (
+        "uuid",
+        "board",
+        "study_instance_uid",
+        "study_date",
+        "accession_number",
+        "description",
+        "modalities",
+        "calling_ae_title",
+        "instance_count",
+    )
+
+
+@admin.register(InboxInstance)
+class InboxInstanceAdmin(admin.ModelAdmin):
+    list_display = ("sop_instance_uid", "study", "size", "received_at")
+    raw_id_fields = ("study",)
+    readonly_fields = ("sop_instance_uid", "file", "size")

@@ -276,3 +276,94 @@ class KeyImage(models.Model):
 
     def __str__(self) -> str:
         return self.caption or f"Key image {self.uuid}"
+
+
+# --- receiving from a PACS (DICOM C-STORE) -------------------------------------------------
+
+
+class DicomCaller(models.Model):
+    """An archive (or modality) allowed to send a board's studies: its calling AE title and,
+    optionally, the address it must call from. Associations from anyone else are rejected."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    board = models.ForeignKey("board.Board", on_delete=models.CASCADE, related_name="dicom_callers")
+    ae_title = models.CharField(_("calling AE title"), max_length=16)
+    host = models.GenericIPAddressField(
+        _("address"),
+        null=True,
+        blank=True,
+        help_text=_("The caller's IP address; empty accepts the AE title from any address."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ae_title", "host"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["board", "ae_title", "host"], name="imaging_dicom_caller_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ae_title}@{self.host or '*'}"
+
+
+class InboxStudy(models.Model):
+    """A study received from an archive for a board, not yet attached to a case.
+
+    It holds the patient's identifying data as sent (name, ID): only the board's managers
+    see the inbox. Attaching runs every file through the one ingest pipeline into the case
+    (de-identified then, per the board's setting) and deletes the inbox rows and files;
+    discarding deletes them too.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    board = models.ForeignKey("board.Board", on_delete=models.CASCADE, related_name="inbox")
+    study_instance_uid = models.CharField(max_length=64)
+    patient_name = models.CharField(max_length=200, blank=True)
+    patient_id = models.CharField(max_length=64, blank=True)
+    study_date = models.DateField(null=True, blank=True)
+    accession_number = models.CharField(max_length=16, blank=True)
+    description = models.CharField(max_length=200, blank=True)
+    modalities = models.CharField(max_length=64, blank=True)  # "CT\MR", as received
+    calling_ae_title = models.CharField(max_length=16, blank=True)
+    instance_count = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    last_received_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["board", "study_instance_uid"], name="imaging_inbox_study_once"
+            ),
+        ]
+        verbose_name_plural = "inbox studies"
+
+    def __str__(self) -> str:
+        return f"Inbox study {self.uuid}"
+
+    @property
+    def modality_list(self) -> list[str]:
+        return [m for m in self.modalities.split("\\") if m]
+
+
+class InboxInstance(models.Model):
+    """One received file, checked (not de-identified), stored through Django's storage."""
+
+    study = models.ForeignKey(InboxStudy, on_delete=models.CASCADE, related_name="instances")
+    sop_instance_uid = models.CharField(max_length=64)
+    file = models.FileField(upload_to="inbox/", max_length=255)
+    size = models.PositiveBigIntegerField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "sop_instance_uid"], name="imaging_inbox_instance_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.sop_instance_uid

@@ -11,15 +11,29 @@ import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_ipv46_address
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from pydicom.datadict import tag_for_keyword
 
+from board.access import BoardAccess
+from board.models import Board
 from cases.access import CaseAccess
 from cases.audit import audit
+from cases.models import Case
 from cases.services import upload_remove
-from imaging.models import Annotation, Instance, KeyImage, Study
+from imaging.inbox import inbox_delete_files, inbox_files
+from imaging.ingest import Batch, Ingest
+from imaging.models import (
+    Annotation,
+    DicomCaller,
+    InboxStudy,
+    Instance,
+    KeyImage,
+    Study,
+)
 from realtime.events import AnnotationChanged, KeyImageChanged
 from realtime.publish import publish_case_event
 
@@ -362,3 +376,131 @@ def study_remove(*, access: CaseAccess, study: Study, reason: str) -> Study:
         reason_missing=_("Say why the study is removed."),
         detail={"study_instance_uid": study.study_instance_uid},
     )
+
+
+# --- receiving from a PACS: the board's DICOM settings and its inbox ---------------------
+
+# PS3.5 6.2 (AE): up to 16 characters of the default repertoire, no backslash or control
+# characters; leading and trailing spaces are not significant. Kept to what a PACS
+# administrator can type without surprise.
+AE_TITLE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _-.")
+
+
+def clean_ae_title(value: str, *, field: str) -> str:
+    title = value.strip()
+    if len(title) > 16 or not set(title) <= AE_TITLE_CHARS:
+        raise ValidationError(
+            _("%(field)s: an AE title is up to 16 letters, digits, spaces or _-.")
+            % {"field": field}
+        )
+    return title
+
+
+def clean_callers(text: str) -> list[tuple[str, str | None]]:
+    """One caller a line: an AE title, then optionally the address it must call from."""
+    callers = []
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) > 2:
+            raise ValidationError(_("Write one caller a line: AE title, then an optional address."))
+        title = clean_ae_title(parts[0], field=_("Caller"))
+        host = parts[1] if len(parts) == 2 else None
+        if host is not None:
+            try:
+                validate_ipv46_address(host)
+            except ValidationError:
+                raise ValidationError(
+                    _("%(host)s is not an IP address.") % {"host": host}
+                ) from None
+        if (title, host) not in callers:
+            callers.append((title, host))
+    return callers
+
+
+@transaction.atomic
+def dicom_settings_update(
+    *, access: BoardAccess, ae_title: str, case_tag: str, callers: str
+) -> Board:
+    """The board's AE title, its case tag and the callers it accepts (managers only)."""
+    access.require(access.is_manager, "board.dicom")
+    board = Board.objects.select_for_update().get(pk=access.board.pk)
+    title = clean_ae_title(ae_title, field=_("AE title"))
+    if title and Board.objects.filter(dicom_ae_title=title).exclude(pk=board.pk).exists():
+        raise ValidationError(_("Another board already receives as %(title)s.") % {"title": title})
+    tag = case_tag.strip()
+    if tag and not dictionary_has_keyword(tag):
+        raise ValidationError(_("%(tag)s is not a DICOM keyword.") % {"tag": tag})
+    wanted = clean_callers(callers)
+    board.dicom_ae_title, board.dicom_case_tag = title, tag
+    board.save(update_fields=["dicom_ae_title", "dicom_case_tag"])
+    DicomCaller.objects.filter(board=board).delete()
+    DicomCaller.objects.bulk_create(
+        [DicomCaller(board=board, ae_title=t, host=h) for t, h in wanted]
+    )
+    audit(
+        actor=access.user,
+        action="board.dicom_settings",
+        target=board,
+        detail={
+            "ae_title": title,
+            "case_tag": tag,
+            "callers": [f"{t}@{h or '*'}" for t, h in wanted],
+        },
+    )
+    return board
+
+
+def dictionary_has_keyword(keyword: str) -> bool:
+    return tag_for_keyword(keyword) is not None
+
+
+def inbox_study_attach(
+    *, access: BoardAccess, study: InboxStudy, case_code: str
+) -> tuple[Case, Batch]:
+    """Run the inbox study's files through the one ingest into the board's case named by
+    ``case_code`` (de-identified then, per the board's setting), then empty it out."""
+    access.require(access.is_manager, "inbox.attach")
+    code = case_code.strip().upper()
+    case = Case.objects.select_related("board").filter(board=access.board, pseudonym=code).first()
+    if case is None:
+        raise ValidationError(_("No case of this board has the code %(code)s.") % {"code": code})
+    with Ingest(case=case, by=access.user) as ingest:
+        for name, data in inbox_files(study):
+            ingest.add(name, data)
+        batch = ingest.close()
+    if batch.stored == 0 and not any(r.ok for r in batch.results):
+        raise ValidationError(_("No file of the study could be stored in the case."))
+    _inbox_study_delete(study)
+    audit(
+        actor=access.user,
+        action="imaging.inbox_attach",
+        case=case,
+        detail={
+            "inbox_study": str(study.uuid),
+            "stored": batch.stored,
+            "refused": sum(r.status == "refused" for r in batch.results),
+        },
+    )
+    return case, batch
+
+
+def inbox_study_discard(*, access: BoardAccess, study: InboxStudy) -> None:
+    access.require(access.is_manager, "inbox.discard")
+    files = study.instance_count
+    _inbox_study_delete(study)
+    audit(
+        actor=access.user,
+        action="imaging.inbox_discard",
+        target=access.board,
+        detail={"inbox_study": str(study.uuid), "files": files},
+    )
+
+
+def _inbox_study_delete(study: InboxStudy) -> None:
+    names = list(study.instances.values_list("file", flat=True))
+    with transaction.atomic():
+        InboxStudy.objects.filter(pk=study.pk).delete()
+    # After the rows: a file is never missing under a row that still points at it.
+    transaction.on_commit(lambda: inbox_delete_files(names))

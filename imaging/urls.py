@@ -1,6 +1,6 @@
 from django.urls import path
 
-from imaging import annotation_views, launch, release_views, removal_views, views
+from imaging import annotation_views, inbox_views, launch, release_views, removal_views, views
 
 urlpatterns = [
     # Opened by other systems (IHE Invoke Image Display style): imaging/launch.py.
@@ -70,5 +70,22 @@ urlpatterns += [
         "cases/<uuid:case_id>/key-images/<uuid:key_image_id>/release/",
         release_views.key_image_release,
         name="key-image-release",
+    ),
+    # Receiving from a PACS: the board's inbox and DICOM settings (managers only).
+    path("boards/<uuid:board_id>/inbox/", inbox_views.inbox, name="board-inbox"),
+    path(
+        "boards/<uuid:board_id>/inbox/settings/",
+        inbox_views.inbox_settings,
+        name="board-inbox-settings",
+    ),
+    path(
+        "boards/<uuid:board_id>/inbox/<uuid:study_id>/attach/",
+        inbox_views.inbox_attach,
+        name="board-inbox-attach",
+    ),
+    path(
+        "boards/<uuid:board_id>/inbox/<uuid:study_id>/discard/",
+        inbox_views.inbox_discard,
+        name="board-inbox-discard",
     ),
 ]

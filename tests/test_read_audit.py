@@ -102,6 +102,12 @@ EXEMPT: dict[str, str] = {
     "queue": NO_PATIENT_DATA + " (how many cases each board has at each stage)",
     "board-detail": NO_PATIENT_DATA,
     "board-settings": NO_PATIENT_DATA,
+    # A board's PACS inbox is no case's: tests/imaging/test_inbox_views.py checks that its
+    # read (and a member's refused read) leaves one event, imaging.inbox_read.
+    "board-inbox": "audited per board, tested in tests/imaging/test_inbox_views.py",
+    "board-inbox-settings": WRITE,
+    "board-inbox-attach": WRITE,
+    "board-inbox-discard": WRITE,
     "account": NO_PATIENT_DATA,
     "api-token-create": NO_PATIENT_DATA,
     "api-token-revoke": WRITE,

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('board', '0014_board_kind_expert_service'),
+        ('board', '0017_board_dicom_ae_title'),
     ]
 
     operations = [

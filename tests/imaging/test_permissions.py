@@ -85,6 +85,11 @@ TESTED_ELSEWHERE = {
     "key-image-release",  # test_key_image_release.py
     "study-remove",  # by case status and role: test_study_removal.py
     "viewer-launch",  # by study UID or accession number, no case in the URL: test_viewer_launch.py
+    # A board's, not a case's: managers only, members 403, outsiders 404 (test_inbox_views.py).
+    "board-inbox",
+    "board-inbox-settings",
+    "board-inbox-attach",
+    "board-inbox-discard",
 }
 
 
