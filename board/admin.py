@@ -76,6 +76,14 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user", "board")
 
 
+@admin.register(DataManager)
+class DataManagerAdmin(admin.ModelAdmin):
+    list_display = ("user", "board")
+    list_filter = ("board",)
+    search_fields = ("user__username", "user__last_name", "board__name")
+    autocomplete_fields = ("user", "board")
+
+
 @admin.register(QuorumRequirement)
 class QuorumRequirementAdmin(admin.ModelAdmin):
     list_display = ("board", "specialty", "minimum")

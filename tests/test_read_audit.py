@@ -174,6 +174,21 @@ EXEMPT: dict[str, str] = {
     "too, refusals included: tests/imaging/test_viewer_launch.py",
     "case-fhir-export": "the referrer copy's readers only (the chair walking here gets 403); "
     "each export is audited as report.fhir: tests/decisions/test_fhir_export.py",
+    # Expert services (issue #16): POST only, each audited by its service.
+    "expert-review-request": WRITE,
+    "expert-review-assign": WRITE,
+    "expert-review-take": WRITE,
+    "expert-review-waive": WRITE,
+    "expert-opinion-save": WRITE,
+    "expert-opinion-sign": WRITE,
+    # Follow-up and minutes (issue #18): their own access objects, tests/decisions/test_followup.py
+    # and test_minutes.py.
+    "followup-record": "pseudonymous; its read is audited as followup.view",
+    "followup-addendum": "its download is audited (followup_views.addendum_download)",
+    "meeting-minutes": PSEUDONYMS + " (the minutes name cases by pseudonym only)",
+    "meeting-minutes-edit": WRITE,
+    "meeting-minutes-sign": WRITE,
+    "meeting-minutes-pdf": PSEUDONYMS + "; the download is audited as minutes.download",
 }
 # The admin's pages are walked by test_admin_change_pages_are_audited below; django-otp-webauthn's
 # passkey ceremony answers with WebAuthn options and its translations, no patient data.

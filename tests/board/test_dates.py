@@ -244,4 +244,4 @@ def test_the_case_page_gives_the_date_of_birth_as_a_day(cast):
     case = make_case(cast)
     html = signed_in(cast.chair).get(reverse("case-detail", kwargs={"case_id": case.uuid}))
     assert format_day(PATIENT_DOB) in html.content.decode()
-    assert PATIENT_DOB.strftime("%B") not in html.content.decode()
+    assert PATIENT_DOB.strftime("%B %-d, %Y") not in html.content.decode()
