@@ -32,6 +32,7 @@ from meetings.live import (
 from meetings.models import HEARTBEAT, AgendaItem, Attendance, Meeting
 from meetings.services import attendance_join, attendance_leave, attendance_seen
 from realtime.consumers import CLOSE_REVOKED, SessionBoundConsumer, keep_connection
+from realtime.consumers import CLOSE_TRY_AGAIN as LAYER_TRY_AGAIN
 from realtime.events import (
     BoardAccessRevoked,
     Event,
@@ -55,8 +56,9 @@ def meeting_socket_path(meeting: Meeting) -> str:
 
 
 CLOSE_FLOOD = 4429
-# The live hub lost the channel layer (Redis): reconnect, and resync from the snapshot.
-CLOSE_TRY_AGAIN = 1013
+# The live hub lost the channel layer (Redis): reconnect, and resync from the snapshot
+# (realtime.consumers.CLOSE_TRY_AGAIN says why not RFC 6455's 1013).
+CLOSE_TRY_AGAIN = LAYER_TRY_AGAIN
 MAX_MESSAGE_BYTES = 16 * 1024
 # A presenter sends at most at the display rate; a token bucket allows bursts up to this.
 RATE_PER_SECOND = 60

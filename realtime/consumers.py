@@ -51,8 +51,11 @@ logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_REVOKED = 4401
-# RFC 6455 "Try Again Later": the channel layer (Redis) is unreachable; the client retries.
-CLOSE_TRY_AGAIN = 1013
+# "Try again later": the channel layer (Redis) is unreachable; the client retries. RFC 6455's
+# own 1013 cannot be sent: Daphne's WebSocket stack (Autobahn) lets an application close with
+# 1000 or 3000-4999 only and raises on anything else, leaving the socket open. 4013 is 1013 in
+# the range kept for applications.
+CLOSE_TRY_AGAIN = 4013
 # What channels-redis raises while its Redis is down or unreachable.
 LAYER_LOST = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
@@ -88,7 +91,9 @@ class SessionBoundConsumer(AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         except LAYER_LOST as exc:
-            logger.warning("channel layer unreachable, socket closed with 1013: %s", exc)
+            logger.warning(
+                "channel layer unreachable, socket closed with 4013 (try again): %s", exc
+            )
             await self._layer_lost(send)
 
     async def _layer_lost(self, send) -> None:

@@ -5,7 +5,8 @@
 //
 // The server's close codes (realtime/consumers.py): 4401 (session revoked) and 4403
 // (forbidden) stop for good and say so; 4429 (too many messages) waits at least 5 s;
-// 1013 (try again: the server lost its channel layer) and anything else retry.
+// 4013 (try again: the server lost its channel layer; 1013 in the range Daphne lets an
+// application send) and anything else retry.
 //
 // Events (detail in brackets): "status" (connecting | open | reconnecting | flood |
 // forbidden), "open" ({ reopened }), "message" (the parsed JSON), "close" ({ code }).
@@ -15,7 +16,7 @@
 export const CLOSE_REVOKED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
 export const CLOSE_FLOOD = 4429;
-export const CLOSE_TRY_AGAIN = 1013;
+export const CLOSE_TRY_AGAIN = 4013;
 const FLOOD_PAUSE_MS = 5000;
 
 // Exponential backoff with jitter.

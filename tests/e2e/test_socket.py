@@ -32,7 +32,7 @@ SOCKET_RULES = """async () => {
   FakeSocket.all[0].dispatchEvent(new MessageEvent('message', { data: 'not json' }));
   FakeSocket.all[0].dispatchEvent(new MessageEvent('message', { data: '{"type": "x"}' }));
   out.messages = messages;
-  close(s, 1013);
+  close(s, 4013);
   out.tryAgain = [s.status, s.retryAt > Date.now()];
   s.retryNow();  // what the browser's "online" event does
   out.retried = FakeSocket.all.length;

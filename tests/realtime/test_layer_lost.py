@@ -1,6 +1,6 @@
 """Redis stopped under connected meeting sockets (WebsocketCommunicator, channels-redis).
 
-The test runs its own redis-server on a free port and stops it: the sockets close with 1013
+The test runs its own redis-server on a free port and stops it: the sockets close with 4013
 (try again later), their attendance ends, their heartbeat stops, and a socket opened while
 Redis is down is refused with the same clean close, not an HTTP 500.
 """
@@ -61,7 +61,7 @@ async def closed_with(comm) -> int | None:
             return message.get("code")
 
 
-async def test_redis_stopped_closes_sockets_with_1013_and_ends_attendance(cast, redis_layer):
+async def test_redis_stopped_closes_sockets_with_try_again_and_ends_attendance(cast, redis_layer):
     meeting = await sync_to_async(make_meeting)(cast)
     chair = await join(cast.chair, meeting)
     member = await join(cast.radiologist, meeting)
@@ -76,7 +76,7 @@ async def test_redis_stopped_closes_sockets_with_1013_and_ends_attendance(cast, 
         assert await closed_with(comm) == CLOSE_TRY_AGAIN
     assert await sync_to_async(open_joins.count)() == 0
 
-    # While Redis is down a new socket is refused cleanly: accepted, then closed with 1013.
+    # While Redis is down a new socket is refused cleanly: accepted, then closed with 4013.
     _, cookie = await sync_to_async(session_cookie)(cast.surgeon)
     late = communicator(f"/ws/meetings/{meeting.uuid}/", cookie=cookie)
     connected, _ = await late.connect(timeout=15)
@@ -94,7 +94,7 @@ async def test_redis_stopped_closes_sockets_with_1013_and_ends_attendance(cast, 
     )()
     assert again == seen
 
-    # Redis back: a client that retries (as static/js does on 1013) is served again.
+    # Redis back: a client that retries (as static/js does on 4013) is served again.
     redis_layer.start()
     for _ in range(20):
         try:
