@@ -26,6 +26,7 @@ from tests.decisions.expert_factories import (
     submitted_case,
     written,
 )
+from tests.decisions.factories import close, draft, open_round, propose, sign, vote
 
 pytestmark = pytest.mark.django_db
 
@@ -435,3 +436,39 @@ def test_an_expert_service_case_never_goes_on_an_agenda(cast, service):
     assert _why_not_schedulable(meeting, case) == [
         "an expert service's cases are answered by one expert, not in a meeting"
     ]
+
+
+def test_the_boards_report_prints_the_signed_step_review_for_the_panel_only(
+    cast, service, django_capture_on_commit_callbacks
+):
+    # The case a patient submitted: its copies are the panel's and the patient's.
+    case = make_case(cast, submitted_by=cast.patient)
+    review = ask_for_review(cast, service, case, expert_user=service.expert)
+    expert.expert_opinion_save(
+        access=case_access(service.expert, case), review=review, data=PATHOLOGY_OPINION
+    )
+    expert.expert_opinion_sign(
+        access=case_access(service.expert, case), review=review, password=PASSWORD
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        consensus = board_signed_consensus(cast, case)
+    copies = {r.audience: r for r in Report.objects.filter(consensus=consensus)}
+    assert set(copies) == {"panel", "patient"}
+    panel = pdftotext(copies["panel"])
+    assert "Multidisciplinary tumor board report" in panel
+    assert "Is this a myxofibrosarcoma? Grade?" in panel  # the board's question to the expert
+    assert "Myxofibrosarcoma" in panel  # the expert's reviewed diagnosis
+    assert "Major discordance changing management" in panel
+    assert service.expert.display_name in panel
+    patient = pdftotext(copies["patient"])
+    assert "Major discordance" not in patient
+    assert "Is this a myxofibrosarcoma? Grade?" not in patient
+
+
+def board_signed_consensus(cast, case) -> Consensus:
+    p1 = propose(cast, case)
+    round_ = open_round(cast, case)
+    for user in (cast.chair, cast.pathologist, cast.oncologist, cast.surgeon, cast.radiologist):
+        vote(user, case, round_, agree=[p1])
+    close(cast, case, round_)
+    return sign(cast, case, draft(cast, case, category="surgery", text="Wide resection."))
