@@ -41,6 +41,18 @@ def test_the_case_page_shows_who_holds_the_case(cast, service):
         assert service.expert.display_name in page.content.decode()
 
 
+def test_the_case_page_asks_the_expert_not_the_board(cast, service):
+    expert_case = submitted_case(cast, service)
+    board_case = make_case(cast)
+    for case, heading, not_heading in [
+        (expert_case, "Question to the expert", "Question to the board"),
+        (board_case, "Question to the board", "Question to the expert"),
+    ]:
+        html = signed_in(cast.referrer).get(reverse("case-detail", kwargs={"case_id": case.uuid}))
+        assert heading in html.content.decode()
+        assert not_heading not in html.content.decode()
+
+
 def test_the_coordinator_assigns_through_the_page(cast, service):
     case = submitted_case(cast, service)
     review = answer_of(case)
