@@ -278,20 +278,58 @@ class VoteChoice(models.Model):
 SIGNED_IS_FINAL = "a signed consensus never changes: draft a correction (a new version)"
 
 
-class ConsensusQuerySet(models.QuerySet):
+class SignedFinalQuerySet(models.QuerySet):
+    """A queryset of rows that are final once signed (``signed_at`` set)."""
+
+    final_message = "a signed row never changes"
+
     # QuerySet.update and delete skip Model.save; a signed row must not slip through them.
     def update(self, **kwargs):
         if self.filter(signed_at__isnull=False).exists():
-            raise TypeError(SIGNED_IS_FINAL)
+            raise TypeError(self.final_message)
         return super().update(**kwargs)
 
     def delete(self):
         if self.filter(signed_at__isnull=False).exists():
-            raise TypeError(SIGNED_IS_FINAL)
+            raise TypeError(self.final_message)
         return super().delete()
 
 
-class Consensus(Recommendation):
+class SignedFinal:
+    """Model mixin: once signed (``signed_at`` set) a row refuses save and delete.
+
+    The stored row decides, not the instance: its ``signed_at`` may be stale or forged. The
+    database adds its own guard where it matters (the write-once triggers of the migrations).
+    """
+
+    final_message = "a signed row never changes"
+
+    def save(self, *args, **kwargs):
+        if self._stored_signed():
+            raise TypeError(self.final_message)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self._stored_signed():
+            raise TypeError(self.final_message)
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    def _stored_signed(self) -> bool:
+        return (
+            self.pk is not None
+            and type(self)._base_manager.filter(pk=self.pk, signed_at__isnull=False).exists()
+        )
+
+
+class ConsensusQuerySet(SignedFinalQuerySet):
+    final_message = SIGNED_IS_FINAL
+
+
+class Consensus(SignedFinal, Recommendation):
     """The board's recommendation on a case, one row per version.
 
     A draft may change; once signed, a version is final (``save`` refuses, and a trigger in
@@ -328,6 +366,7 @@ class Consensus(Recommendation):
     )
 
     objects = ConsensusQuerySet.as_manager()
+    final_message = SIGNED_IS_FINAL
 
     class Meta:
         db_table = "cases_consensus"
@@ -352,27 +391,6 @@ class Consensus(Recommendation):
 
     def __str__(self) -> str:
         return f"Consensus v{self.version} on {self.case}"
-
-    def save(self, *args, **kwargs):
-        if self._stored_signed():
-            raise TypeError(SIGNED_IS_FINAL)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        if self._stored_signed():
-            raise TypeError(SIGNED_IS_FINAL)
-        return super().delete(*args, **kwargs)
-
-    @property
-    def is_signed(self) -> bool:
-        return self.signed_at is not None
-
-    def _stored_signed(self) -> bool:
-        # The stored row decides, not this instance: its signed_at may be stale or forged.
-        return (
-            self.pk is not None
-            and type(self)._base_manager.filter(pk=self.pk, signed_at__isnull=False).exists()
-        )
 
 
 class ConsensusCosignature(models.Model):
@@ -776,20 +794,11 @@ class Concordance(models.TextChoices):
 SIGNED_OPINION_IS_FINAL = "a signed expert opinion never changes"
 
 
-class ExpertOpinionQuerySet(models.QuerySet):
-    # As ConsensusQuerySet: update and delete skip Model.save.
-    def update(self, **kwargs):
-        if self.filter(signed_at__isnull=False).exists():
-            raise TypeError(SIGNED_OPINION_IS_FINAL)
-        return super().update(**kwargs)
-
-    def delete(self):
-        if self.filter(signed_at__isnull=False).exists():
-            raise TypeError(SIGNED_OPINION_IS_FINAL)
-        return super().delete()
+class ExpertOpinionQuerySet(SignedFinalQuerySet):
+    final_message = SIGNED_OPINION_IS_FINAL
 
 
-class ExpertOpinion(models.Model):
+class ExpertOpinion(SignedFinal, models.Model):
     """One expert's written opinion on an expert review (cases.ExpertReview): a draft the
     expert holding the review edits, then signed and final.
 
@@ -845,6 +854,7 @@ class ExpertOpinion(models.Model):
     )
 
     objects = ExpertOpinionQuerySet.as_manager()
+    final_message = SIGNED_OPINION_IS_FINAL
 
     class Meta:
         constraints = [
@@ -861,23 +871,3 @@ class ExpertOpinion(models.Model):
 
     def __str__(self) -> str:
         return f"Expert opinion on {self.review.case}"
-
-    def save(self, *args, **kwargs):
-        if self._stored_signed():
-            raise TypeError(SIGNED_OPINION_IS_FINAL)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        if self._stored_signed():
-            raise TypeError(SIGNED_OPINION_IS_FINAL)
-        return super().delete(*args, **kwargs)
-
-    @property
-    def is_signed(self) -> bool:
-        return self.signed_at is not None
-
-    def _stored_signed(self) -> bool:
-        return (
-            self.pk is not None
-            and type(self)._base_manager.filter(pk=self.pk, signed_at__isnull=False).exists()
-        )

@@ -60,10 +60,20 @@ def test_twenty_simultaneous_ballots_leave_exactly_one(cast):
         threading.Thread(target=attempt, args=("agree" if i % 2 else "disagree",))
         for i in range(ATTEMPTS)
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    # Every thread holds its own connection at the barrier: the pool (DATABASE_POOL_SIZE, 4 by
+    # default) would starve them, so it is widened for this test only.
+    pool = getattr(connection, "pool", None)
+    bounds = (pool.min_size, pool.max_size) if pool else None
+    if pool:
+        pool.resize(min_size=bounds[0], max_size=max(bounds[1], ATTEMPTS + 2))
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        if pool:
+            pool.resize(min_size=bounds[0], max_size=bounds[1])
     assert sorted(outcomes) == ["already"] * (ATTEMPTS - 1) + ["voted"]
     assert Vote.objects.filter(round=round_, voter=cast.pathologist).count() == 1
     assert VoteChoice.objects.filter(vote__round=round_).count() == 1
