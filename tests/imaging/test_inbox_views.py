@@ -50,7 +50,7 @@ def test_managers_see_whose_study_arrived(cast, received, who):
     assert response.status_code == 200
     page = response.content.decode()
     assert PATIENT in page and PATIENT_ID in page
-    assert "2026-01-05" in page and "CT THIGH" in page
+    assert "5 Jan 2026" in page and "CT THIGH" in page
     event = AuditEvent.objects.get(action="imaging.inbox_read")
     assert event.outcome == AuditEvent.Outcome.ALLOWED and event.detail["studies"] == 1
 
