@@ -275,9 +275,7 @@ def test_keyboard_alone_signs_in_posts_measures_and_votes(voting_case, daphne_se
     # panel's heading when the refresh replaced the element that held it - never on <body>.)
     assert page.evaluate(
         "document.activeElement.matches('#panel-message, #my-vote, [id^=decisions-heading]')"
-    ), focused(
-        page
-    )
+    ), focused(page)
     page.wait_for_function(
         "document.querySelector('[data-panel-status]').textContent.trim().length > 0"
     )
